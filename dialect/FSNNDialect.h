@@ -1,0 +1,30 @@
+//===- FSNNDialect.h - fsnn dialect -----------------------------*- C++ -*-===//
+//
+// Public header of the fsnn dialect: the dialect, its enums, attributes and
+// operations.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_DIALECT_FSNNDIALECT_H
+#define FSNN_DIALECT_FSNNDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialect/FSNNDialect.h.inc"
+#include "dialect/FSNNEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialect/FSNNAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialect/FSNNOps.h.inc"
+
+#endif // FSNN_DIALECT_FSNNDIALECT_H

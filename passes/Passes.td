@@ -1,0 +1,42 @@
+//===- Passes.td - fsnn transformation passes -------------*- tablegen -*-===//
+
+#ifndef FSNN_PASSES_PASSES_TD
+#define FSNN_PASSES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FSNNFoldBatchNormPass : Pass<"fsnn-fold-batch-norm"> {
+  let summary = "Fold inference batch norm into the preceding linear or conv";
+  let description = [{
+    Rewrites `fsnn.batch_norm(fsnn.linear(x, W, b))` (and the same with
+    `fsnn.conv2d`) into `fsnn.linear(x, W', b')`, where W' and b' come from a
+    `fsnn.fold_batch_norm` of the parameters. BN at inference is affine, so
+    the result is the same up to rounding, and the time loop no longer pays for
+    a normalisation per step.
+
+    The fold op is placed as far out as its operands allow: when the linear
+    sits in a map region of `fsnn.feedback` and its parameters come from
+    outside, the fold is computed once, before the simulation, not once per
+    time step. When all parameters are constants, the canonicalizer folds it
+    into constants.
+
+    Before:
+    ```mlir
+    %i = fsnn.linear %x, %w, %b : ... -> tensor<128x400xf32>
+    %y = fsnn.batch_norm %i, %gamma, %beta, %mean, %var {epsilon = 1.0e-05} : ...
+    ```
+    After:
+    ```mlir
+    %w2, %b2 = fsnn.fold_batch_norm %w, %gamma, %beta, %mean, %var bias %b
+        {epsilon = 1.0e-05} : ...
+    %y = fsnn.linear %x, %w2, %b2 : ... -> tensor<128x400xf32>
+    ```
+
+    Not folded (left as they are): batch norm whose input is not a linear or
+    conv2d result, and a linear or conv2d whose result has other users, since
+    those users need the unnormalised value.
+  }];
+  let dependentDialects = ["::mlir::fsnn::FSNNDialect"];
+}
+
+#endif // FSNN_PASSES_PASSES_TD

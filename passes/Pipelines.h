@@ -1,0 +1,25 @@
+//===- Pipelines.h - named fsnn pass pipelines ------------------*- C++ -*-===//
+//
+// Pipelines are plain functions so that fsnn-opt (through the registered
+// names) and the compiler driver build exactly the same pass lists.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_PASSES_PIPELINES_H
+#define FSNN_PASSES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::fsnn {
+
+/// Inference preparation: fold inference batch norm into the preceding
+/// linear/conv maps (hoisted out of the time loop), then canonicalize, which
+/// folds constant parameters, and CSE.
+void buildInferencePreparationPipeline(OpPassManager &pm);
+
+/// Registers every named pipeline with the global pipeline registry.
+void registerPipelines();
+
+} // namespace mlir::fsnn
+
+#endif // FSNN_PASSES_PIPELINES_H

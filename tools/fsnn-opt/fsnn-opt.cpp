@@ -1,0 +1,28 @@
+//===- fsnn-opt.cpp - fsnn optimizer driver -------------------------------===//
+//
+// Registration plus MlirOptMain. The registry holds the dialects fsnn-opt must
+// parse: fsnn and the upstream dialects the lowering pipelines produce.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/FSNNDialect.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::fsnn::registerFSNNTransformsPasses();
+  mlir::fsnn::registerPipelines();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  registry.insert<mlir::fsnn::FSNNDialect>();
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "fsnn optimizer driver\n", registry));
+}
