@@ -37,7 +37,7 @@ void FSNNDialect::initialize() {
 
 /// The shortest decimal that parses back to exactly `value`, always with a
 /// decimal point or exponent so that it reads as a float (2.0, 0.95, 1e-05).
-static std::string formatShortestDouble(double value) {
+std::string mlir::fsnn::formatShortestDouble(double value) {
   std::string text;
   for (int precision = 1; precision <= 17; ++precision) {
     text = llvm::formatv("{0}", llvm::format("%.*g", precision, value)).str();
@@ -133,11 +133,12 @@ NeuronAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!std::isfinite(vth) || vth <= 0.0)
     return emitError() << "neuron threshold must be a finite positive number, "
                           "got "
-                       << vth;
+                       << formatShortestDouble(vth);
   if (!(lambda > 0.0 && lambda <= 1.0))
-    return emitError() << "neuron leak must be in (0, 1], got " << lambda;
+    return emitError() << "neuron leak must be in (0, 1], got "
+                       << formatShortestDouble(lambda);
   if (kind == NeuronKind::IF && lambda != 1.0)
     return emitError() << "an 'if' neuron has no leak (leak = 1), got leak "
-                       << lambda << "; use 'lif'";
+                       << formatShortestDouble(lambda) << "; use 'lif'";
   return success();
 }

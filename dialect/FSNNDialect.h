@@ -18,11 +18,19 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <string>
+
 #include "dialect/FSNNDialect.h.inc"
 #include "dialect/FSNNEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/FSNNAttrs.h.inc"
+
+namespace mlir::fsnn {
+/// The shortest decimal that parses back to exactly `value`, with a decimal
+/// point or an exponent (2.0, 0.95, 1e-05). Used by printers and diagnostics.
+std::string formatShortestDouble(double value);
+} // namespace mlir::fsnn
 
 #define GET_OP_CLASSES
 #include "dialect/FSNNOps.h.inc"

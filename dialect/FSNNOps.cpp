@@ -133,7 +133,7 @@ LogicalResult checkPositiveEpsilon(Operation *op, double epsilon) {
   if (std::isfinite(epsilon) && epsilon > 0.0)
     return success();
   return op->emitOpError() << "epsilon must be a finite positive number, got "
-                           << epsilon;
+                           << formatShortestDouble(epsilon);
 }
 
 /// Output size of a convolution or pooling window along one dimension.
@@ -141,7 +141,10 @@ int64_t slidingOutputSize(int64_t input, int64_t kernel, int64_t stride,
                           int64_t padding) {
   if (ShapedType::isDynamic(input) || ShapedType::isDynamic(kernel))
     return kDynamic;
-  return (input + 2 * padding - kernel) / stride + 1;
+  int64_t span = input + 2 * padding - kernel;
+  // A negative span means the window does not fit; report 0 rather than let
+  // division round towards zero into a bogus size of 1.
+  return span < 0 ? 0 : span / stride + 1;
 }
 
 /// Verifies a `batch x C` or NCHW activation and returns C.
@@ -353,7 +356,8 @@ LogicalResult BatchNormTrainOp::verify() {
 LogicalResult DropoutMaskOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0.0 && rate < 1.0))
-    return emitOpError() << "rate must be in [0, 1), got " << rate;
+    return emitOpError() << "rate must be in [0, 1), got "
+                         << formatShortestDouble(rate);
   if (!getMask().getType().hasStaticShape())
     return emitOpError() << "mask must have a static shape, got "
                          << getMask().getType();
@@ -529,7 +533,7 @@ LogicalResult ClampRateOp::verify() {
   double threshold = getThreshold().convertToDouble();
   if (!std::isfinite(threshold) || threshold <= 0.0)
     return emitOpError() << "threshold must be a finite positive number, got "
-                         << threshold;
+                         << formatShortestDouble(threshold);
   return success();
 }
 
@@ -617,7 +621,7 @@ LogicalResult checkSolve(Operation *op, int64_t maxIterations,
   if (!std::isfinite(tolerance) || tolerance < 0.0)
     return op->emitOpError()
            << "tolerance must be a finite non-negative number, got "
-           << tolerance;
+           << formatShortestDouble(tolerance);
   auto variable = cast<RankedTensorType>(variableType);
   if (variable.getRank() < 1)
     return op->emitOpError() << "the fixed-point variable must have a batch "
