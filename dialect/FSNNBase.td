@@ -34,6 +34,9 @@ def FSNN_Dialect : Dialect {
     See docs/dialect.md for the rationale.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // Folds produce dense constants, materialized as arith.constant.
+  let hasConstantMaterializer = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 //===----------------------------------------------------------------------===//

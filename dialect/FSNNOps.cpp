@@ -525,6 +525,73 @@ LogicalResult FoldBatchNormOp::verify() {
   return checkPositiveEpsilon(op, getEpsilon().convertToDouble());
 }
 
+namespace {
+/// The elements of a dense float constant as doubles.
+SmallVector<double> toDoubles(DenseFPElementsAttr attr) {
+  SmallVector<double> values;
+  values.reserve(attr.getNumElements());
+  for (APFloat value : attr.getValues<APFloat>()) {
+    bool losesInfo;
+    value.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven,
+                  &losesInfo);
+    values.push_back(value.convertToDouble());
+  }
+  return values;
+}
+
+/// A dense constant of `type` (f32 or f64 elements) holding `values`.
+DenseElementsAttr fromDoubles(ShapedType type, ArrayRef<double> values) {
+  const llvm::fltSemantics &semantics =
+      cast<FloatType>(type.getElementType()).getFloatSemantics();
+  SmallVector<APFloat> elements;
+  elements.reserve(values.size());
+  for (double value : values) {
+    APFloat element(value);
+    bool losesInfo;
+    element.convert(semantics, APFloat::rmNearestTiesToEven, &losesInfo);
+    elements.push_back(element);
+  }
+  return DenseElementsAttr::get(type, elements);
+}
+} // namespace
+
+// With constant parameters the fold happens at compile time, in double
+// precision, rounded once to the element type.
+LogicalResult FoldBatchNormOp::fold(FoldAdaptor adaptor,
+                                    SmallVectorImpl<OpFoldResult> &results) {
+  auto weight = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getWeight());
+  auto gamma = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getGamma());
+  auto beta = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getBeta());
+  auto mean = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getMean());
+  auto variance = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getVariance());
+  auto bias = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getBias());
+  if (!weight || !gamma || !beta || !mean || !variance || (getBias() && !bias))
+    return failure();
+  auto foldedWeightType = cast<ShapedType>(getFoldedWeight().getType());
+  auto foldedBiasType = cast<ShapedType>(getFoldedBias().getType());
+  if (!foldedWeightType.hasStaticShape() || !foldedBiasType.hasStaticShape())
+    return failure();
+
+  SmallVector<double> w = toDoubles(weight), g = toDoubles(gamma),
+                      b = toDoubles(beta), m = toDoubles(mean),
+                      v = toDoubles(variance);
+  SmallVector<double> b0 = bias ? toDoubles(bias)
+                                : SmallVector<double>(g.size(), 0.0);
+  double epsilon = getEpsilon().convertToDouble();
+  size_t channels = g.size();
+  size_t perChannel = w.size() / channels;
+  SmallVector<double> foldedBias(channels);
+  for (size_t c = 0; c < channels; ++c) {
+    double scale = g[c] / std::sqrt(v[c] + epsilon);
+    for (size_t i = 0; i < perChannel; ++i)
+      w[c * perChannel + i] *= scale;
+    foldedBias[c] = scale * (b0[c] - m[c]) + b[c];
+  }
+  results.push_back(fromDoubles(foldedWeightType, w));
+  results.push_back(fromDoubles(foldedBiasType, foldedBias));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // ClampRateOp
 //===----------------------------------------------------------------------===//
@@ -543,8 +610,10 @@ LogicalResult ClampRateOp::verify() {
 
 LogicalResult FeedbackOp::verifyRegions() {
   Operation *op = getOperation();
-  if (getTimeSteps() < 1)
-    return emitOpError() << "time_steps must be >= 1, got " << getTimeSteps();
+  // The accessor is unsigned; read it signed so that -3 is not a huge count.
+  int64_t timeSteps = static_cast<int64_t>(getTimeSteps());
+  if (timeSteps < 1)
+    return emitOpError() << "time_steps must be >= 1, got " << timeSteps;
   unsigned numLayers = getNumLayers();
   if (numLayers == 0)
     return emitOpError() << "needs at least one layer map";
@@ -561,7 +630,7 @@ LogicalResult FeedbackOp::verifyRegions() {
                               "(time x batch x ...), got "
                            << input;
     if (failed(checkDim(op, "input time dimension", input.getDimSize(0),
-                        "time_steps", getTimeSteps())))
+                        "time_steps", timeSteps)))
       return failure();
     frameType = RankedTensorType::get(input.getShape().drop_front(),
                                       input.getElementType());

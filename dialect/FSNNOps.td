@@ -358,6 +358,7 @@ def FSNN_FoldBatchNormOp : FSNN_Op<"fold_batch_norm", [Pure]> {
     type($folded_weight) `,` type($folded_bias)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//

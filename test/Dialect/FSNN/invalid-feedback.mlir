@@ -240,9 +240,16 @@ func.func @layer_yield_type(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>) {
 
 // -----
 
-// fsnn.yield belongs to the fsnn region ops only.
-func.func @yield_outside() {
-  %z = arith.constant dense<0.0> : tensor<4xf32>
-  // expected-error @+1 {{'fsnn.yield' op expects parent op to be one of 'fsnn.feedback, fsnn.equilibrium_solve, fsnn.adjoint_solve'}}
-  fsnn.yield %z : tensor<4xf32>
+// The attribute is a signless i64; a negative count must not wrap around.
+func.func @negative_time_steps(%x: tensor<8x4xf32>) {
+  // expected-error @+1 {{'fsnn.feedback' op time_steps must be >= 1, got -3}}
+  %r, %c = fsnn.feedback %x steps -3 neuron #fsnn.neuron<if> input static : tensor<8x4xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
+    feedback {
+    ^bb0(%s: tensor<8x4xf32>):
+      fsnn.yield %s : tensor<8x4xf32>
+    } layers {
+    ^bb0(%in: tensor<8x4xf32>):
+      fsnn.yield %in : tensor<8x4xf32>
+    }
+  return
 }

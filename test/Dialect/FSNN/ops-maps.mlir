@@ -1,6 +1,7 @@
 // Round trip of the map ops, in the custom and in the generic form.
 // RUN: fsnn-opt %s | fsnn-opt | FileCheck %s
 // RUN: fsnn-opt %s --mlir-print-op-generic | fsnn-opt | FileCheck %s
+// RUN: fsnn-opt %s -emit-bytecode | fsnn-opt | FileCheck %s
 
 // CHECK-LABEL: func.func @linear_with_and_without_bias
 func.func @linear_with_and_without_bias(%x: tensor<128x784xf32>, %w: tensor<400x784xf32>, %b: tensor<400xf32>, %v: tensor<400x400xf32>) -> tensor<128x400xf32> {

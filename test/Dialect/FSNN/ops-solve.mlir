@@ -1,6 +1,7 @@
 // Round trip of the equilibrium and adjoint solves.
 // RUN: fsnn-opt %s | fsnn-opt | FileCheck %s
 // RUN: fsnn-opt %s --mlir-print-op-generic | fsnn-opt | FileCheck %s
+// RUN: fsnn-opt %s -emit-bytecode | fsnn-opt | FileCheck %s
 
 // The equilibrium map of the worked case of IDE_SPEC §8: a = σ((W a + I)/2).
 // CHECK-LABEL: func.func @equilibrium_of_single_layer

@@ -1,6 +1,7 @@
 // Round trip of the spectral reparameterisation and batch-norm folding ops.
 // RUN: fsnn-opt %s | fsnn-opt | FileCheck %s
 // RUN: fsnn-opt %s --mlir-print-op-generic | fsnn-opt | FileCheck %s
+// RUN: fsnn-opt %s -emit-bytecode | fsnn-opt | FileCheck %s
 
 // CHECK-LABEL: func.func @spectral_fc
 func.func @spectral_fc(%V: tensor<400x400xf32>, %g: tensor<f32>, %u: tensor<400xf32>, %v: tensor<400xf32>) -> (tensor<400x400xf32>, tensor<f32>) {

@@ -1,4 +1,4 @@
-// Every verifier message of fsnn.softmax_cross_entropy and fsnn.clamp_rate.
+// Every verifier message of fsnn.softmax_cross_entropy.
 // RUN: fsnn-opt %s -split-input-file -verify-diagnostics
 
 func.func @logits_rank(%o: tensor<10xf32>, %l: tensor<8xi64>) {
@@ -52,13 +52,5 @@ func.func @grad_type(%o: tensor<8x10xf32>, %l: tensor<8xi64>) {
 func.func @float_labels(%o: tensor<8x10xf32>, %l: tensor<8xf32>) {
   // expected-error @+1 {{operand #1 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values}}
   %loss, %g = fsnn.softmax_cross_entropy %o, %l : tensor<8x10xf32>, tensor<8xf32> -> tensor<f32>, tensor<8x10xf32>
-  return
-}
-
-// -----
-
-func.func @clamp_threshold(%z: tensor<8x400xf32>) {
-  // expected-error @+1 {{'fsnn.clamp_rate' op threshold must be a finite positive number, got 0.0}}
-  %a = fsnn.clamp_rate %z {threshold = 0.0} : tensor<8x400xf32>
   return
 }
