@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test: installs the dependencies if needed, builds, then runs lit
+# (FileCheck tests) and ctest (GoogleTest), and the runtime-only build that
+# proves the runtime needs no LLVM/MLIR. Fails if any test fails or if a
+# suite ran no test at all.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${FSNN_BUILD_DIR:-$root/build}"
+lit=/usr/lib/llvm-22/bin/lit
+
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+
+echo "=== lit ==="
+lit_log="$(mktemp)"
+trap 'rm -f "$lit_log"' EXIT
+status=0
+"$lit" -sv "$build/test" 2>&1 | tee "$lit_log" || status=$?
+lit_passed="$(sed -n 's/^ *Passed *: *\([0-9]*\).*/\1/p' "$lit_log" | tail -1)"
+if [ "$status" -ne 0 ]; then
+  echo "test: lit failed" >&2
+  exit 1
+fi
+if [ -z "$lit_passed" ] || [ "$lit_passed" -eq 0 ]; then
+  echo "test: lit ran no test" >&2
+  exit 1
+fi
+
+echo "=== ctest (GoogleTest) ==="
+ctest --test-dir "$build" --output-on-failure --no-tests=error -E '^lit$' -j2
+
+echo "=== runtime without MLIR ==="
+# A separate configuration with the compiler off: if anything on the runtime
+# side of the wall needed LLVM or MLIR, this build would fail.
+if grep -rnE '#include *[<"](mlir|llvm)/' "$root/runtime"; then
+  echo "test: runtime/ includes MLIR or LLVM headers" >&2
+  exit 1
+fi
+runtime_build="${build}-runtime"
+cmake -G Ninja -S "$root" -B "$runtime_build" -DFSNN_ENABLE_COMPILER=OFF \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$runtime_build"
+ctest --test-dir "$runtime_build" --output-on-failure --no-tests=error -j2
+
+echo "=== summary ==="
+echo "lit: $lit_passed tests passed"
+echo "ctest: all GoogleTest tests passed (compiler build and runtime-only build)"
