@@ -31,9 +31,8 @@ void FSNNDialect::initialize() {
       >();
 }
 
-Operation *FSNNDialect::materializeConstant(OpBuilder &builder,
-                                            Attribute value, Type type,
-                                            Location loc) {
+Operation *FSNNDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                            Type type, Location loc) {
   if (auto typed = dyn_cast<TypedAttr>(value))
     if (arith::ConstantOp::isBuildableWith(typed, type))
       return arith::ConstantOp::create(builder, loc, type, typed);
@@ -103,9 +102,8 @@ Attribute NeuronAttr::parse(AsmParser &parser, Type) {
       }
       reset = *mode;
     } else {
-      parser.emitError(keyLoc)
-          << "unknown neuron parameter '" << key
-          << "', expected 'threshold', 'leak' or 'reset'";
+      parser.emitError(keyLoc) << "unknown neuron parameter '" << key
+                               << "', expected 'threshold', 'leak' or 'reset'";
       return {};
     }
   }
@@ -133,10 +131,9 @@ void NeuronAttr::print(AsmPrinter &printer) const {
   printer << '>';
 }
 
-LogicalResult
-NeuronAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   NeuronKind kind, APFloat threshold,
-                   APFloat leak, ResetMode) {
+LogicalResult NeuronAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 NeuronKind kind, APFloat threshold,
+                                 APFloat leak, ResetMode) {
   double vth = threshold.convertToDouble();
   double lambda = leak.convertToDouble();
   if (!std::isfinite(vth) || vth <= 0.0)

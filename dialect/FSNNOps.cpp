@@ -62,8 +62,8 @@ RankedTensorType tensorType(Value value) {
 
 /// Checks the rank of a named tensor; `layout` tells the user what the
 /// dimensions mean.
-LogicalResult checkRank(Operation *op, StringRef name, Type type,
-                        int64_t rank, StringRef layout) {
+LogicalResult checkRank(Operation *op, StringRef name, Type type, int64_t rank,
+                        StringRef layout) {
   auto tensor = cast<RankedTensorType>(type);
   if (tensor.getRank() == rank)
     return success();
@@ -100,9 +100,8 @@ checkElementTypes(Operation *op,
     Type element = cast<ShapedType>(type).getElementType();
     if (element != reference)
       return op->emitOpError()
-             << name << " element type " << element
-             << " must match the " << namedTypes.front().first
-             << " element type " << reference;
+             << name << " element type " << element << " must match the "
+             << namedTypes.front().first << " element type " << reference;
   }
   return success();
 }
@@ -123,8 +122,9 @@ LogicalResult checkPair(Operation *op, StringRef name, ArrayRef<int64_t> pair,
   if (pair.size() == 2 && pair[0] >= minimum && pair[1] >= minimum)
     return success();
   InFlightDiagnostic diag = op->emitOpError()
-                            << name << " must have 2 elements that are >= "
-                            << minimum << ", got [";
+                            << name
+                            << " must have 2 elements that are >= " << minimum
+                            << ", got [";
   llvm::interleaveComma(pair, diag);
   return diag << "]";
 }
@@ -260,11 +260,12 @@ LogicalResult Conv2DOp::verify() {
   RankedTensorType weight = tensorType(getWeight());
   SmallVector<int64_t> expected = {input.getDimSize(0), weight.getDimSize(0)};
   for (unsigned i = 0; i < 2; ++i) {
-    int64_t size = slidingOutputSize(input.getDimSize(2 + i),
-                                     weight.getDimSize(2 + i), getStrides()[i],
-                                     getPadding()[i]);
+    int64_t size =
+        slidingOutputSize(input.getDimSize(2 + i), weight.getDimSize(2 + i),
+                          getStrides()[i], getPadding()[i]);
     if (!ShapedType::isDynamic(size) && size < 1)
-      return emitOpError() << "kernel " << formatShape(weight.getShape().drop_front(2))
+      return emitOpError() << "kernel "
+                           << formatShape(weight.getShape().drop_front(2))
                            << " does not fit the padded input "
                            << formatShape(input.getShape().drop_front(2))
                            << " (padding " << getPadding()[0] << "x"
@@ -276,7 +277,8 @@ LogicalResult Conv2DOp::verify() {
 
 LogicalResult ConvTranspose2DOp::verify() {
   if (failed(checkConvCommon(*this, /*inChannelDim=*/0, /*outChannelDim=*/1)) ||
-      failed(checkPair(getOperation(), "output_padding", getOutputPadding(), 0)))
+      failed(
+          checkPair(getOperation(), "output_padding", getOutputPadding(), 0)))
     return failure();
   for (unsigned i = 0; i < 2; ++i)
     if (getOutputPadding()[i] >= getStrides()[i])
@@ -394,8 +396,8 @@ LogicalResult AvgPool2DOp::verify() {
   if (failed(checkRank(op, "input", getInput().getType(), 4, "NCHW")) ||
       failed(checkPair(op, "kernel", getKernel(), 1)) ||
       failed(checkPair(op, "strides", getStrides(), 1)) ||
-      failed(checkElementTypes(op, {{"input", getInput().getType()},
-                                    {"result", getType()}})))
+      failed(checkElementTypes(
+          op, {{"input", getInput().getType()}, {"result", getType()}})))
     return failure();
   RankedTensorType input = tensorType(getInput());
   SmallVector<int64_t> expected = {input.getDimSize(0), input.getDimSize(1)};
@@ -445,16 +447,16 @@ LogicalResult checkSpectralVectors(Operation *op, Value weight, Value u,
                                    Value v) {
   RankedTensorType weightType = tensorType(weight);
   if (weightType.getRank() < 2)
-    return op->emitOpError() << "weight must have rank >= 2, got "
-                             << weightType;
+    return op->emitOpError()
+           << "weight must have rank >= 2, got " << weightType;
   if (!weightType.hasStaticShape())
-    return op->emitOpError() << "weight must have a static shape, got "
-                             << weightType;
+    return op->emitOpError()
+           << "weight must have a static shape, got " << weightType;
   int64_t rows = weightType.getDimSize(0);
   int64_t columns = weightType.getNumElements() / rows;
   if (failed(checkRank(op, "u", u.getType(), 1, "weight dim 0")) ||
-      failed(checkDim(op, "u size", tensorType(u).getDimSize(0),
-                      "weight dim 0", rows)) ||
+      failed(checkDim(op, "u size", tensorType(u).getDimSize(0), "weight dim 0",
+                      rows)) ||
       failed(checkRank(op, "v", v.getType(), 1,
                        "product of the weight dims after the first")) ||
       failed(checkDim(op, "v size", tensorType(v).getDimSize(0),
@@ -519,8 +521,7 @@ LogicalResult FoldBatchNormOp::verify() {
       failed(checkElementTypes(op, types)))
     return failure();
   if (getFoldedWeight().getType() != weight)
-    return emitOpError() << "folded_weight type "
-                         << getFoldedWeight().getType()
+    return emitOpError() << "folded_weight type " << getFoldedWeight().getType()
                          << " must equal the weight type " << weight;
   return checkPositiveEpsilon(op, getEpsilon().convertToDouble());
 }
@@ -575,8 +576,8 @@ LogicalResult FoldBatchNormOp::fold(FoldAdaptor adaptor,
   SmallVector<double> w = toDoubles(weight), g = toDoubles(gamma),
                       b = toDoubles(beta), m = toDoubles(mean),
                       v = toDoubles(variance);
-  SmallVector<double> b0 = bias ? toDoubles(bias)
-                                : SmallVector<double>(g.size(), 0.0);
+  SmallVector<double> b0 =
+      bias ? toDoubles(bias) : SmallVector<double>(g.size(), 0.0);
   double epsilon = getEpsilon().convertToDouble();
   size_t channels = g.size();
   size_t perChannel = w.size() / channels;
@@ -636,8 +637,8 @@ LogicalResult FeedbackOp::verifyRegions() {
                                       input.getElementType());
   }
 
-  int64_t batch = input.getDimSize(
-      getInputKind() == InputKind::SpikeFrames ? 1 : 0);
+  int64_t batch =
+      input.getDimSize(getInputKind() == InputKind::SpikeFrames ? 1 : 0);
   Type elementType = input.getElementType();
   for (unsigned layer = 0; layer < numLayers; ++layer) {
     auto rates = cast<RankedTensorType>(getRates()[layer].getType());
@@ -664,10 +665,9 @@ LogicalResult FeedbackOp::verifyRegions() {
                             getRates()[0].getType())))
     return failure();
   for (unsigned layer = 1; layer < numLayers; ++layer)
-    if (failed(checkMapRegion(op, getLayers()[layer],
-                              "layer map " + std::to_string(layer + 1),
-                              getRates()[layer - 1].getType(),
-                              getRates()[layer].getType())))
+    if (failed(checkMapRegion(
+            op, getLayers()[layer], "layer map " + std::to_string(layer + 1),
+            getRates()[layer - 1].getType(), getRates()[layer].getType())))
       return failure();
   return checkMapRegion(op, getFeedback(), "feedback map",
                         getRates()[numLayers - 1].getType(),
@@ -681,12 +681,11 @@ LogicalResult FeedbackOp::verifyRegions() {
 namespace {
 /// Checks what both solves share: the solver settings, the map region over
 /// the fixed-point variable and the per-sample residual vector.
-LogicalResult checkSolve(Operation *op, int64_t maxIterations,
-                         double tolerance, Region &map, Type variableType,
-                         Type residualType) {
+LogicalResult checkSolve(Operation *op, int64_t maxIterations, double tolerance,
+                         Region &map, Type variableType, Type residualType) {
   if (maxIterations < 1)
-    return op->emitOpError() << "max_iterations must be >= 1, got "
-                             << maxIterations;
+    return op->emitOpError()
+           << "max_iterations must be >= 1, got " << maxIterations;
   if (!std::isfinite(tolerance) || tolerance < 0.0)
     return op->emitOpError()
            << "tolerance must be a finite non-negative number, got "

@@ -22,8 +22,9 @@ bool isDefinedInside(Value value, Operation *op) {
 }
 
 /// The outermost ancestor of `start` (itself included) below `root` that
-/// defines none of `operands`; all of them are available before it. Moving the fold there hoists it out of the time
-/// loop of an enclosing fsnn.feedback. Isolated ops are never crossed.
+/// defines none of `operands`; all of them are available before it. Moving the
+/// fold there hoists it out of the time loop of an enclosing fsnn.feedback.
+/// Isolated ops are never crossed.
 Operation *hoistingPoint(Operation *start, Operation *root,
                          ValueRange operands) {
   Operation *point = start;
@@ -40,8 +41,8 @@ Operation *hoistingPoint(Operation *start, Operation *root,
 
 /// Replaces `bn(producer(x, W, b))` by `producer(x, W', b')`.
 template <typename ProducerOp>
-bool foldInto(IRRewriter &rewriter, BatchNormOp batchNorm,
-              ProducerOp producer, Operation *root) {
+bool foldInto(IRRewriter &rewriter, BatchNormOp batchNorm, ProducerOp producer,
+              Operation *root) {
   if (!producer->hasOneUse())
     return false;
   SmallVector<Value> foldOperands = {producer.getWeight(), batchNorm.getGamma(),

@@ -2,9 +2,9 @@
 
 #include "passes/Pipelines.h"
 
-#include "passes/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "passes/Passes.h"
 
 using namespace mlir;
 

@@ -1,4 +1,5 @@
-/*===- runtime.h - fsnn runtime C API ------------------------------*- C -*-===//
+/*===- runtime.h - fsnn runtime C API ------------------------------*- C
+ *-*-===//
  *
  * The C API of the fsnn runtime. It carries no LLVM or MLIR dependency.
  * Errors are status codes plus a thread-local message; nothing here aborts.
@@ -52,8 +53,7 @@ typedef struct fsnn_batch_range {
  * sizes differ by at most one; writes them to `ranges` (room for
  * `num_threads`) and their number to `num_ranges`. */
 fsnn_status fsnn_partition_batch(int64_t batch, int32_t num_threads,
-                                 fsnn_batch_range *ranges,
-                                 int32_t *num_ranges);
+                                 fsnn_batch_range *ranges, int32_t *num_ranges);
 
 /* Runs `fn(range, user)` on every slice of `batch`, one thread per slice
  * (the calling thread takes the first). Returns the first failure. */

@@ -67,8 +67,8 @@ protected:
   void fillRegion(Region &region, Type argType,
                   function_ref<Value(OpBuilder &, Value)> yielded) {
     OpBuilder::InsertionGuard guard(builder);
-    Block *body = builder.createBlock(&region, {}, {argType},
-                                      {builder.getUnknownLoc()});
+    Block *body =
+        builder.createBlock(&region, {}, {argType}, {builder.getUnknownLoc()});
     Value result = yielded(builder, body->getArgument(0));
     YieldOp::create(builder, builder.getUnknownLoc(), ValueRange{result});
   }
@@ -88,10 +88,9 @@ protected:
 
 TEST_F(FSNNVerifierTest, LinearAcceptsTheF400InputMap) {
   Location loc = builder.getUnknownLoc();
-  auto linear = LinearOp::create(builder, loc, tensor({128, 400}),
-                                 value(tensor({128, 784})),
-                                 value(tensor({400, 784})),
-                                 value(tensor({400})));
+  auto linear = LinearOp::create(
+      builder, loc, tensor({128, 400}), value(tensor({128, 784})),
+      value(tensor({400, 784})), value(tensor({400})));
   EXPECT_EQ(verifyAndCollect(linear), "");
 }
 
@@ -107,15 +106,19 @@ TEST_F(FSNNVerifierTest, LinearNamesTheMismatchedFeatures) {
 
 TEST_F(FSNNVerifierTest, ConvTransposeComputesTheUpsampledShape) {
   Location loc = builder.getUnknownLoc();
-  auto good = ConvTranspose2DOp::create(
-      builder, loc, tensor({2, 96, 16, 16}), value(tensor({2, 256, 8, 8})),
-      value(tensor({256, 96, 3, 3})), Value(), builder.getDenseI64ArrayAttr({2, 2}),
-      builder.getDenseI64ArrayAttr({1, 1}), builder.getDenseI64ArrayAttr({1, 1}));
+  auto good = ConvTranspose2DOp::create(builder, loc, tensor({2, 96, 16, 16}),
+                                        value(tensor({2, 256, 8, 8})),
+                                        value(tensor({256, 96, 3, 3})), Value(),
+                                        builder.getDenseI64ArrayAttr({2, 2}),
+                                        builder.getDenseI64ArrayAttr({1, 1}),
+                                        builder.getDenseI64ArrayAttr({1, 1}));
   EXPECT_EQ(verifyAndCollect(good), "");
-  auto bad = ConvTranspose2DOp::create(
-      builder, loc, tensor({2, 96, 15, 15}), value(tensor({2, 256, 8, 8})),
-      value(tensor({256, 96, 3, 3})), Value(), builder.getDenseI64ArrayAttr({2, 2}),
-      builder.getDenseI64ArrayAttr({1, 1}), builder.getDenseI64ArrayAttr({1, 1}));
+  auto bad = ConvTranspose2DOp::create(builder, loc, tensor({2, 96, 15, 15}),
+                                       value(tensor({2, 256, 8, 8})),
+                                       value(tensor({256, 96, 3, 3})), Value(),
+                                       builder.getDenseI64ArrayAttr({2, 2}),
+                                       builder.getDenseI64ArrayAttr({1, 1}),
+                                       builder.getDenseI64ArrayAttr({1, 1}));
   EXPECT_NE(verifyAndCollect(bad).find("expected shape 2x96x16x16"),
             std::string::npos);
 }
@@ -187,12 +190,11 @@ TEST_F(FSNNVerifierTest, FeedbackRejectsAFeedbackMapOfTheWrongShape) {
 TEST_F(FSNNVerifierTest, AdjointSolveChecksItsSettings) {
   Location loc = builder.getUnknownLoc();
   Value point = value(tensor({8, 4}));
-  auto op = AdjointSolveOp::create(
-      builder, loc, tensor({8, 4}), tensor({8}), point, value(tensor({8, 4})),
-      SolverKind::Broyden, 30, APFloat(1e-8));
+  auto op = AdjointSolveOp::create(builder, loc, tensor({8, 4}), tensor({8}),
+                                   point, value(tensor({8, 4})),
+                                   SolverKind::Broyden, 30, APFloat(1e-8));
   fillRegion(op.getMap(), tensor({8, 4}), [&](OpBuilder &b, Value a) {
-    return ClampRateOp::create(b, loc, a.getType(), a,
-                               b.getF64FloatAttr(2.0))
+    return ClampRateOp::create(b, loc, a.getType(), a, b.getF64FloatAttr(2.0))
         .getResult();
   });
   EXPECT_EQ(verifyAndCollect(op), "");

@@ -65,10 +65,8 @@ TEST(Partition, SlicesDifferByAtMostOneAndCoverTheBatch) {
 TEST(Partition, RejectsBadArguments) {
   fsnn_batch_range range;
   int32_t count;
-  EXPECT_EQ(fsnn_partition_batch(10, 0, &range, &count),
-            FSNN_INVALID_ARGUMENT);
-  EXPECT_EQ(fsnn_partition_batch(-1, 1, &range, &count),
-            FSNN_INVALID_ARGUMENT);
+  EXPECT_EQ(fsnn_partition_batch(10, 0, &range, &count), FSNN_INVALID_ARGUMENT);
+  EXPECT_EQ(fsnn_partition_batch(-1, 1, &range, &count), FSNN_INVALID_ARGUMENT);
 }
 
 TEST(ParallelBatch, VisitsEverySampleOnce) {
