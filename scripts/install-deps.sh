@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build python3 ccache
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22
   libeigen3-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev
 )
 
 missing=()

@@ -1,0 +1,19 @@
+//===- Describe.h - human-readable model summaries --------------*- C++ -*-===//
+
+#ifndef FSNN_RUNTIME_MODEL_DESCRIBE_H
+#define FSNN_RUNTIME_MODEL_DESCRIBE_H
+
+#include "Validate.h"
+
+#include <string>
+
+namespace fsnn::model {
+
+/// The text of `fsnn-model info`: header, inputs and outputs, one line per
+/// top-level node with its output shapes, then `parameters: N` and
+/// `neurons: N`.
+std::string describeModel(const ModelProto &model, const ModelInfo &info);
+
+} // namespace fsnn::model
+
+#endif // FSNN_RUNTIME_MODEL_DESCRIBE_H

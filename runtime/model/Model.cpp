@@ -1,0 +1,243 @@
+//===- Model.cpp - reading and writing fsnn model files -------------------===//
+
+#include "Model.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace fsnn::model {
+
+namespace {
+bool isTextByte(unsigned char c) {
+  return c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c != 0x7f);
+}
+
+/// Collects the first text-format parse error with its position.
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+public:
+  void AddError(int line, int column, const std::string &message) override {
+    if (error.empty())
+      error = "line " + std::to_string(line + 1) + ", column " +
+              std::to_string(column + 1) + ": " + message;
+  }
+  std::string error;
+};
+} // namespace
+
+Format detectFormat(std::string_view bytes) {
+  for (unsigned char c : bytes)
+    if (!isTextByte(c))
+      return Format::Binary;
+  // Skip whitespace and '#' comments; text format starts with a field name.
+  size_t i = 0;
+  while (i < bytes.size()) {
+    if (std::isspace(static_cast<unsigned char>(bytes[i]))) {
+      ++i;
+    } else if (bytes[i] == '#') {
+      while (i < bytes.size() && bytes[i] != '\n')
+        ++i;
+    } else {
+      break;
+    }
+  }
+  if (i == bytes.size())
+    return Format::Text; // Empty or only comments: an empty text message.
+  unsigned char first = bytes[i];
+  return std::isalpha(first) || first == '_' ? Format::Text : Format::Binary;
+}
+
+Format formatForPath(const std::string &path) {
+  const std::string suffix = ".txt";
+  if (path.size() >= suffix.size() &&
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return Format::Text;
+  return Format::Binary;
+}
+
+Status parseModel(std::string_view bytes, const std::string &source,
+                  ModelProto &model, Format *detected) {
+  model.Clear();
+  if (bytes.size() > kMaxFileBytes)
+    return Status::error(source + ": file of " + std::to_string(bytes.size()) +
+                         " bytes exceeds the 2 GiB limit of the format");
+  Format format = detectFormat(bytes);
+  if (detected)
+    *detected = format;
+  if (format == Format::Binary) {
+    if (bytes.empty() ||
+        !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+      return Status::error(source +
+                           ": not a valid fsnn model (truncated or corrupt "
+                           "binary protobuf)");
+    return Status();
+  }
+  google::protobuf::TextFormat::Parser parser;
+  FirstErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  std::string text(bytes);
+  if (!parser.ParseFromString(text, &model))
+    return Status::error(source + ": invalid text model: " +
+                         (errors.error.empty() ? "parse error" : errors.error));
+  return Status();
+}
+
+Status loadModel(const std::string &path, ModelProto &model,
+                 Format *detected) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::error(path + ": cannot open model file: " +
+                         std::strerror(errno));
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size < 0)
+    return Status::error(path + ": cannot determine the file size");
+  if (static_cast<uint64_t>(size) > kMaxFileBytes)
+    return Status::error(path + ": file of " + std::to_string(size) +
+                         " bytes exceeds the 2 GiB limit of the format");
+  in.seekg(0, std::ios::beg);
+  std::string bytes(static_cast<size_t>(size), '\0');
+  if (size > 0 && !in.read(bytes.data(), size))
+    return Status::error(path + ": cannot read the model file");
+  return parseModel(bytes, path, model, detected);
+}
+
+Status serializeModel(const ModelProto &model, Format format,
+                      std::string &bytes) {
+  bytes.clear();
+  if (format == Format::Binary) {
+    if (model.ByteSizeLong() > kMaxFileBytes)
+      return Status::error("the model is larger than the 2 GiB limit of the "
+                           "binary format");
+    if (!model.SerializeToString(&bytes))
+      return Status::error("cannot serialize the model");
+    return Status();
+  }
+  google::protobuf::TextFormat::Printer printer;
+  if (!printer.PrintToString(model, &bytes))
+    return Status::error("cannot print the model as text");
+  return Status();
+}
+
+Status writeFileAtomically(const std::string &path, std::string_view bytes) {
+  std::string directory = ".";
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos)
+    directory = slash == 0 ? "/" : path.substr(0, slash);
+  std::string pattern = path + ".tmp.XXXXXX";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  int fd = mkstemp(name.data());
+  if (fd < 0)
+    return Status::error(path + ": cannot create a temporary file in '" +
+                         directory + "': " + std::strerror(errno));
+  auto failAndClean = [&](const std::string &what) {
+    int saved = errno;
+    close(fd);
+    unlink(name.data());
+    return Status::error(path + ": " + what + ": " + std::strerror(saved));
+  };
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return failAndClean("cannot write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  // mkstemp creates 0600; a model file is an ordinary file.
+  if (fchmod(fd, 0644) != 0)
+    return failAndClean("cannot set permissions");
+  if (fsync(fd) != 0)
+    return failAndClean("cannot flush to disk");
+  if (close(fd) != 0) {
+    int saved = errno;
+    unlink(name.data());
+    return Status::error(path + ": cannot close: " + std::strerror(saved));
+  }
+  if (rename(name.data(), path.c_str()) != 0) {
+    int saved = errno;
+    unlink(name.data());
+    return Status::error(path + ": cannot replace the file: " +
+                         std::strerror(saved));
+  }
+  int dirfd = open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dirfd >= 0) {
+    fsync(dirfd);
+    close(dirfd);
+  }
+  return Status();
+}
+
+Status saveModel(const ModelProto &model, const std::string &path,
+                 Format format) {
+  std::string bytes;
+  if (Status status = serializeModel(model, format, bytes))
+    return Status::error(path + ": " + status.message());
+  return writeFileAtomically(path, bytes);
+}
+
+Status saveModel(const ModelProto &model, const std::string &path) {
+  return saveModel(model, path, formatForPath(path));
+}
+
+std::vector<double> tensorValues(const TensorProto &tensor) {
+  if (tensor.values_size() > 0)
+    return {tensor.values().begin(), tensor.values().end()};
+  const std::string &raw = tensor.raw_data();
+  std::vector<double> values;
+  // The format is little-endian, as is every machine fsnn runs on.
+  if (tensor.dtype() == TensorProto::FLOAT64) {
+    values.resize(raw.size() / 8);
+    std::memcpy(values.data(), raw.data(), values.size() * 8);
+  } else if (tensor.dtype() == TensorProto::FLOAT32) {
+    std::vector<float> narrow(raw.size() / 4);
+    std::memcpy(narrow.data(), raw.data(), narrow.size() * 4);
+    values.assign(narrow.begin(), narrow.end());
+  }
+  return values;
+}
+
+size_t elementSize(TensorProto::DataType dtype) {
+  switch (dtype) {
+  case TensorProto::FLOAT32:
+  case TensorProto::INT32:
+    return 4;
+  case TensorProto::FLOAT64:
+    return 8;
+  case TensorProto::INT8:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+const char *dtypeName(TensorProto::DataType dtype) {
+  switch (dtype) {
+  case TensorProto::FLOAT32:
+    return "float32";
+  case TensorProto::FLOAT64:
+    return "float64";
+  case TensorProto::INT8:
+    return "int8";
+  case TensorProto::INT32:
+    return "int32";
+  case TensorProto::UNDEFINED:
+    return "undefined";
+  default:
+    return "unknown";
+  }
+}
+
+} // namespace fsnn::model

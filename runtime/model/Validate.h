@@ -1,0 +1,75 @@
+//===- Validate.h - checking a model before anything uses it ----*- C++ -*-===//
+//
+// validateModel is the gate every tool passes a model through: it checks the
+// schema version, every tensor, every node and attribute, the dataflow (no
+// undefined names, no cycles other than declared feedback) and the shapes, and
+// it does so before allocating anything whose size a file controls. What it
+// learns (shapes, order, counts) is returned for the tools to use.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_RUNTIME_MODEL_VALIDATE_H
+#define FSNN_RUNTIME_MODEL_VALIDATE_H
+
+#include "Model.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fsnn::model {
+
+/// Limits that bound what a file can make a reader allocate.
+constexpr int64_t kMaxDimension = int64_t(1) << 24;
+constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
+constexpr int64_t kMaxTimeSteps = 100000;
+constexpr int64_t kMaxSolverIterations = 100000;
+
+/// What the validator knows about a named value.
+struct ValueInfo {
+  /// Activations: the per-sample shape (the batch is implicit). Parameters:
+  /// the full shape.
+  std::vector<int64_t> shape;
+  bool isParameter = false;
+};
+
+/// One row of `fsnn-model info`.
+struct LayerSummary {
+  std::string node;
+  std::string opType;
+  std::string detail; // e.g. "1 layer, IF, T=5" or "strides 2x2 pads 2x2"
+  std::vector<std::vector<int64_t>> outputShapes;
+};
+
+struct ModelInfo {
+  TensorProto::DataType dtype = TensorProto::UNDEFINED;
+  std::map<std::string, ValueInfo> values;
+  /// Top-level nodes in an order where every value is defined before use.
+  std::vector<int> order;
+  /// Trainable parameters: weights, biases, BN affine parameters, the
+  /// spectral V and g. BN running statistics and the power-iteration vectors
+  /// u and v are state, not parameters (the paper counts the same way).
+  int64_t parameterCount = 0;
+  /// Spiking neurons plus input neurons (per-sample input size; for spike
+  /// frames, one frame), as the paper counts.
+  int64_t neuronCount = 0;
+  int64_t inputNeurons = 0;
+  /// Initializers that are state (BN statistics, u, v), not parameters.
+  std::vector<std::string> stateTensors;
+  std::vector<LayerSummary> layers;
+};
+
+/// Validates `model`; on success fills `info`. Messages name the node (or
+/// initializer) and the field at fault.
+Status validateModel(const ModelProto &model, ModelInfo &info);
+
+/// Product of dims, or -1 if it would exceed kMaxTensorElements or a dim is
+/// out of range.
+int64_t checkedElementCount(const std::vector<int64_t> &dims);
+
+/// "[400, 784]".
+std::string formatShape(const std::vector<int64_t> &shape);
+
+} // namespace fsnn::model
+
+#endif // FSNN_RUNTIME_MODEL_VALIDATE_H

@@ -1,0 +1,39 @@
+//===- Zoo.h - the paper's architectures as model files ---------*- C++ -*-===//
+
+#ifndef FSNN_RUNTIME_MODEL_ZOO_H
+#define FSNN_RUNTIME_MODEL_ZOO_H
+
+#include "Model.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fsnn::model {
+
+/// Settings of `fsnn-model create`; unset fields take the paper's value for
+/// the architecture (IDE_SPEC §5).
+struct ZooOptions {
+  std::string neuron = "if";           // "if" or "lif"
+  std::optional<double> leak;          // λ for LIF: 0.95 (MNIST family), 0.99 (CIFAR)
+  std::optional<int64_t> timeSteps;    // 5 (F-MNIST), 30 otherwise
+  double threshold = 2.0;              // V_th
+  double dropout = 0.2;
+  uint64_t seed = 0;
+  TensorProto::DataType dtype = TensorProto::FLOAT32;
+};
+
+/// The architecture names `create` accepts.
+const std::vector<std::string> &zooArchitectures();
+
+/// Builds `arch` with the paper's initialisation (IDE_SPEC §4.2): weights
+/// U(-1, 1) with each output unit normalised to unit L2 norm, zero biases,
+/// BN gamma 1 and beta 0, PyTorch's default readout initialisation, and the
+/// feedback weight spectrally reparameterised with g = σ(V) from 10 power
+/// iterations. The same seed gives the same model.
+Status createModel(const std::string &arch, const ZooOptions &options,
+                   ModelProto &model);
+
+} // namespace fsnn::model
+
+#endif // FSNN_RUNTIME_MODEL_ZOO_H

@@ -1,0 +1,133 @@
+//===- fsnn-model.cpp - create, inspect and convert model files -----------===//
+//
+// Flag parsing (CLI11) and calls into the model-format library; no MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Describe.h"
+#include "Model.h"
+#include "Validate.h"
+#include "Zoo.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace fsnn::model;
+
+namespace {
+
+int fail(const std::string &message) {
+  std::cerr << "fsnn-model: error: " << message << "\n";
+  return 1;
+}
+
+/// Loads and validates; every subcommand that reads a model goes through it.
+Status loadValidModel(const std::string &path, ModelProto &model,
+                      ModelInfo &info, Format *format = nullptr) {
+  if (Status status = loadModel(path, model, format))
+    return status;
+  if (Status status = validateModel(model, info))
+    return Status::error(path + ": " + status.message());
+  return Status();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"fsnn-model: create, inspect and convert fsnn model files"};
+  app.require_subcommand(1);
+
+  std::string arch, output, dtypeName = "float32";
+  ZooOptions zoo;
+  double leak = 0;
+  int64_t timeSteps = 0;
+  CLI::App *create =
+      app.add_subcommand("create", "Create one of the paper's architectures");
+  create->add_option("arch", arch, "Architecture")
+      ->required()
+      ->check(CLI::IsMember(zooArchitectures()));
+  create->add_option("-o,--output", output, "Model file to write")
+      ->required();
+  create->add_option("--neuron", zoo.neuron, "Neuron model")
+      ->check(CLI::IsMember({"if", "lif"}));
+  CLI::Option *leakOption =
+      create->add_option("--leak", leak, "LIF leak λ in (0, 1]");
+  CLI::Option *stepsOption =
+      create->add_option("--T", timeSteps, "Time steps (>= 1)");
+  create->add_option("--vth", zoo.threshold, "Firing threshold V_th (> 0)");
+  create->add_option("--seed", zoo.seed, "Seed of the initialisation");
+  create->add_option("--dtype", dtypeName, "Parameter precision")
+      ->check(CLI::IsMember({"float32", "float64"}));
+
+  std::string input;
+  CLI::App *info = app.add_subcommand(
+      "info", "Print the architecture, shapes and parameter/neuron counts");
+  info->add_option("model", input, "Model file")->required();
+
+  std::string to;
+  CLI::App *convert = app.add_subcommand(
+      "convert", "Convert between the binary and the text form");
+  convert->add_option("model", input, "Model file to read")->required();
+  convert->add_option("-o,--output", output, "Model file to write")
+      ->required();
+  convert->add_option("--to", to,
+                      "Output form (default: text for a .txt name, else "
+                      "binary)")
+      ->check(CLI::IsMember({"binary", "text"}));
+
+  CLI::App *validate =
+      app.add_subcommand("validate", "Check a model file and report the first "
+                                     "problem");
+  validate->add_option("model", input, "Model file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  }
+
+  if (create->parsed()) {
+    if (*leakOption)
+      zoo.leak = leak;
+    if (*stepsOption)
+      zoo.timeSteps = timeSteps;
+    zoo.dtype =
+        dtypeName == "float64" ? TensorProto::FLOAT64 : TensorProto::FLOAT32;
+    ModelProto model;
+    if (Status status = createModel(arch, zoo, model))
+      return fail(status.message());
+    ModelInfo modelInfo;
+    if (Status status = validateModel(model, modelInfo))
+      return fail("internal error: the created model is invalid: " +
+                  status.message());
+    if (Status status = saveModel(model, output))
+      return fail(status.message());
+    std::cout << "wrote " << output << ": " << arch << ", "
+              << modelInfo.parameterCount << " parameters, "
+              << modelInfo.neuronCount << " neurons\n";
+    return 0;
+  }
+
+  ModelProto model;
+  ModelInfo modelInfo;
+  Format format;
+  if (Status status = loadValidModel(input, model, modelInfo, &format))
+    return fail(status.message());
+
+  if (info->parsed()) {
+    std::cout << "file: " << input << " ("
+              << (format == Format::Text ? "text" : "binary") << ")\n"
+              << describeModel(model, modelInfo);
+  } else if (convert->parsed()) {
+    Format target = to.empty() ? formatForPath(output)
+                    : to == "text" ? Format::Text
+                                   : Format::Binary;
+    if (Status status = saveModel(model, output, target))
+      return fail(status.message());
+  } else if (validate->parsed()) {
+    std::cout << input << ": ok (" << modelInfo.parameterCount
+              << " parameters, " << modelInfo.neuronCount << " neurons)\n";
+  }
+  return 0;
+}
