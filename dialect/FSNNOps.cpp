@@ -626,19 +626,19 @@ LogicalResult FeedbackOp::verifyRegions() {
   RankedTensorType input = tensorType(getInput());
   Type frameType = input;
   if (getInputKind() == InputKind::SpikeFrames) {
-    if (input.getRank() < 2)
-      return emitOpError() << "spike_frames input must have rank >= 2 "
-                              "(time x batch x ...), got "
+    if (input.getRank() < 3)
+      return emitOpError() << "spike_frames input must have rank >= 3 "
+                              "(batch x time x ...), got "
                            << input;
-    if (failed(checkDim(op, "input time dimension", input.getDimSize(0),
+    if (failed(checkDim(op, "input time dimension", input.getDimSize(1),
                         "time_steps", timeSteps)))
       return failure();
-    frameType = RankedTensorType::get(input.getShape().drop_front(),
-                                      input.getElementType());
+    SmallVector<int64_t> frameShape(input.getShape());
+    frameShape.erase(frameShape.begin() + 1);
+    frameType = RankedTensorType::get(frameShape, input.getElementType());
   }
 
-  int64_t batch =
-      input.getDimSize(getInputKind() == InputKind::SpikeFrames ? 1 : 0);
+  int64_t batch = input.getDimSize(0);
   Type elementType = input.getElementType();
   for (unsigned layer = 0; layer < numLayers; ++layer) {
     auto rates = cast<RankedTensorType>(getRates()[layer].getType());

@@ -398,7 +398,8 @@ def FSNN_FeedbackOp : FSNN_Op<"feedback", [
     tensor):
     * `layers` holds N maps. Map 1 is the feed-forward map F: it takes the
       network input (for `static` input the whole `input`; for
-      `spike_frames` one frame, `input` being time-major `T x batch x ...`)
+      `spike_frames` one frame: `input` is `batch x T x ...`, batch first
+      like every tensor, and step t uses `input[:, t]`)
       and yields layer 1's input current. Map l (l >= 2) takes the spikes of
       layer l-1 *of the same step* and yields layer l's input current.
     * `feedback` takes the spikes of layer N *of the previous step* and yields

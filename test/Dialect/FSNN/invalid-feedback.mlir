@@ -43,14 +43,14 @@ func.func @rates_per_layer(%x: tensor<8x4xf32>) {
 
 // -----
 
-func.func @spike_frames_rank(%x: tensor<30xf32>) {
-  // expected-error @+1 {{spike_frames input must have rank >= 2 (time x batch x ...), got 'tensor<30xf32>'}}
-  %r, %c = fsnn.feedback %x steps 30 neuron #fsnn.neuron<if> input spike_frames : tensor<30xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
+func.func @spike_frames_rank(%x: tensor<8x30xf32>) {
+  // expected-error @+1 {{spike_frames input must have rank >= 3 (batch x time x ...), got 'tensor<8x30xf32>'}}
+  %r, %c = fsnn.feedback %x steps 30 neuron #fsnn.neuron<if> input spike_frames : tensor<8x30xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
     feedback {
     ^bb0(%s: tensor<8x4xf32>):
       fsnn.yield %s : tensor<8x4xf32>
     } layers {
-    ^bb0(%in: tensor<f32>):
+    ^bb0(%in: tensor<8xf32>):
       %z = arith.constant dense<0.0> : tensor<8x4xf32>
       fsnn.yield %z : tensor<8x4xf32>
     }
@@ -59,9 +59,9 @@ func.func @spike_frames_rank(%x: tensor<30xf32>) {
 
 // -----
 
-func.func @spike_frames_length(%x: tensor<20x8x4xf32>) {
+func.func @spike_frames_length(%x: tensor<8x20x4xf32>) {
   // expected-error @+1 {{input time dimension (20) must equal time_steps (30)}}
-  %r, %c = fsnn.feedback %x steps 30 neuron #fsnn.neuron<if> input spike_frames : tensor<20x8x4xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
+  %r, %c = fsnn.feedback %x steps 30 neuron #fsnn.neuron<if> input spike_frames : tensor<8x20x4xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
     feedback {
     ^bb0(%s: tensor<8x4xf32>):
       fsnn.yield %s : tensor<8x4xf32>
@@ -75,14 +75,14 @@ func.func @spike_frames_length(%x: tensor<20x8x4xf32>) {
 // -----
 
 // With spike frames the first layer map sees one frame, not the whole input.
-func.func @spike_frames_map_argument(%x: tensor<30x8x4xf32>) {
-  // expected-error @+1 {{layer map 1 argument must have type 'tensor<8x4xf32>', got 'tensor<30x8x4xf32>'}}
-  %r, %c = fsnn.feedback %x steps 30 neuron #fsnn.neuron<if> input spike_frames : tensor<30x8x4xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
+func.func @spike_frames_map_argument(%x: tensor<8x30x4xf32>) {
+  // expected-error @+1 {{layer map 1 argument must have type 'tensor<8x4xf32>', got 'tensor<8x30x4xf32>'}}
+  %r, %c = fsnn.feedback %x steps 30 neuron #fsnn.neuron<if> input spike_frames : tensor<8x30x4xf32> -> (tensor<8x4xf32>), (tensor<8x4xi32>)
     feedback {
     ^bb0(%s: tensor<8x4xf32>):
       fsnn.yield %s : tensor<8x4xf32>
     } layers {
-    ^bb0(%in: tensor<30x8x4xf32>):
+    ^bb0(%in: tensor<8x30x4xf32>):
       %z = arith.constant dense<0.0> : tensor<8x4xf32>
       fsnn.yield %z : tensor<8x4xf32>
     }

@@ -69,13 +69,13 @@ func.func @multi_layer_lif(%x: tensor<2x3x32x32xf32>, %w1: tensor<8x3x3x3xf32>, 
 
 // -----
 
-// N-MNIST style input: time-major spike frames, one frame per step; the
+// N-MNIST style input: batch x time spike frames, one frame per step; the
 // layer map sees one frame. Reset to zero, for compatibility with other tools.
 // CHECK-LABEL: func.func @spike_frames_reset_zero
-func.func @spike_frames_reset_zero(%frames: tensor<30x4x2x34x34xf32>, %w: tensor<64x2x5x5xf32>, %v: tensor<64x64x5x5xf32>) -> tensor<4x64x17x17xf32> {
-  // CHECK: fsnn.feedback %{{.*}} steps 30 neuron <if, threshold = 1.0, reset = zero> input spike_frames : tensor<30x4x2x34x34xf32>
+func.func @spike_frames_reset_zero(%frames: tensor<4x30x2x34x34xf32>, %w: tensor<64x2x5x5xf32>, %v: tensor<64x64x5x5xf32>) -> tensor<4x64x17x17xf32> {
+  // CHECK: fsnn.feedback %{{.*}} steps 30 neuron <if, threshold = 1.0, reset = zero> input spike_frames : tensor<4x30x2x34x34xf32>
   // CHECK: ^bb0(%{{.*}}: tensor<4x2x34x34xf32>):
-  %r, %c = fsnn.feedback %frames steps 30 neuron #fsnn.neuron<if, threshold = 1.0, reset = zero> input spike_frames : tensor<30x4x2x34x34xf32> -> (tensor<4x64x17x17xf32>), (tensor<4x64x17x17xi32>)
+  %r, %c = fsnn.feedback %frames steps 30 neuron #fsnn.neuron<if, threshold = 1.0, reset = zero> input spike_frames : tensor<4x30x2x34x34xf32> -> (tensor<4x64x17x17xf32>), (tensor<4x64x17x17xi32>)
     feedback {
     ^bb0(%s: tensor<4x64x17x17xf32>):
       %y = fsnn.conv2d %s, %v strides [1, 1] padding [2, 2] : tensor<4x64x17x17xf32>, tensor<64x64x5x5xf32> -> tensor<4x64x17x17xf32>
