@@ -39,4 +39,22 @@ def FSNNFoldBatchNormPass : Pass<"fsnn-fold-batch-norm"> {
   let dependentDialects = ["::mlir::fsnn::FSNNDialect"];
 }
 
+def FSNNStripDropoutPass : Pass<"fsnn-strip-dropout"> {
+  let summary = "Remove dropout for inference";
+  let description = [{
+    Dropout is active only in training (IDE_SPEC §1.7). This pass replaces
+    every `fsnn.dropout` by its input and erases the `fsnn.dropout_mask` ops
+    left without users, so that an imported model (which carries its dropout
+    layers) compiles to the inference network.
+
+    Before:
+    ```mlir
+    %m = fsnn.dropout_mask %seed {rate = 2.0e-01, stream = 0 : i64} : i64 -> tensor<8x400xf32>
+    %y = fsnn.dropout %x, %m : tensor<8x400xf32>
+    ```
+    After: uses of `%y` use `%x`.
+  }];
+  let dependentDialects = ["::mlir::fsnn::FSNNDialect"];
+}
+
 #endif // FSNN_PASSES_PASSES_TD

@@ -9,6 +9,7 @@
 using namespace mlir;
 
 void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
+  pm.addPass(createFSNNStripDropoutPass());
   pm.addPass(createFSNNFoldBatchNormPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -17,6 +18,7 @@ void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
 void fsnn::registerPipelines() {
   PassPipelineRegistration<>(
       "fsnn-prepare-inference",
-      "Fold inference batch norm into linear/conv maps, canonicalize and CSE",
+      "Remove dropout, fold inference batch norm into linear/conv maps, "
+      "canonicalize and CSE",
       buildInferencePreparationPipeline);
 }

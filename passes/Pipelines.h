@@ -12,9 +12,9 @@
 
 namespace mlir::fsnn {
 
-/// Inference preparation: fold inference batch norm into the preceding
-/// linear/conv maps (hoisted out of the time loop), then canonicalize, which
-/// folds constant parameters, and CSE.
+/// Inference preparation: remove dropout, fold inference batch norm into the
+/// preceding linear/conv maps (hoisted out of the time loop), then
+/// canonicalize, which folds constant parameters, and CSE.
 void buildInferencePreparationPipeline(OpPassManager &pm);
 
 /// Registers every named pipeline with the global pipeline registry.

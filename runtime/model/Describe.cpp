@@ -33,8 +33,8 @@ std::string describeModel(const ModelProto &model, const ModelInfo &info) {
   }
   if (model.has_training()) {
     const TrainingState &t = model.training();
-    os << "training: epoch " << t.epoch() << ", step " << t.step()
-       << ", seed " << t.rng_seed() << ", optimizer " << t.optimizer() << "\n";
+    os << "training: epoch " << t.epoch() << ", step " << t.step() << ", seed "
+       << t.rng_seed() << ", optimizer " << t.optimizer() << "\n";
   }
   os << "parameters: " << info.parameterCount << "\n";
   os << "neurons: " << info.neuronCount << "\n";

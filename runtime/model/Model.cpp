@@ -91,12 +91,11 @@ Status parseModel(std::string_view bytes, const std::string &source,
   return Status();
 }
 
-Status loadModel(const std::string &path, ModelProto &model,
-                 Format *detected) {
+Status loadModel(const std::string &path, ModelProto &model, Format *detected) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return Status::error(path + ": cannot open model file: " +
-                         std::strerror(errno));
+    return Status::error(path +
+                         ": cannot open model file: " + std::strerror(errno));
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   if (size < 0)
@@ -169,8 +168,8 @@ Status writeFileAtomically(const std::string &path, std::string_view bytes) {
   if (rename(name.data(), path.c_str()) != 0) {
     int saved = errno;
     unlink(name.data());
-    return Status::error(path + ": cannot replace the file: " +
-                         std::strerror(saved));
+    return Status::error(path +
+                         ": cannot replace the file: " + std::strerror(saved));
   }
   int dirfd = open(directory.c_str(), O_RDONLY | O_DIRECTORY);
   if (dirfd >= 0) {

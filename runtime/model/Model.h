@@ -29,7 +29,9 @@ constexpr uint64_t kMaxFileBytes = (uint64_t(1) << 31) - 1;
 class Status {
 public:
   Status() = default;
-  static Status error(std::string message) { return Status(std::move(message)); }
+  static Status error(std::string message) {
+    return Status(std::move(message));
+  }
   bool ok() const { return message_.empty(); }
   explicit operator bool() const { return !ok(); }
   const std::string &message() const { return message_; }

@@ -177,8 +177,8 @@ private:
     std::string list;
     for (size_t i = 0; i < allowed.size(); ++i)
       list += (i ? ", " : "") + allowed[i];
-    return Status::error(where(node) + ": attribute '" + name + "' is '" +
-                         out + "', expected one of: " + list);
+    return Status::error(where(node) + ": attribute '" + name + "' is '" + out +
+                         "', expected one of: " + list);
   }
   /// A list of exactly `size` integers >= `minimum`.
   Status pairAttr(const NodeProto &node, const char *name, bool required,
@@ -197,15 +197,15 @@ private:
     for (int64_t value : out)
       ok = ok && value >= minimum && value <= kMaxDimension;
     if (!ok)
-      return Status::error(where(node) + ": attribute '" + name +
-                           "' must be 2 integers in [" +
-                           std::to_string(minimum) + ", " +
-                           std::to_string(kMaxDimension) + "], got " +
-                           formatShape(out));
+      return Status::error(
+          where(node) + ": attribute '" + name + "' must be 2 integers in [" +
+          std::to_string(minimum) + ", " + std::to_string(kMaxDimension) +
+          "], got " + formatShape(out));
     return Status();
   }
 
-  // Values ---------------------------------------------------------------------
+  // Values
+  // ---------------------------------------------------------------------
   /// Looks up an input of `node`, which must be defined in `scope` (the
   /// enclosing map's values) or at top level.
   Status input(const NodeProto &node, int index,
@@ -249,8 +249,7 @@ private:
   }
   Status expectParameter(const NodeProto &node, int index,
                          const ValueInfo &value,
-                         const std::vector<int64_t> &shape,
-                         const char *role) {
+                         const std::vector<int64_t> &shape, const char *role) {
     if (!value.isParameter)
       return Status::error(where(node) + ": input " + std::to_string(index) +
                            " '" + node.inputs(index) + "' (" + role +
@@ -269,7 +268,8 @@ private:
       it->second = std::max(it->second, trainable ? 2 : 1);
   }
 
-  // Checks ----------------------------------------------------------------------
+  // Checks
+  // ----------------------------------------------------------------------
   Status checkHeader();
   Status checkInitializers();
   Status checkGraphInputs();
@@ -283,8 +283,8 @@ private:
                   const std::string &label,
                   const std::vector<int64_t> &inputShape,
                   std::vector<int64_t> &outputShape);
-  Status define(const NodeProto &node, const std::string &name,
-                ValueInfo value, std::map<std::string, ValueInfo> *scope);
+  Status define(const NodeProto &node, const std::string &name, ValueInfo value,
+                std::map<std::string, ValueInfo> *scope);
   Status checkGraphOutputs();
 
   const ModelProto &model;
@@ -340,6 +340,7 @@ Status Validator::checkGraphInputs() {
                            std::to_string(kMaxDimension) + "], at most " +
                            std::to_string(kMaxTensorElements) + " elements");
     info.values[input.name()] = ValueInfo{shape, false};
+    info.allValues[input.name()] = info.values[input.name()];
   }
   return Status();
 }
@@ -392,12 +393,12 @@ Status Validator::checkInitializers() {
                              " values but dims " + formatShape(dims) +
                              " need " + std::to_string(count));
     } else if (tensor.raw_data().size() != expected)
-      return Status::error(what + ": raw_data has " +
-                           std::to_string(tensor.raw_data().size()) +
-                           " bytes but dims " + formatShape(dims) + " of " +
-                           dtypeName(tensor.dtype()) + " need " +
-                           std::to_string(expected));
+      return Status::error(
+          what + ": raw_data has " + std::to_string(tensor.raw_data().size()) +
+          " bytes but dims " + formatShape(dims) + " of " +
+          dtypeName(tensor.dtype()) + " need " + std::to_string(expected));
     info.values[tensor.name()] = ValueInfo{dims, true};
+    info.allValues[tensor.name()] = info.values[tensor.name()];
     initializerUse[tensor.name()] = 0;
   }
   return Status();
@@ -405,12 +406,11 @@ Status Validator::checkInitializers() {
 
 Status Validator::checkNodeStructure(const NodeProto &node, bool inMap) {
   if (node.name().empty())
-    return Status::error("a node of type '" + node.op_type() +
-                         "' has no name");
+    return Status::error("a node of type '" + node.op_type() + "' has no name");
   const OpSpec *spec = findSpec(node.op_type());
   if (!spec)
-    return Status::error(where(node) + ": unknown op type '" +
-                         node.op_type() + "'");
+    return Status::error(where(node) + ": unknown op type '" + node.op_type() +
+                         "'");
   if (inMap && (node.op_type() == "SpikingFeedback" ||
                 node.op_type() == "SpectralWeight"))
     return Status::error(where(node) + ": op type '" + node.op_type() +
@@ -418,25 +418,24 @@ Status Validator::checkNodeStructure(const NodeProto &node, bool inMap) {
                          "top-level graph");
   if (node.inputs_size() < spec->minInputs ||
       node.inputs_size() > spec->maxInputs)
-    return Status::error(
-        where(node) + ": expects " +
-        (spec->minInputs == spec->maxInputs
-             ? std::to_string(spec->minInputs)
-             : std::to_string(spec->minInputs) + " to " +
-                   std::to_string(spec->maxInputs)) +
-        " inputs, got " + std::to_string(node.inputs_size()));
+    return Status::error(where(node) + ": expects " +
+                         (spec->minInputs == spec->maxInputs
+                              ? std::to_string(spec->minInputs)
+                              : std::to_string(spec->minInputs) + " to " +
+                                    std::to_string(spec->maxInputs)) +
+                         " inputs, got " + std::to_string(node.inputs_size()));
   if (spec->outputs >= 0 && node.outputs_size() != spec->outputs)
     return Status::error(where(node) + ": expects " +
                          std::to_string(spec->outputs) + " output(s), got " +
                          std::to_string(node.outputs_size()));
   std::set<std::string> seen;
   for (const AttributeProto &attr : node.attributes()) {
-    auto it = std::find_if(
-        spec->attributes.begin(), spec->attributes.end(),
-        [&](const AttrSpec &a) { return attr.name() == a.name; });
+    auto it =
+        std::find_if(spec->attributes.begin(), spec->attributes.end(),
+                     [&](const AttrSpec &a) { return attr.name() == a.name; });
     if (it == spec->attributes.end())
-      return Status::error(where(node) + ": unknown attribute '" +
-                           attr.name() + "'");
+      return Status::error(where(node) + ": unknown attribute '" + attr.name() +
+                           "'");
     if (!seen.insert(attr.name()).second)
       return Status::error(where(node) + ": attribute '" + attr.name() +
                            "' is given twice");
@@ -526,6 +525,7 @@ Status Validator::define(const NodeProto &node, const std::string &name,
                          formatShape(value.shape) + " exceeds the limit of " +
                          std::to_string(kMaxTensorElements) +
                          " elements per sample");
+  info.allValues[name] = value;
   (scope ? *scope : info.values)[name] = std::move(value);
   return Status();
 }
@@ -555,6 +555,7 @@ Status Validator::inferMap(const NodeProto &owner, const GraphProto &map,
     return Status::error(what + " input name '" + in.name() +
                          "' is empty or already defined");
   scope[in.name()] = ValueInfo{inputShape, false};
+  info.allValues[in.name()] = scope[in.name()];
   // Maps are small, ordered lists: each node must come after its inputs.
   for (const NodeProto &node : map.nodes()) {
     if (Status status = checkNodeStructure(node, /*inMap=*/true))
@@ -588,8 +589,9 @@ Status Validator::inferFeedback(const NodeProto &node,
   if (Status s = intAttr(node, "time_steps", true, 0, timeSteps))
     return s;
   if (timeSteps < 1 || timeSteps > kMaxTimeSteps)
-    return Status::error(where(node) + ": attribute 'time_steps' must be in "
-                                       "[1, " +
+    return Status::error(where(node) +
+                         ": attribute 'time_steps' must be in "
+                         "[1, " +
                          std::to_string(kMaxTimeSteps) + "], got " +
                          std::to_string(timeSteps));
   if (Status s = stringAttr(node, "neuron", {"if", "lif"}, "if", neuron))
@@ -609,21 +611,22 @@ Status Validator::inferFeedback(const NodeProto &node,
   if (neuron == "if" && leak != 1.0)
     return Status::error(where(node) + ": attribute 'leak' must be 1 for an "
                                        "'if' neuron; use neuron 'lif'");
-  if (Status s = stringAttr(node, "reset", {"subtract", "zero"}, "subtract",
-                            reset))
+  if (Status s =
+          stringAttr(node, "reset", {"subtract", "zero"}, "subtract", reset))
     return s;
   if (Status s = stringAttr(node, "input_kind", {"static", "spike_frames"},
                             "static", inputKind))
     return s;
-  if (Status s = stringAttr(node, "solver",
-                            {"broyden", "fixed_point", "anderson"}, "broyden",
-                            solver))
+  if (Status s =
+          stringAttr(node, "solver", {"broyden", "fixed_point", "anderson"},
+                     "broyden", solver))
     return s;
   if (Status s = intAttr(node, "solver_iterations", false, 30, iterations))
     return s;
   if (iterations < 1 || iterations > kMaxSolverIterations)
-    return Status::error(where(node) + ": attribute 'solver_iterations' must "
-                                       "be in [1, " +
+    return Status::error(where(node) +
+                         ": attribute 'solver_iterations' must "
+                         "be in [1, " +
                          std::to_string(kMaxSolverIterations) + "], got " +
                          std::to_string(iterations));
   if (Status s = floatAttr(node, "solver_tolerance", false, 0.0, tolerance))
@@ -687,15 +690,14 @@ Status Validator::inferFeedback(const NodeProto &node,
   info.neuronCount += frameNeurons;
   for (const auto &shape : layerShapes)
     info.neuronCount += checkedElementCount(shape);
-  LayerSummary summary{node.name(), node.op_type(),
-                       std::to_string(numLayers) + " layer(s), " +
-                           (neuron == "if" ? "IF" : "LIF leak " +
-                                                        std::to_string(leak)) +
-                           ", V_th " + std::to_string(threshold) + ", T " +
-                           std::to_string(timeSteps) + ", " + inputKind +
-                           " input, adjoint " + solver + " x" +
-                           std::to_string(iterations),
-                       layerShapes};
+  LayerSummary summary{
+      node.name(), node.op_type(),
+      std::to_string(numLayers) + " layer(s), " +
+          (neuron == "if" ? "IF" : "LIF leak " + std::to_string(leak)) +
+          ", V_th " + std::to_string(threshold) + ", T " +
+          std::to_string(timeSteps) + ", " + inputKind + " input, adjoint " +
+          solver + " x" + std::to_string(iterations),
+      layerShapes};
   info.layers.push_back(summary);
   return Status();
 }
@@ -725,9 +727,9 @@ Status Validator::inferNode(const NodeProto &node,
       return Status::error(where(node) + ": input 1 '" + node.inputs(1) +
                            "' (weight) must be a rank-2 parameter [out, in], "
                            "got " +
-                           std::string(w.isParameter ? "shape " +
-                                                           formatShape(w.shape)
-                                                     : "an activation"));
+                           std::string(w.isParameter
+                                           ? "shape " + formatShape(w.shape)
+                                           : "an activation"));
     if (w.shape[1] != in[0]->shape[0])
       return Status::error(where(node) + ": weight '" + node.inputs(1) +
                            "' has " + std::to_string(w.shape[1]) +
@@ -743,14 +745,12 @@ Status Validator::inferNode(const NodeProto &node,
       return s;
     const ValueInfo &w = *in[1];
     if (!w.isParameter || w.shape.size() != 4)
-      return Status::error(where(node) + ": input 1 '" + node.inputs(1) +
-                           "' (weight) must be a rank-4 parameter " +
-                           (transposed ? "[in, out, kh, kw]"
-                                       : "[out, in, kh, kw]") +
-                           ", got " +
-                           std::string(w.isParameter ? "shape " +
-                                                           formatShape(w.shape)
-                                                     : "an activation"));
+      return Status::error(
+          where(node) + ": input 1 '" + node.inputs(1) +
+          "' (weight) must be a rank-4 parameter " +
+          (transposed ? "[in, out, kh, kw]" : "[out, in, kh, kw]") + ", got " +
+          std::string(w.isParameter ? "shape " + formatShape(w.shape)
+                                    : "an activation"));
     int64_t inChannels = transposed ? w.shape[0] : w.shape[1];
     int64_t outChannels = transposed ? w.shape[1] : w.shape[0];
     if (inChannels != in[0]->shape[0])
@@ -767,8 +767,8 @@ Status Validator::inferNode(const NodeProto &node,
     if (Status s = pairAttr(node, "pads", false, {0, 0}, 0, pads))
       return s;
     if (transposed) {
-      if (Status s = pairAttr(node, "output_padding", false, {0, 0}, 0,
-                              outputPadding))
+      if (Status s =
+              pairAttr(node, "output_padding", false, {0, 0}, 0, outputPadding))
         return s;
       for (int i = 0; i < 2; ++i)
         if (outputPadding[i] >= strides[i])
@@ -779,19 +779,17 @@ Status Validator::inferNode(const NodeProto &node,
     for (int i = 0; i < 2; ++i) {
       int64_t size = in[0]->shape[1 + i], kernel = w.shape[2 + i];
       int64_t out =
-          transposed
-              ? (size - 1) * strides[i] - 2 * pads[i] + kernel +
-                    outputPadding[i]
-              : (size + 2 * pads[i] - kernel < 0
-                     ? 0
-                     : (size + 2 * pads[i] - kernel) / strides[i] + 1);
+          transposed ? (size - 1) * strides[i] - 2 * pads[i] + kernel +
+                           outputPadding[i]
+                     : (size + 2 * pads[i] - kernel < 0
+                            ? 0
+                            : (size + 2 * pads[i] - kernel) / strides[i] + 1);
       if (out < 1 || out > kMaxDimension)
-        return Status::error(where(node) + ": kernel " +
-                             formatShape({w.shape[2], w.shape[3]}) +
-                             " with strides " + formatShape(strides) +
-                             " and pads " + formatShape(pads) +
-                             " gives no valid output for input " +
-                             formatShape(in[0]->shape));
+        return Status::error(
+            where(node) + ": kernel " + formatShape({w.shape[2], w.shape[3]}) +
+            " with strides " + formatShape(strides) + " and pads " +
+            formatShape(pads) + " gives no valid output for input " +
+            formatShape(in[0]->shape));
       shape.push_back(out);
     }
     detail = "strides " + formatShape(strides) + " pads " + formatShape(pads);
@@ -805,8 +803,8 @@ Status Validator::inferNode(const NodeProto &node,
                            formatShape(x.shape));
     const char *roles[] = {"gamma", "beta", "running_mean", "running_var"};
     for (int i = 1; i <= 4; ++i) {
-      if (Status s = expectParameter(node, i, *in[i], {x.shape[0]},
-                                     roles[i - 1]))
+      if (Status s =
+              expectParameter(node, i, *in[i], {x.shape[0]}, roles[i - 1]))
         return s;
       markUse(node.inputs(i), i <= 2);
     }
@@ -814,8 +812,7 @@ Status Validator::inferNode(const NodeProto &node,
     if (Status s = floatAttr(node, "epsilon", false, 1e-5, epsilon))
       return s;
     if (epsilon <= 0)
-      return Status::error(where(node) +
-                           ": attribute 'epsilon' must be > 0");
+      return Status::error(where(node) + ": attribute 'epsilon' must be > 0");
     outputs.push_back(ValueInfo{x.shape, false});
   } else if (op == "Dropout") {
     if (in[0]->isParameter)
@@ -887,13 +884,11 @@ Status Validator::checkGraphOutputs() {
     if (it == info.values.end())
       return Status::error("graph output '" + output.name() +
                            "' is not computed by any node");
-    std::vector<int64_t> declared(output.shape().begin(),
-                                  output.shape().end());
+    std::vector<int64_t> declared(output.shape().begin(), output.shape().end());
     if (!declared.empty() && declared != it->second.shape)
       return Status::error("graph output '" + output.name() +
-                           "' is declared with shape " +
-                           formatShape(declared) + " but has shape " +
-                           formatShape(it->second.shape));
+                           "' is declared with shape " + formatShape(declared) +
+                           " but has shape " + formatShape(it->second.shape));
   }
   return Status();
 }

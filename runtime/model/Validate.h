@@ -43,7 +43,11 @@ struct LayerSummary {
 
 struct ModelInfo {
   TensorProto::DataType dtype = TensorProto::UNDEFINED;
+  /// Top-level values: graph inputs, initializers, node outputs.
   std::map<std::string, ValueInfo> values;
+  /// Every value of the model, including those inside maps (names are
+  /// unique model-wide), for consumers such as the importer.
+  std::map<std::string, ValueInfo> allValues;
   /// Top-level nodes in an order where every value is defined before use.
   std::vector<int> order;
   /// Trainable parameters: weights, biases, BN affine parameters, the

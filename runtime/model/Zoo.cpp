@@ -203,8 +203,9 @@ public:
     int64_t out = weightDims[0];
     initializer(prefix + ".weight", weightDims, unitWeight(weightDims, 0));
     initializer(prefix + ".bias", {out}, Values(out, 0.0));
-    NodeProto *n = node(map, op, prefix, {in, prefix + ".weight", prefix + ".bias"},
-                        {prefix + ".current"});
+    NodeProto *n =
+        node(map, op, prefix, {in, prefix + ".weight", prefix + ".bias"},
+             {prefix + ".current"});
     if (op == "Conv2d") {
       attr(n, "strides", strides);
       attr(n, "pads", pads);
@@ -213,19 +214,19 @@ public:
     initializer(prefix + ".bn.beta", {out}, Values(out, 0.0));
     initializer(prefix + ".bn.running_mean", {out}, Values(out, 0.0));
     initializer(prefix + ".bn.running_var", {out}, Values(out, 1.0));
-    NodeProto *bn = node(map, "BatchNorm", prefix + ".bn",
-                         {prefix + ".current", prefix + ".bn.gamma",
-                          prefix + ".bn.beta", prefix + ".bn.running_mean",
-                          prefix + ".bn.running_var"},
-                         {prefix + ".normalised"});
+    NodeProto *bn =
+        node(map, "BatchNorm", prefix + ".bn",
+             {prefix + ".current", prefix + ".bn.gamma", prefix + ".bn.beta",
+              prefix + ".bn.running_mean", prefix + ".bn.running_var"},
+             {prefix + ".normalised"});
     attr(bn, "epsilon", 1e-5);
     return dropout(map, prefix, prefix + ".normalised");
   }
 
   std::string dropout(GraphProto &map, const std::string &prefix,
                       const std::string &in) {
-    NodeProto *d = node(map, "Dropout", prefix + ".dropout", {in},
-                        {prefix + ".out"});
+    NodeProto *d =
+        node(map, "Dropout", prefix + ".dropout", {in}, {prefix + ".out"});
     attr(d, "rate", options.dropout);
     return prefix + ".out";
   }
@@ -325,7 +326,8 @@ Status createModel(const std::string &arch, const ZooOptions &options,
   if (options.neuron != "if" && options.neuron != "lif")
     return Status::error("--neuron must be 'if' or 'lif', got '" +
                          options.neuron + "'");
-  double leak = options.neuron == "lif" ? options.leak.value_or(spec->leak) : 1.0;
+  double leak =
+      options.neuron == "lif" ? options.leak.value_or(spec->leak) : 1.0;
   if (options.neuron == "if" && options.leak && *options.leak != 1.0)
     return Status::error("--leak applies to 'lif' neurons only");
   if (!(leak > 0 && leak <= 1))
@@ -391,29 +393,28 @@ Status createModel(const std::string &arch, const ZooOptions &options,
   GraphProto *fbMap = feedback->mutable_graphs()->add_values();
   fbMap->set_name("feedback");
 
-  auto addLayer = [&](const std::string &prefix,
-                      const std::vector<int64_t> &inShape, const char *op,
-                      const std::vector<int64_t> &weightDims,
-                      const std::vector<int64_t> &strides,
-                      const std::vector<int64_t> &pads,
-                      const std::vector<int64_t> &outShape) {
-    GraphProto *map = layers->mutable_graphs()->add_values();
-    map->set_name(prefix);
-    Builder::valueInfo(map->add_inputs(), prefix + ".in", inShape,
-                       options.dtype);
-    std::string out =
-        b.affineBlock(*map, prefix, prefix + ".in", op, weightDims, strides,
-                      pads);
-    Builder::valueInfo(map->add_outputs(), out, outShape, options.dtype);
-    layerShapes.push_back(outShape);
-  };
+  auto addLayer =
+      [&](const std::string &prefix, const std::vector<int64_t> &inShape,
+          const char *op, const std::vector<int64_t> &weightDims,
+          const std::vector<int64_t> &strides, const std::vector<int64_t> &pads,
+          const std::vector<int64_t> &outShape) {
+        GraphProto *map = layers->mutable_graphs()->add_values();
+        map->set_name(prefix);
+        Builder::valueInfo(map->add_inputs(), prefix + ".in", inShape,
+                           options.dtype);
+        std::string out = b.affineBlock(*map, prefix, prefix + ".in", op,
+                                        weightDims, strides, pads);
+        Builder::valueInfo(map->add_outputs(), out, outShape, options.dtype);
+        layerShapes.push_back(outShape);
+      };
 
   if (fc) {
     addLayer("f", {784}, "Linear", {400, 784}, {}, {}, {400});
   } else if (!cifar) {
     int64_t hw = nmnist ? 17 : 14;
-    addLayer("f", nmnist ? std::vector<int64_t>{2, 34, 34}
-                         : std::vector<int64_t>{1, 28, 28},
+    addLayer("f",
+             nmnist ? std::vector<int64_t>{2, 34, 34}
+                    : std::vector<int64_t>{1, 28, 28},
              "Conv2d", {64, nmnist ? 2 : 1, 5, 5}, {2, 2}, {2, 2},
              {64, hw, hw});
   } else {

@@ -14,10 +14,10 @@ namespace fsnn::model {
 /// Settings of `fsnn-model create`; unset fields take the paper's value for
 /// the architecture (IDE_SPEC §5).
 struct ZooOptions {
-  std::string neuron = "if";           // "if" or "lif"
-  std::optional<double> leak;          // λ for LIF: 0.95 (MNIST family), 0.99 (CIFAR)
-  std::optional<int64_t> timeSteps;    // 5 (F-MNIST), 30 otherwise
-  double threshold = 2.0;              // V_th
+  std::string neuron = "if";  // "if" or "lif"
+  std::optional<double> leak; // λ for LIF: 0.95 (MNIST family), 0.99 (CIFAR)
+  std::optional<int64_t> timeSteps; // 5 (F-MNIST), 30 otherwise
+  double threshold = 2.0;           // V_th
   double dropout = 0.2;
   uint64_t seed = 0;
   TensorProto::DataType dtype = TensorProto::FLOAT32;

@@ -47,8 +47,7 @@ int main(int argc, char **argv) {
   create->add_option("arch", arch, "Architecture")
       ->required()
       ->check(CLI::IsMember(zooArchitectures()));
-  create->add_option("-o,--output", output, "Model file to write")
-      ->required();
+  create->add_option("-o,--output", output, "Model file to write")->required();
   create->add_option("--neuron", zoo.neuron, "Neuron model")
       ->check(CLI::IsMember({"if", "lif"}));
   CLI::Option *leakOption =
@@ -69,11 +68,11 @@ int main(int argc, char **argv) {
   CLI::App *convert = app.add_subcommand(
       "convert", "Convert between the binary and the text form");
   convert->add_option("model", input, "Model file to read")->required();
-  convert->add_option("-o,--output", output, "Model file to write")
-      ->required();
-  convert->add_option("--to", to,
-                      "Output form (default: text for a .txt name, else "
-                      "binary)")
+  convert->add_option("-o,--output", output, "Model file to write")->required();
+  convert
+      ->add_option("--to", to,
+                   "Output form (default: text for a .txt name, else "
+                   "binary)")
       ->check(CLI::IsMember({"binary", "text"}));
 
   CLI::App *validate =
@@ -120,7 +119,7 @@ int main(int argc, char **argv) {
               << (format == Format::Text ? "text" : "binary") << ")\n"
               << describeModel(model, modelInfo);
   } else if (convert->parsed()) {
-    Format target = to.empty() ? formatForPath(output)
+    Format target = to.empty()     ? formatForPath(output)
                     : to == "text" ? Format::Text
                                    : Format::Binary;
     if (Status status = saveModel(model, output, target))

@@ -1,0 +1,359 @@
+//===- ModelImport.cpp - model file to the fsnn dialect -------------------===//
+
+#include "Translate.h"
+
+#include "dialect/FSNNDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+
+using namespace mlir;
+using namespace mlir::fsnn;
+namespace fm = ::fsnn::model;
+
+namespace {
+
+class Importer {
+public:
+  Importer(const fm::ModelProto &model, const fm::ModelInfo &info,
+           MLIRContext *context, const ImportOptions &options)
+      : model(model), info(info), context(context), options(options),
+        builder(context) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Location locOf(const fm::NodeProto &node) {
+    return NameLoc::get(builder.getStringAttr(node.name()));
+  }
+  /// The batched type of a per-sample activation shape.
+  RankedTensorType activationType(const std::vector<int64_t> &shape) {
+    SmallVector<int64_t> dims = {options.batch};
+    dims.append(shape.begin(), shape.end());
+    return RankedTensorType::get(dims, elementType);
+  }
+  RankedTensorType activationTypeOf(const std::string &name) {
+    return activationType(info.allValues.at(name).shape);
+  }
+  const fm::AttributeProto *attribute(const fm::NodeProto &node,
+                                      const char *name) {
+    for (const fm::AttributeProto &attr : node.attributes())
+      if (attr.name() == name)
+        return &attr;
+    return nullptr;
+  }
+  DenseI64ArrayAttr pair(const fm::NodeProto &node, const char *name,
+                         ArrayRef<int64_t> fallback) {
+    const fm::AttributeProto *attr = attribute(node, name);
+    if (!attr)
+      return builder.getDenseI64ArrayAttr(fallback);
+    SmallVector<int64_t> values(attr->ints().values().begin(),
+                                attr->ints().values().end());
+    return builder.getDenseI64ArrayAttr(values);
+  }
+  Value lookup(const std::string &name) {
+    for (auto scope = scopes.rbegin(); scope != scopes.rend(); ++scope) {
+      auto it = scope->find(name);
+      if (it != scope->end())
+        return it->second;
+    }
+    llvm_unreachable("the validator guarantees every input is defined");
+  }
+  Value optionalInput(const fm::NodeProto &node, int index) {
+    return node.inputs_size() > index ? lookup(node.inputs(index)) : Value();
+  }
+
+  Value importInitializer(const fm::TensorProto &tensor);
+  LogicalResult importNode(const fm::NodeProto &node);
+  LogicalResult importFeedback(const fm::NodeProto &node);
+  LogicalResult importMap(const fm::GraphProto &map, Region &region);
+
+  const fm::ModelProto &model;
+  const fm::ModelInfo &info;
+  MLIRContext *context;
+  const ImportOptions &options;
+  OpBuilder builder;
+  Type elementType;
+  /// Value scopes: the function's, then one per map being imported.
+  SmallVector<llvm::StringMap<Value>> scopes;
+  /// Where dropout masks go: before the top-level op being imported, so that
+  /// a mask made for a map is drawn once and reused at every step.
+  Operation *maskInsertionPoint = nullptr;
+  Value dropoutSeed;
+  int64_t dropoutStream = 0;
+};
+
+OwningOpRef<ModuleOp> Importer::run() {
+  const fm::GraphProto &graph = model.graph();
+  elementType = info.dtype == fm::TensorProto::FLOAT64
+                    ? Type(builder.getF64Type())
+                    : Type(builder.getF32Type());
+  Location fileLoc = UnknownLoc::get(context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  ModuleOp moduleOp = *module;
+  moduleOp->setAttr("fsnn.format_version",
+                    builder.getI64IntegerAttr(model.format_version()));
+  if (!model.producer().empty())
+    moduleOp->setAttr("fsnn.producer", builder.getStringAttr(model.producer()));
+  if (!model.doc_string().empty())
+    moduleOp->setAttr("fsnn.doc", builder.getStringAttr(model.doc_string()));
+
+  // Arguments: graph inputs, initializers, then the dropout seed if needed.
+  SmallVector<Type> argTypes;
+  SmallVector<Attribute> argAttrs;
+  for (const fm::ValueInfoProto &input : graph.inputs()) {
+    argTypes.push_back(activationTypeOf(input.name()));
+    argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        "fsnn.name", builder.getStringAttr(input.name()))));
+  }
+  SmallVector<Attribute> values;
+  for (const fm::TensorProto &tensor : graph.initializers()) {
+    SmallVector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
+    auto type = RankedTensorType::get(dims, elementType);
+    std::vector<double> data = fm::tensorValues(tensor);
+    Attribute value;
+    if (elementType.isF64()) {
+      value = DenseF64ResourceElementsAttr::get(
+          type, tensor.name(),
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(
+              ArrayRef<double>(data)));
+    } else {
+      std::vector<float> narrow(data.begin(), data.end());
+      value = DenseF32ResourceElementsAttr::get(
+          type, tensor.name(),
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(
+              ArrayRef<float>(narrow)));
+    }
+    argTypes.push_back(type);
+    argAttrs.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr("fsnn.name",
+                              builder.getStringAttr(tensor.name())),
+         builder.getNamedAttr("fsnn.value", value)}));
+  }
+  bool hasDropout = false;
+  std::function<void(const fm::GraphProto &)> scan =
+      [&](const fm::GraphProto &g) {
+        for (const fm::NodeProto &node : g.nodes()) {
+          hasDropout |= node.op_type() == "Dropout";
+          for (const fm::AttributeProto &attr : node.attributes())
+            for (const fm::GraphProto &map : attr.graphs().values())
+              scan(map);
+        }
+      };
+  scan(graph);
+  if (hasDropout) {
+    argTypes.push_back(builder.getI64Type());
+    argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        "fsnn.name", builder.getStringAttr("dropout_seed"))));
+  }
+
+  SmallVector<Type> resultTypes;
+  SmallVector<Attribute> resultAttrs;
+  for (const fm::ValueInfoProto &output : graph.outputs()) {
+    RankedTensorType type = activationTypeOf(output.name());
+    if (output.dtype() == fm::TensorProto::INT32)
+      type = RankedTensorType::get(type.getShape(), builder.getI32Type());
+    resultTypes.push_back(type);
+    resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        "fsnn.name", builder.getStringAttr(output.name()))));
+  }
+
+  builder.setInsertionPointToEnd(moduleOp.getBody());
+  std::string name = graph.name().empty() ? "model" : graph.name();
+  auto function = func::FuncOp::create(
+      builder, fileLoc, name, builder.getFunctionType(argTypes, resultTypes));
+  function.setAllArgAttrs(argAttrs);
+  function.setAllResultAttrs(resultAttrs);
+  Block *entry = function.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+
+  scopes.emplace_back();
+  unsigned arg = 0;
+  for (const fm::ValueInfoProto &input : graph.inputs())
+    scopes.back()[input.name()] = entry->getArgument(arg++);
+  for (const fm::TensorProto &tensor : graph.initializers())
+    scopes.back()[tensor.name()] = entry->getArgument(arg++);
+  if (hasDropout)
+    dropoutSeed = entry->getArgument(arg++);
+
+  for (int index : info.order)
+    if (failed(importNode(graph.nodes(index))))
+      return nullptr;
+
+  SmallVector<Value> results;
+  for (const fm::ValueInfoProto &output : graph.outputs())
+    results.push_back(lookup(output.name()));
+  func::ReturnOp::create(builder, fileLoc, results);
+  if (failed(verify(moduleOp)))
+    return nullptr;
+  return module;
+}
+
+LogicalResult Importer::importMap(const fm::GraphProto &map, Region &region) {
+  OpBuilder::InsertionGuard guard(builder);
+  const fm::ValueInfoProto &input = map.inputs(0);
+  Block *block =
+      builder.createBlock(&region, {}, {activationTypeOf(input.name())},
+                          {NameLoc::get(builder.getStringAttr(input.name()))});
+  scopes.emplace_back();
+  scopes.back()[input.name()] = block->getArgument(0);
+  for (const fm::NodeProto &node : map.nodes())
+    if (failed(importNode(node)))
+      return failure();
+  Value result = lookup(map.outputs(0).name());
+  YieldOp::create(builder, NameLoc::get(builder.getStringAttr(map.name())),
+                  ValueRange{result});
+  scopes.pop_back();
+  return success();
+}
+
+LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
+  Location loc = locOf(node);
+  auto intAttr = [&](const char *name, int64_t fallback) {
+    const fm::AttributeProto *attr = attribute(node, name);
+    return attr ? attr->i() : fallback;
+  };
+  auto floatAttr = [&](const char *name, double fallback) {
+    const fm::AttributeProto *attr = attribute(node, name);
+    return attr ? attr->f() : fallback;
+  };
+  auto stringAttr = [&](const char *name, const char *fallback) {
+    const fm::AttributeProto *attr = attribute(node, name);
+    return attr ? attr->s() : std::string(fallback);
+  };
+  const auto &layerMaps = attribute(node, "layers")->graphs().values();
+  const fm::GraphProto &feedbackMap =
+      attribute(node, "feedback")->graphs().values(0);
+  int numLayers = layerMaps.size();
+
+  SmallVector<Type> rateTypes, countTypes;
+  for (int l = 0; l < numLayers; ++l) {
+    RankedTensorType rate = activationTypeOf(node.outputs(l));
+    rateTypes.push_back(rate);
+    countTypes.push_back(
+        RankedTensorType::get(rate.getShape(), builder.getI32Type()));
+  }
+  bool lif = stringAttr("neuron", "if") == "lif";
+  auto neuron = NeuronAttr::get(
+      context, lif ? NeuronKind::LIF : NeuronKind::IF,
+      APFloat(floatAttr("threshold", 2.0)), APFloat(floatAttr("leak", 1.0)),
+      stringAttr("reset", "subtract") == "zero" ? ResetMode::Zero
+                                                : ResetMode::Subtract);
+  InputKind inputKind = stringAttr("input_kind", "static") == "spike_frames"
+                            ? InputKind::SpikeFrames
+                            : InputKind::Static;
+  auto op = FeedbackOp::create(builder, loc, rateTypes, countTypes,
+                               lookup(node.inputs(0)), intAttr("time_steps", 1),
+                               neuron, inputKind, numLayers);
+  // The adjoint settings are training settings of the model; the backward
+  // generation reads them from these discardable attributes.
+  op->setAttr("fsnn.adjoint_solver",
+              builder.getStringAttr(stringAttr("solver", "broyden")));
+  op->setAttr("fsnn.adjoint_max_iterations",
+              builder.getI64IntegerAttr(intAttr("solver_iterations", 30)));
+  op->setAttr("fsnn.adjoint_tolerance",
+              builder.getF64FloatAttr(floatAttr("solver_tolerance", 0.0)));
+
+  Operation *savedMaskPoint = maskInsertionPoint;
+  maskInsertionPoint = op;
+  for (int l = 0; l < numLayers; ++l)
+    if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
+      return failure();
+  if (failed(importMap(feedbackMap, op.getFeedback())))
+    return failure();
+  maskInsertionPoint = savedMaskPoint;
+
+  for (int l = 0; l < numLayers; ++l) {
+    scopes.back()[node.outputs(l)] = op.getRates()[l];
+    scopes.back()[node.outputs(numLayers + l)] = op.getSpikeCounts()[l];
+  }
+  return success();
+}
+
+LogicalResult Importer::importNode(const fm::NodeProto &node) {
+  const std::string &op = node.op_type();
+  Location loc = locOf(node);
+  if (op == "SpikingFeedback")
+    return importFeedback(node);
+
+  Value result;
+  if (op == "SpectralWeight") {
+    Value weight = lookup(node.inputs(0));
+    auto scalar = RankedTensorType::get({}, elementType);
+    result =
+        SpectralWeightOp::create(builder, loc, weight.getType(), scalar, weight,
+                                 lookup(node.inputs(1)), lookup(node.inputs(2)),
+                                 lookup(node.inputs(3)))
+            .getResult();
+  } else if (op == "Linear") {
+    result = LinearOp::create(builder, loc, activationTypeOf(node.outputs(0)),
+                              lookup(node.inputs(0)), lookup(node.inputs(1)),
+                              optionalInput(node, 2));
+  } else if (op == "Conv2d") {
+    result = Conv2DOp::create(
+        builder, loc, activationTypeOf(node.outputs(0)), lookup(node.inputs(0)),
+        lookup(node.inputs(1)), optionalInput(node, 2),
+        pair(node, "strides", {1, 1}), pair(node, "pads", {0, 0}));
+  } else if (op == "ConvTranspose2d") {
+    result = ConvTranspose2DOp::create(
+        builder, loc, activationTypeOf(node.outputs(0)), lookup(node.inputs(0)),
+        lookup(node.inputs(1)), optionalInput(node, 2),
+        pair(node, "strides", {1, 1}), pair(node, "pads", {0, 0}),
+        pair(node, "output_padding", {0, 0}));
+  } else if (op == "BatchNorm") {
+    const fm::AttributeProto *epsilon = attribute(node, "epsilon");
+    Value input = lookup(node.inputs(0));
+    result = BatchNormOp::create(
+        builder, loc, input.getType(), input, lookup(node.inputs(1)),
+        lookup(node.inputs(2)), lookup(node.inputs(3)), lookup(node.inputs(4)),
+        builder.getF64FloatAttr(epsilon ? epsilon->f() : 1e-5));
+  } else if (op == "Dropout") {
+    Value input = lookup(node.inputs(0));
+    OpBuilder maskBuilder(context);
+    if (maskInsertionPoint)
+      maskBuilder.setInsertionPoint(maskInsertionPoint);
+    else
+      maskBuilder.setInsertionPoint(builder.getInsertionBlock(),
+                                    builder.getInsertionPoint());
+    Value mask = DropoutMaskOp::create(
+        maskBuilder, loc, input.getType(), dropoutSeed,
+        maskBuilder.getF64FloatAttr(attribute(node, "rate")->f()),
+        maskBuilder.getI64IntegerAttr(dropoutStream++));
+    result = DropoutOp::create(builder, loc, input.getType(), input, mask);
+  } else if (op == "Flatten") {
+    result = FlattenOp::create(builder, loc, activationTypeOf(node.outputs(0)),
+                               lookup(node.inputs(0)));
+  } else if (op == "AvgPool2d") {
+    DenseI64ArrayAttr kernel = pair(node, "kernel", {});
+    result = AvgPool2DOp::create(
+        builder, loc, activationTypeOf(node.outputs(0)), lookup(node.inputs(0)),
+        kernel, pair(node, "strides", kernel.asArrayRef()));
+  } else {
+    return emitError(loc) << "unknown op type '" << op << "'";
+  }
+  scopes.back()[node.outputs(0)] = result;
+  return success();
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> mlir::fsnn::importModel(const fm::ModelProto &model,
+                                              const fm::ModelInfo &info,
+                                              MLIRContext *context,
+                                              const ImportOptions &options) {
+  context->loadDialect<FSNNDialect, func::FuncDialect, arith::ArithDialect>();
+  if (options.batch < 1 || options.batch > fm::kMaxDimension) {
+    emitError(UnknownLoc::get(context))
+        << "batch must be in [1, " << fm::kMaxDimension << "], got "
+        << options.batch;
+    return nullptr;
+  }
+  return Importer(model, info, context, options).run();
+}
+
+void mlir::fsnn::registerTranslateDialects(DialectRegistry &registry) {
+  registry.insert<FSNNDialect, func::FuncDialect, arith::ArithDialect>();
+}

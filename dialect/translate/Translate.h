@@ -1,0 +1,43 @@
+//===- Translate.h - model files to and from the fsnn dialect ---*- C++ -*-===//
+//
+// The importer translates; it does not interpret. One node becomes one op
+// whose location is the node's name, one map becomes one region, and a
+// parameter becomes a function argument that carries its initializer as a
+// dense resource. The exporter is the inverse and accepts the dialect subset
+// the format can express.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_DIALECT_TRANSLATE_TRANSLATE_H
+#define FSNN_DIALECT_TRANSLATE_TRANSLATE_H
+
+#include "Validate.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir::fsnn {
+
+struct ImportOptions {
+  /// The static batch size of the imported function.
+  int64_t batch = 1;
+};
+
+/// Imports a model that validateModel accepted (`info` is what it returned).
+/// Emits diagnostics and returns null on failure.
+OwningOpRef<ModuleOp> importModel(const ::fsnn::model::ModelProto &model,
+                                  const ::fsnn::model::ModelInfo &info,
+                                  MLIRContext *context,
+                                  const ImportOptions &options);
+
+/// Exports a module holding one function in the importer's form. Emits a
+/// diagnostic at the offending op and fails on anything the model format
+/// cannot express. The result is validated before it is returned.
+LogicalResult exportModel(ModuleOp module, ::fsnn::model::ModelProto &model);
+
+/// The dialects the importer creates and the exporter reads.
+void registerTranslateDialects(DialectRegistry &registry);
+
+} // namespace mlir::fsnn
+
+#endif // FSNN_DIALECT_TRANSLATE_TRANSLATE_H
