@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs the dependencies if needed, builds, then runs lit
-# (FileCheck tests) and ctest (GoogleTest), and the runtime-only build that
-# proves the runtime needs no LLVM/MLIR. Fails if any test fails or if a
-# suite ran no test at all.
+# (FileCheck tests) and ctest (GoogleTest), the runtime-only build that
+# proves the runtime needs no LLVM/MLIR, and the model fuzzer for a bounded
+# time (FSNN_FUZZ_SECONDS, default 60). Fails if any test fails or if a suite
+# ran no test at all.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FSNN_BUILD_DIR:-$root/build}"
@@ -42,6 +43,16 @@ cmake -G Ninja -S "$root" -B "$runtime_build" -DFSNN_ENABLE_COMPILER=OFF \
 cmake --build "$runtime_build"
 ctest --test-dir "$runtime_build" --output-on-failure --no-tests=error -j2
 
+echo "=== fuzzing (parse + validate + import + export, ASan/UBSan) ==="
+fuzz_log="$build/fuzz.log"
+if ! "$root/scripts/fuzz.sh" "${FSNN_FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1; then
+  tail -60 "$fuzz_log"
+  echo "test: the model fuzzer failed (full log: $fuzz_log)" >&2
+  exit 1
+fi
+tail -8 "$fuzz_log"
+
 echo "=== summary ==="
 echo "lit: $lit_passed tests passed"
 echo "ctest: all GoogleTest tests passed (compiler build and runtime-only build)"
+echo "fuzz: ${FSNN_FUZZ_SECONDS:-60}s without a crash"

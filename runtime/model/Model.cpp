@@ -3,6 +3,7 @@
 #include "Model.h"
 
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
 
 #include <cctype>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,6 +68,10 @@ Format formatForPath(const std::string &path) {
 
 Status parseModel(std::string_view bytes, const std::string &source,
                   ModelProto &model, Format *detected) {
+  // Protobuf logs parse problems (such as invalid UTF-8 in a name) to stderr
+  // by itself; the caller reports the failure as one line instead.
+  static std::once_flag silenced;
+  std::call_once(silenced, [] { google::protobuf::SetLogHandler(nullptr); });
   model.Clear();
   if (bytes.size() > kMaxFileBytes)
     return Status::error(source + ": file of " + std::to_string(bytes.size()) +
