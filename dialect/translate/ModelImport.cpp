@@ -154,7 +154,7 @@ OwningOpRef<ModuleOp> Importer::run() {
   SmallVector<Attribute> resultAttrs;
   for (const fm::ValueInfoProto &output : graph.outputs()) {
     RankedTensorType type = activationTypeOf(output.name());
-    if (output.dtype() == fm::TensorProto::INT32)
+    if (info.allValues.at(output.name()).isCount)
       type = RankedTensorType::get(type.getShape(), builder.getI32Type());
     resultTypes.push_back(type);
     resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(

@@ -231,7 +231,15 @@ private:
                            "' is an activation from outside the map; a map "
                            "may use only its own input and parameters");
     out = &global->second;
-    return Status();
+    return checkNotCount(node, index, *out);
+  }
+  Status checkNotCount(const NodeProto &node, int index,
+                       const ValueInfo &value) {
+    if (!value.isCount)
+      return Status();
+    return Status::error(where(node) + ": input " + std::to_string(index) +
+                         " '" + node.inputs(index) +
+                         "' is a spike count (int32); ops take float values");
   }
   Status expectActivation(const NodeProto &node, int index,
                           const ValueInfo &value, size_t rank,
@@ -683,7 +691,7 @@ Status Validator::inferFeedback(const NodeProto &node,
   for (const auto &shape : layerShapes)
     outputs.push_back(ValueInfo{shape, false});
   for (const auto &shape : layerShapes)
-    outputs.push_back(ValueInfo{shape, false});
+    outputs.push_back(ValueInfo{shape, false, /*isCount=*/true});
 
   int64_t frameNeurons = checkedElementCount(frame);
   info.inputNeurons += frameNeurons;
@@ -884,6 +892,15 @@ Status Validator::checkGraphOutputs() {
     if (it == info.values.end())
       return Status::error("graph output '" + output.name() +
                            "' is not computed by any node");
+    if (it->second.isParameter)
+      return Status::error("graph output '" + output.name() +
+                           "' is a parameter; outputs are activations");
+    TensorProto::DataType dtype =
+        it->second.isCount ? TensorProto::INT32 : info.dtype;
+    if (output.dtype() != TensorProto::UNDEFINED && output.dtype() != dtype)
+      return Status::error("graph output '" + output.name() + "' is declared " +
+                           dtypeName(output.dtype()) + " but is " +
+                           dtypeName(dtype));
     std::vector<int64_t> declared(output.shape().begin(), output.shape().end());
     if (!declared.empty() && declared != it->second.shape)
       return Status::error("graph output '" + output.name() +

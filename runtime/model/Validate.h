@@ -31,6 +31,8 @@ struct ValueInfo {
   /// the full shape.
   std::vector<int64_t> shape;
   bool isParameter = false;
+  /// Spike counts (int32): a graph output only, never an op input.
+  bool isCount = false;
 };
 
 /// One row of `fsnn-model info`.

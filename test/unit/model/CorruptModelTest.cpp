@@ -59,7 +59,9 @@ protected:
   }
   /// The first layer map of the SpikingFeedback node.
   GraphProto &layerMap() {
-    return *attribute(node("snn"), "layers").mutable_graphs()->mutable_values(0);
+    return *attribute(node("snn"), "layers")
+                .mutable_graphs()
+                ->mutable_values(0);
   }
 
   ModelProto model;
@@ -73,7 +75,8 @@ TEST_F(CorruptModel, TruncatedBinary) {
   std::string bytes;
   ASSERT_TRUE(serializeModel(model, Format::Binary, bytes).ok());
   ModelProto parsed;
-  for (size_t cut : {size_t(1), size_t(100), bytes.size() / 2, bytes.size() - 1}) {
+  for (size_t cut :
+       {size_t(1), size_t(100), bytes.size() / 2, bytes.size() - 1}) {
     Status status =
         parseModel(std::string_view(bytes).substr(0, cut), "m.fsnn", parsed);
     if (status.ok()) {
@@ -111,10 +114,11 @@ TEST_F(CorruptModel, EmptyFile) {
 
 TEST_F(CorruptModel, TextSyntaxErrorHasAPosition) {
   ModelProto parsed;
-  Status status = parseModel("format_version: 1\ngraph { name: }\n", "m.txt",
-                             parsed);
-  EXPECT_EQ(status.message().rfind("m.txt: invalid text model: line 2, column", 0),
-            0u)
+  Status status =
+      parseModel("format_version: 1\ngraph { name: }\n", "m.txt", parsed);
+  EXPECT_EQ(
+      status.message().rfind("m.txt: invalid text model: line 2, column", 0),
+      0u)
       << status.message();
 }
 
@@ -340,6 +344,24 @@ TEST_F(CorruptModel, ParameterWhereAnActivationBelongs) {
   node("readout").set_inputs(0, "f.bias");
   EXPECT_ERROR("node 'readout' (Linear): input 0 'f.bias' must be an "
                "activation, but it is a parameter");
+}
+
+// Found by the fuzzer: a declared output dtype that the importer trusted.
+TEST_F(CorruptModel, GraphOutputDtypeDisagreesWithTheValue) {
+  model.mutable_graph()->mutable_outputs(1)->set_dtype(TensorProto::FLOAT32);
+  EXPECT_ERROR("graph output 'snn.count1' is declared float32 but is int32");
+}
+
+TEST_F(CorruptModel, SpikeCountsAreNotAnOpInput) {
+  node("readout").set_inputs(0, "snn.count1");
+  EXPECT_ERROR("node 'readout' (Linear): input 0 'snn.count1' is a spike "
+               "count (int32); ops take float values");
+}
+
+TEST_F(CorruptModel, ParameterAsAGraphOutput) {
+  model.mutable_graph()->mutable_outputs(0)->set_name("fb.weight");
+  model.mutable_graph()->mutable_outputs(0)->clear_shape();
+  EXPECT_ERROR("graph output 'fb.weight' is a parameter");
 }
 
 TEST_F(CorruptModel, TheZooModelRoundTripsThroughBothForms) {
