@@ -66,7 +66,8 @@ template <typename T> struct Executor<T>::Impl {
   /// numbers them, so every backend draws the same masks.
   std::map<std::string, std::pair<uint64_t, double>> dropouts;
 
-  // One evaluation's settings --------------------------------------------------
+  // One evaluation's settings
+  // --------------------------------------------------
   struct Context {
     std::map<std::string, BnMode> bnModes;
     BnMode defaultBn = BnMode::Running;
@@ -94,8 +95,8 @@ template <typename T> struct Executor<T>::Impl {
   Vector<T> &gradFor(Grads &grads, const std::string &name) {
     auto it = grads.find(name);
     if (it == grads.end())
-      it = grads.emplace(name, Vector<T>::Zero(param(name).values.size()))
-               .first;
+      it =
+          grads.emplace(name, Vector<T>::Zero(param(name).values.size())).first;
     return it->second;
   }
 
@@ -109,9 +110,9 @@ template <typename T> struct Executor<T>::Impl {
     // input, so that conv's geometry describes it.
     const std::vector<int64_t> &image = transposed ? out : in;
     const std::vector<int64_t> &result = transposed ? in : out;
-    return ConvGeometry{image[0], image[1], image[2],  w[2],    w[3],
-                        strides[0], strides[1], pads[0], pads[1], result[1],
-                        result[2]};
+    return ConvGeometry{image[0], image[1],   image[2],   w[2],
+                        w[3],     strides[0], strides[1], pads[0],
+                        pads[1],  result[1],  result[2]};
   }
 
   /// The dropout mask of a node in this evaluation, or null (inference).
@@ -122,7 +123,8 @@ template <typename T> struct Executor<T>::Impl {
     return it == ctx.masks->end() ? nullptr : &it->second;
   }
 
-  // Maps ------------------------------------------------------------------------
+  // Maps
+  // ------------------------------------------------------------------------
   Matrix<T> evalNode(const fm::NodeProto &node, const Matrix<T> &x,
                      Context &ctx, Tape *tape) {
     const std::string &op = node.op_type();
@@ -139,8 +141,8 @@ template <typename T> struct Executor<T>::Impl {
       y = conv2dForward<T>(x, param(node.inputs(1)).matrix(), bias(2),
                            convGeometry(node, false));
     } else if (op == "ConvTranspose2d") {
-      y = convTranspose2dForward<T>(x, param(node.inputs(1)).matrix(),
-                                    bias(2), convGeometry(node, true));
+      y = convTranspose2dForward<T>(x, param(node.inputs(1)).matrix(), bias(2),
+                                    convGeometry(node, true));
     } else if (op == "BatchNorm") {
       const Vector<T> &gamma = param(node.inputs(1)).values;
       const Vector<T> &beta = param(node.inputs(2)).values;
@@ -161,8 +163,7 @@ template <typename T> struct Executor<T>::Impl {
         invStd = (variance.array() + epsilon).rsqrt();
         if (ctx.batchStats) {
           double count = double(x.rows()) * (x.cols() / gamma.size());
-          Vector<T> unbiased =
-              variance * T(count / std::max(1.0, count - 1.0));
+          Vector<T> unbiased = variance * T(count / std::max(1.0, count - 1.0));
           (*ctx.batchStats)[node.name()] = {mean, unbiased};
         }
       }
@@ -192,8 +193,8 @@ template <typename T> struct Executor<T>::Impl {
                      Grads *grads) {
     const fm::NodeProto &node = *entry.node;
     const std::string &op = node.op_type();
-    auto gradMatrix = [&](int index, std::optional<Matrix<T>> &holder)
-        -> Matrix<T> * {
+    auto gradMatrix = [&](int index,
+                          std::optional<Matrix<T>> &holder) -> Matrix<T> * {
       if (!grads)
         return nullptr;
       const Parameter<T> &p = param(node.inputs(index));
@@ -292,7 +293,8 @@ template <typename T> struct Executor<T>::Impl {
     return it == d.end() ? Matrix<T>::Zero(dOut.rows(), 0) : it->second;
   }
 
-  // Spectral reparameterisation -------------------------------------------------
+  // Spectral reparameterisation
+  // -------------------------------------------------
   void computeDerived() {
     for (int index : info.order) {
       const fm::NodeProto &node = model.graph().nodes(index);
@@ -327,8 +329,8 @@ template <typename T> struct Executor<T>::Impl {
       // W = c V / σ with σ = uᵀ V v: dV = c/σ dW - c/σ² (Σ dW⊙V) u vᵀ.
       Matrix<T> outer = u * v.transpose();
       Vector<T> dV = (c / s) * dW->second -
-                     (c * inner / (s * s)) *
-                         Eigen::Map<const Vector<T>>(outer.data(), outer.size());
+                     (c * inner / (s * s)) * Eigen::Map<const Vector<T>>(
+                                                 outer.data(), outer.size());
       gradFor(grads, node.inputs(0)) += dV;
       // The clamp passes the gradient inside [-1, 1] (both ends included).
       if (g >= T(-1) && g <= T(1))
@@ -337,7 +339,8 @@ template <typename T> struct Executor<T>::Impl {
     }
   }
 
-  // Masks -------------------------------------------------------------------------
+  // Masks
+  // -------------------------------------------------------------------------
   std::map<std::string, Matrix<T>> makeMasks(int64_t batch, uint64_t seed) {
     std::map<std::string, Matrix<T>> masks;
     for (const auto &[name, streamRate] : dropouts) {
@@ -355,7 +358,8 @@ template <typename T> struct Executor<T>::Impl {
   }
   std::map<std::string, std::vector<int64_t>> dropoutShapes;
 
-  // The equilibrium map ------------------------------------------------------------
+  // The equilibrium map
+  // ------------------------------------------------------------
   /// The tapes of one evaluation of f: the feedback map, then layer maps
   /// 2..N, with the pre-clamp values of each layer.
   struct FTape {
@@ -377,9 +381,10 @@ template <typename T> struct Executor<T>::Impl {
       tape->layers.assign(numLayers, Tape());
       tape->z.assign(numLayers, Matrix<T>());
     }
-    Matrix<T> z = (evalMap(*feedbackMap, a, ctx, tape ? &tape->feedback : nullptr) +
-                   current) /
-                  T(threshold);
+    Matrix<T> z =
+        (evalMap(*feedbackMap, a, ctx, tape ? &tape->feedback : nullptr) +
+         current) /
+        T(threshold);
     if (tape)
       tape->z[0] = z;
     Matrix<T> rate = clampRate(z);
@@ -420,7 +425,8 @@ template <typename T> struct Executor<T>::Impl {
                     feedbackMap->outputs(0).name(), dz, ctx, grads);
   }
 
-  // Simulation --------------------------------------------------------------------
+  // Simulation
+  // --------------------------------------------------------------------
   /// The per-sample frames of a spike-frame input: frame t of every sample.
   Matrix<T> frame(const Matrix<T> &input, int64_t t) {
     int64_t size = input.cols() / timeSteps;
@@ -463,9 +469,9 @@ template <typename T> struct Executor<T>::Impl {
       for (int l = 0; l < numLayers; ++l) {
         Matrix<T> v = u[l];
         if (l == 0) {
-          v += spikeFrames ? evalMap(*layerMaps[0], frame(input, t), layer1Ctx,
-                                     nullptr)
-                           : staticCurrent;
+          v += spikeFrames
+                   ? evalMap(*layerMaps[0], frame(input, t), layer1Ctx, nullptr)
+                   : staticCurrent;
           // Feedback uses the last layer's spikes of the previous step.
           if (t > 0)
             v += evalMap(*feedbackMap, s[numLayers - 1], ctx, nullptr);
@@ -477,9 +483,9 @@ template <typename T> struct Executor<T>::Impl {
         // available to layer 1 until this step's layer N fires, which it does
         // last; layers 2..N read this step's spikes of the layer before.
         s[l] = spikes;
-        u[l] = resetToZero ? Matrix<T>(v.cwiseProduct(
-                                 (T(1) - spikes.array()).matrix()))
-                           : Matrix<T>(v - vth * spikes);
+        u[l] = resetToZero
+                   ? Matrix<T>(v.cwiseProduct((T(1) - spikes.array()).matrix()))
+                   : Matrix<T>(v - vth * spikes);
         u[l] *= lambda;
         acc[l] = lambda * acc[l] + spikes;
         counts[l] += spikes;
@@ -517,7 +523,8 @@ template <typename T> struct Executor<T>::Impl {
     }
   }
 
-  // Readout -----------------------------------------------------------------------
+  // Readout
+  // -----------------------------------------------------------------------
   /// Evaluates the top-level nodes after the SpikingFeedback node from the
   /// last layer's rates; returns the first graph output (the logits).
   Matrix<T> readout(const Matrix<T> &rates, Context &ctx, Tape *tape) {
@@ -616,9 +623,9 @@ Status Executor<T>::create(const fm::ModelProto &model, Executor &executor) {
     const fm::NodeProto &node = graph.nodes(index);
     if (&node == fb || node.op_type() == "SpectralWeight")
       continue;
-    bool reachable = impl->info.allValues.count(node.inputs(0)) &&
-                     (node.inputs(0) == rateN ||
-                      impl->info.values.count(node.inputs(0)));
+    bool reachable =
+        impl->info.allValues.count(node.inputs(0)) &&
+        (node.inputs(0) == rateN || impl->info.values.count(node.inputs(0)));
     if (!reachable)
       return Status::error("node '" + node.name() +
                            "': the reference executor's readout must start "
@@ -645,8 +652,7 @@ Status Executor<T>::create(const fm::ModelProto &model, Executor &executor) {
   auto addDropouts = [&](const fm::GraphProto &map) {
     for (const fm::NodeProto &node : map.nodes())
       if (node.op_type() == "Dropout") {
-        impl->dropouts[node.name()] = {stream++,
-                                       attribute(node, "rate")->f()};
+        impl->dropouts[node.name()] = {stream++, attribute(node, "rate")->f()};
         impl->dropoutShapes[node.name()] =
             impl->info.allValues.at(node.outputs(0)).shape;
       }
@@ -669,8 +675,8 @@ Status Executor<T>::create(const fm::ModelProto &model, Executor &executor) {
 }
 
 template <typename T> int64_t Executor<T>::inputSize() const {
-  return product(impl->info.values.at(impl->model.graph().inputs(0).name())
-                     .shape);
+  return product(
+      impl->info.values.at(impl->model.graph().inputs(0).name()).shape);
 }
 
 template <typename T>
@@ -778,12 +784,13 @@ Status Executor<T>::equilibrium(const Matrix<T> &input,
       if (node.op_type() == "BatchNorm")
         ctx.bnModes[node.name()] = BnMode::Batch;
   }
-  Matrix<T> current = m.evalMap(*m.layerMaps[0], m.averagedInput(input), ctx,
-                                nullptr);
+  Matrix<T> current =
+      m.evalMap(*m.layerMaps[0], m.averagedInput(input), ctx, nullptr);
   BatchMap<T> f = [&](const Matrix<T> &a) {
     return m.evalF(a, current, ctx, nullptr);
   };
-  Matrix<T> start = Matrix<T>::Zero(input.rows(), product(m.layerShapes.back()));
+  Matrix<T> start =
+      Matrix<T>::Zero(input.rows(), product(m.layerShapes.back()));
   rates = solve<T>(f, start, solver, report);
   return Status();
 }
@@ -846,8 +853,8 @@ Status Executor<T>::gradients(const Matrix<T> &input,
     layer1Sim.masks = layer1.masks;
     if (training)
       m.trainingLayer1Context(input, layer1Sim);
-    m.simulate(input, options.run.timeSteps > 0 ? options.run.timeSteps
-                                                : m.timeSteps,
+    m.simulate(input,
+               options.run.timeSteps > 0 ? options.run.timeSteps : m.timeSteps,
                layer1Sim, ctx, simulated.rates, simulated.counts);
     rates = simulated.rates.back();
   }
@@ -859,7 +866,8 @@ Status Executor<T>::gradients(const Matrix<T> &input,
   result.logits = m.readout(rates, readoutCtx, &readoutTape);
   for (int64_t label : labels)
     if (label < 0 || label >= result.logits.cols())
-      return Status::error("label " + std::to_string(label) + " is outside [0, " +
+      return Status::error("label " + std::to_string(label) +
+                           " is outside [0, " +
                            std::to_string(result.logits.cols()) + ")");
   Matrix<T> dLogits;
   result.loss = Impl::crossEntropy(result.logits, labels, dLogits);
@@ -884,9 +892,8 @@ Status Executor<T>::gradients(const Matrix<T> &input,
     return Matrix<T>(m.backF(jacobianTape, v, jacobian, nullptr, nullptr) +
                      result.lossGradient);
   };
-  result.adjoint =
-      solve<T>(adjointMap, Matrix<T>::Zero(batch, rates.cols()),
-               options.adjoint, result.adjointReport);
+  result.adjoint = solve<T>(adjointMap, Matrix<T>::Zero(batch, rates.cols()),
+                            options.adjoint, result.adjointReport);
 
   // β through one application of f, and on through the layer-1 map.
   Matrix<T> dCurrent;
@@ -896,9 +903,9 @@ Status Executor<T>::gradients(const Matrix<T> &input,
   m.spectralBackward(grads);
   for (const std::string &name : m.trainable) {
     auto it = grads.find(name);
-    result.gradients[name] = it != grads.end()
-                                 ? it->second
-                                 : Vector<T>::Zero(m.params.at(name).values.size());
+    result.gradients[name] =
+        it != grads.end() ? it->second
+                          : Vector<T>::Zero(m.params.at(name).values.size());
   }
   return Status();
 }

@@ -71,8 +71,9 @@ struct GradientOptions {
   RunOptions run{Mode::Training};
   GradientPoint point = GradientPoint::SimulatedRate;
   SolverSettings adjoint;
-  /// For GradientPoint::ExactEquilibrium: how a* is solved.
-  SolverSettings equilibrium{SolverKind::Broyden, 200, 1e-13};
+  /// For GradientPoint::ExactEquilibrium: how a* is solved. Anderson is
+  /// robust on the piecewise-linear clamp, where Broyden can wander.
+  SolverSettings equilibrium{SolverKind::Anderson, 200, 1e-13};
 };
 
 template <typename T> struct GradientResult {

@@ -19,12 +19,11 @@
 namespace fsnn::reference {
 
 template <typename T>
-using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Matrix =
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T> using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-template <typename T>
-using MatrixMap = Eigen::Map<Matrix<T>>;
-template <typename T>
-using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
+template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
+template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 
 /// Geometry of a 2-D convolution (or of the conv whose adjoint a transposed
 /// conv is): input C x H x W, kernel kh x kw, output Ho x Wo.
@@ -195,10 +194,10 @@ void channelMoments(const Matrix<T> &x, int64_t channels, Vector<T> &mean,
   mean /= T(count);
   for (int64_t n = 0; n < x.rows(); ++n)
     for (int64_t c = 0; c < channels; ++c)
-      biasedVariance(c) += (x.row(n).segment(c * spatial, spatial).array() -
-                            mean(c))
-                               .square()
-                               .sum();
+      biasedVariance(c) +=
+          (x.row(n).segment(c * spatial, spatial).array() - mean(c))
+              .square()
+              .sum();
   biasedVariance /= T(count);
 }
 
@@ -230,8 +229,8 @@ Matrix<T> normalizeBackward(const Matrix<T> &x, const Matrix<T> &dy,
   for (int64_t n = 0; n < x.rows(); ++n)
     for (int64_t c = 0; c < channels; ++c) {
       auto dyc = dy.row(n).segment(c * spatial, spatial).array();
-      auto xhat =
-          (x.row(n).segment(c * spatial, spatial).array() - mean(c)) * invStd(c);
+      auto xhat = (x.row(n).segment(c * spatial, spatial).array() - mean(c)) *
+                  invStd(c);
       if (dGamma)
         (*dGamma)(c) += (dyc * xhat).sum();
       if (dBeta)
@@ -251,12 +250,13 @@ Matrix<T> batchNormTrainBackward(const Matrix<T> &x, const Matrix<T> &dy,
                                  Vector<T> *dBeta) {
   int64_t channels = gamma.size(), spatial = x.cols() / channels;
   T count = T(x.rows() * spatial);
-  Vector<T> sumDy = Vector<T>::Zero(channels), sumDyXhat = Vector<T>::Zero(channels);
+  Vector<T> sumDy = Vector<T>::Zero(channels),
+            sumDyXhat = Vector<T>::Zero(channels);
   for (int64_t n = 0; n < x.rows(); ++n)
     for (int64_t c = 0; c < channels; ++c) {
       auto dyc = dy.row(n).segment(c * spatial, spatial).array();
-      auto xhat =
-          (x.row(n).segment(c * spatial, spatial).array() - mean(c)) * invStd(c);
+      auto xhat = (x.row(n).segment(c * spatial, spatial).array() - mean(c)) *
+                  invStd(c);
       sumDy(c) += dyc.sum();
       sumDyXhat(c) += (dyc * xhat).sum();
     }
@@ -268,8 +268,8 @@ Matrix<T> batchNormTrainBackward(const Matrix<T> &x, const Matrix<T> &dy,
   for (int64_t n = 0; n < x.rows(); ++n)
     for (int64_t c = 0; c < channels; ++c) {
       auto dyc = dy.row(n).segment(c * spatial, spatial).array();
-      auto xhat =
-          (x.row(n).segment(c * spatial, spatial).array() - mean(c)) * invStd(c);
+      auto xhat = (x.row(n).segment(c * spatial, spatial).array() - mean(c)) *
+                  invStd(c);
       dx.row(n).segment(c * spatial, spatial) =
           ((count * dyc - sumDy(c) - xhat * sumDyXhat(c)) *
            (gamma(c) * invStd(c) / count))
@@ -299,9 +299,9 @@ Matrix<T> avgPoolForward(const Matrix<T> &x, int64_t channels, int64_t height,
 }
 
 template <typename T>
-Matrix<T> avgPoolBackward(const Matrix<T> &dy, int64_t channels,
-                          int64_t height, int64_t width, int64_t kh, int64_t kw,
-                          int64_t sh, int64_t sw, int64_t outH, int64_t outW) {
+Matrix<T> avgPoolBackward(const Matrix<T> &dy, int64_t channels, int64_t height,
+                          int64_t width, int64_t kh, int64_t kw, int64_t sh,
+                          int64_t sw, int64_t outH, int64_t outW) {
   Matrix<T> dx = Matrix<T>::Zero(dy.rows(), channels * height * width);
   T scale = T(1) / T(kh * kw);
   for (int64_t n = 0; n < dy.rows(); ++n)

@@ -81,8 +81,8 @@ Matrix<T> solve(const BatchMap<T> &G, const Matrix<T> &initial,
   double initialNorm = report.trace.front();
 
   // Broyden state: H = -I + sum_k U[:, k] Vt[:, k]ᵀ per sample.
-  const int memory = std::max(1, std::min(settings.broydenMemory,
-                                          settings.maxIterations));
+  const int memory =
+      std::max(1, std::min(settings.broydenMemory, settings.maxIterations));
   std::vector<Matrix<T>> U, Vt;
   std::vector<int> updates(batch, 0);
   if (settings.kind == SolverKind::Broyden) {
@@ -119,7 +119,8 @@ Matrix<T> solve(const BatchMap<T> &G, const Matrix<T> &initial,
       for (int64_t n = 0; n < batch; ++n) {
         if (!active[n])
           continue;
-        Vector<T> x = v.row(n).transpose(), f = (v.row(n) + r.row(n)).transpose();
+        Vector<T> x = v.row(n).transpose(),
+                  f = (v.row(n) + r.row(n)).transpose();
         historyX[n].push_back(x);
         historyF[n].push_back(f);
         if ((int)historyX[n].size() > settings.andersonMemory) {
@@ -133,8 +134,7 @@ Matrix<T> solve(const BatchMap<T> &G, const Matrix<T> &initial,
           for (int j = 0; j < m; ++j)
             gram(i, j) = double((historyF[n][i] - historyX[n][i])
                                     .dot(historyF[n][j] - historyX[n][j]));
-        gram += settings.andersonRegularization *
-                (1.0 + gram.trace()) *
+        gram += settings.andersonRegularization * (1.0 + gram.trace()) *
                 Eigen::MatrixXd::Identity(m, m);
         Eigen::VectorXd ones = Eigen::VectorXd::Ones(m);
         Eigen::VectorXd alpha = gram.ldlt().solve(ones);

@@ -1,4 +1,5 @@
-/*===- dropout.h - the dropout mask every fsnn backend draws -------*- C -*-===//
+/*===- dropout.h - the dropout mask every fsnn backend draws -------*- C
+ *-*-===//
  *
  * fsnn.dropout_mask is defined by this function, so that the reference
  * executor, the compiled CPU code and the GPU kernels draw the same masks:
@@ -28,8 +29,8 @@ static inline uint64_t fsnn_splitmix64(uint64_t x) {
 /* A uniform number in [0, 1) for (seed, stream, index). */
 static inline double fsnn_dropout_uniform(uint64_t seed, uint64_t stream,
                                           uint64_t index) {
-  uint64_t h = fsnn_splitmix64(seed ^ fsnn_splitmix64(
-                                          stream ^ fsnn_splitmix64(index)));
+  uint64_t h =
+      fsnn_splitmix64(seed ^ fsnn_splitmix64(stream ^ fsnn_splitmix64(index)));
   return (double)(h >> 11) * (1.0 / 9007199254740992.0); /* 2^-53 */
 }
 

@@ -83,8 +83,8 @@ public:
 
   /// Adds the SpikingFeedback node "snn" with outputs snn.rate<l> and
   /// snn.count<l>; returns the maps to fill: layers then feedback.
-  std::vector<GraphProto *> feedback(const std::string &input,
-                                     int numLayers, int64_t timeSteps) {
+  std::vector<GraphProto *> feedback(const std::string &input, int numLayers,
+                                     int64_t timeSteps) {
     snn = node("SpikingFeedback", "snn", {input}, "snn.rate1");
     snn->clear_outputs();
     for (int l = 1; l <= numLayers; ++l)

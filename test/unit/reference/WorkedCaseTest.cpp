@@ -16,10 +16,10 @@ using fsnn::testing::ModelBuilder;
 
 namespace {
 
-const std::vector<double> kW = {0.0, 0.4, -0.3, 0.2, 0.5,  0.0, 0.2, -0.4,
-                                -0.2, 0.3, 0.0, 0.5, 0.3, -0.5, 0.4, 0.0};
-const std::vector<double> kF = {0.8, -0.3, 0.5, 0.2, 0.9, -0.4,
-                                -0.5, 0.4, 0.7, 0.3, 0.3, 0.3};
+const std::vector<double> kW = {0.0,  0.4, -0.3, 0.2, 0.5, 0.0,  0.2, -0.4,
+                                -0.2, 0.3, 0.0,  0.5, 0.3, -0.5, 0.4, 0.0};
+const std::vector<double> kF = {0.8,  -0.3, 0.5, 0.2, 0.9, -0.4,
+                                -0.5, 0.4,  0.7, 0.3, 0.3, 0.3};
 
 /// The §8.1 model: 3 inputs, 4 IF (or LIF) neurons, V_th = 2, I = F x + b,
 /// feedback W (optionally through the spectral reparameterisation of §8.6),
@@ -100,11 +100,11 @@ TEST(WorkedCase, IfRatesAndCounts) {
     int64_t T;
     std::vector<double> rates, counts;
   };
-  for (const Case &c : std::vector<Case>{
-           {5, {1, 0.8, 0, 0.2}, {5, 4, 0, 1}},
-           {30, {1, 0.8, 0, 0.3}, {30, 24, 0, 9}},
-           {100, {1, 0.83, 0, 0.32}, {100, 83, 0, 32}},
-           {1000, {1, 0.835, 0, 0.323}, {1000, 835, 0, 323}}}) {
+  for (const Case &c :
+       std::vector<Case>{{5, {1, 0.8, 0, 0.2}, {5, 4, 0, 1}},
+                         {30, {1, 0.8, 0, 0.3}, {30, 24, 0, 9}},
+                         {100, {1, 0.83, 0, 0.32}, {100, 83, 0, 32}},
+                         {1000, {1, 0.835, 0, 0.323}, {1000, 835, 0, 323}}}) {
     ForwardResult<double> r = simulate(executor, c.T);
     expectRow(r.rates[0], c.rates, 1e-12);
     expectRow(r.counts[0], c.counts, 0);
@@ -113,11 +113,11 @@ TEST(WorkedCase, IfRatesAndCounts) {
 
 TEST(WorkedCase, IfSpikeTrainOfThirtySteps) {
   // The full raster of ide_testcase_output.txt, t = 1..30.
-  const char *raster[30] = {
-      "1000", "1100", "1101", "1100", "1100", "1001", "1100", "1100",
-      "1101", "1100", "1100", "1000", "1101", "1100", "1101", "1100",
-      "1100", "1000", "1101", "1100", "1101", "1100", "1100", "1000",
-      "1101", "1100", "1100", "1101", "1100", "1000"};
+  const char *raster[30] = {"1000", "1100", "1101", "1100", "1100", "1001",
+                            "1100", "1100", "1101", "1100", "1100", "1000",
+                            "1101", "1100", "1101", "1100", "1100", "1000",
+                            "1101", "1100", "1101", "1100", "1100", "1000",
+                            "1101", "1100", "1100", "1101", "1100", "1000"};
   Executor<double> executor = make(workedCase(30));
   ForwardResult<double> r = simulate(executor, 30, /*record=*/true);
   ASSERT_EQ(r.spikeTrains[0].size(), 30u);
@@ -151,8 +151,8 @@ TEST(WorkedCase, EquilibriumByEverySolver) {
     SolverSettings solver{kind, 300, 1e-14};
     Matrix<double> a;
     SolveReport report;
-    ASSERT_TRUE(executor.equilibrium(input(), RunOptions(), solver, a, report)
-                    .ok());
+    ASSERT_TRUE(
+        executor.equilibrium(input(), RunOptions(), solver, a, report).ok());
     expectRow(a, {1.0, 0.8354, 0.0, 0.3230}, 1e-12);
     EXPECT_EQ(report.unconverged, 0);
   }
@@ -198,8 +198,8 @@ TEST(WorkedCase, BroydenResidualTrace) {
   Executor<double> executor = make(workedCase(30));
   GradientResult<double> g;
   ASSERT_TRUE(executor.gradients(input(), {0}, exactGradients(), g).ok());
-  const std::vector<double> trace = {4.43e-1, 8.81e-1, 1.31e-2, 2.48e-3,
-                                     2.27e-4, 4.97e-5};
+  const std::vector<double> trace = {4.43e-1, 8.81e-1, 1.31e-2,
+                                     2.48e-3, 2.27e-4, 4.97e-5};
   ASSERT_GE(g.adjointReport.trace.size(), 7u);
   for (size_t i = 0; i < trace.size(); ++i)
     EXPECT_NEAR(g.adjointReport.trace[i] / trace[i], 1.0, 0.01)
@@ -233,8 +233,7 @@ TEST(WorkedCase, FixedPointAndAndersonAdjointsAgree) {
     GradientResult<double> g;
     ASSERT_TRUE(executor.gradients(input(), {0}, options, g).ok());
     expectRow(g.adjoint,
-              {-0.3250449697, 0.2559409210, 0.0358317289, -0.2047527368},
-              1e-9);
+              {-0.3250449697, 0.2559409210, 0.0358317289, -0.2047527368}, 1e-9);
   }
 }
 
@@ -291,11 +290,11 @@ TEST(WorkedCase, TwoLayerModel) {
     int64_t T;
     std::vector<double> a1, a2;
   };
-  for (const Case &c : std::vector<Case>{
-           {5, {0.8, 0.4, 0}, {0.2, 0.2}},
-           {30, {0.8, 0.533333, 0.233333}, {0.4, 0.4}},
-           {100, {0.81, 0.56, 0.28}, {0.45, 0.40}},
-           {1000, {0.822, 0.557, 0.290}, {0.466, 0.401}}}) {
+  for (const Case &c :
+       std::vector<Case>{{5, {0.8, 0.4, 0}, {0.2, 0.2}},
+                         {30, {0.8, 0.533333, 0.233333}, {0.4, 0.4}},
+                         {100, {0.81, 0.56, 0.28}, {0.45, 0.40}},
+                         {1000, {0.822, 0.557, 0.290}, {0.466, 0.401}}}) {
     RunOptions options;
     options.timeSteps = c.T;
     ForwardResult<double> r;
