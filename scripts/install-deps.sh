@@ -8,6 +8,7 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22
   libeigen3-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev
+  nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
 )
 
 missing=()

@@ -22,5 +22,12 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["fsnn-opt", "fsnn-translate", "fsnn-model"], [config.fsnn_tools_dir]
+    ["fsnn-opt", "fsnn-translate", "fsnn-model", "fsnn-run"],
+    [config.fsnn_tools_dir],
 )
+
+# Debian's dataset-fashion-mnist, installed by scripts/install-deps.sh.
+fashion_mnist = "/usr/share/datasets/fashion-mnist"
+if os.path.exists(os.path.join(fashion_mnist, "t10k-images-idx3-ubyte.gz")):
+    config.available_features.add("fashion-mnist")
+config.substitutions.append(("%fashion_mnist", fashion_mnist))

@@ -81,9 +81,14 @@ void col2im(const Matrix<T> &columns, const ConvGeometry &g, T *image) {
 template <typename T>
 Matrix<T> linearForward(const Matrix<T> &x, const Matrix<T> &weight,
                         const Vector<T> *bias) {
-  Matrix<T> y = x * weight.transpose();
-  if (bias)
-    y.rowwise() += bias->transpose();
+  // Row by row, so that a sample's result does not depend on the batch it
+  // is in (a batched product may change the summation order with the size).
+  Matrix<T> y(x.rows(), weight.rows());
+  for (int64_t n = 0; n < x.rows(); ++n) {
+    y.row(n).noalias() = x.row(n) * weight.transpose();
+    if (bias)
+      y.row(n) += bias->transpose();
+  }
   return y;
 }
 

@@ -1,0 +1,152 @@
+//===- fsnn-run.cpp - run a model over IDX images
+//--------------------------===//
+//
+//   fsnn-run --model m.fsnn --images X.idx[.gz] [--labels Y.idx[.gz]]
+//            [--batch 128] [--threads 2] [--backend reference]
+//            [--dump-logits out.bin] [--json] [--limit N]
+//
+// Flag parsing and printing; the work is in the reference library. Runtime
+// side of the wall: no LLVM or MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Evaluate.h"
+#include "Idx.h"
+#include "Model.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <unistd.h>
+
+using namespace fsnn;
+
+namespace {
+
+int fail(const std::string &message) {
+  std::cerr << "fsnn-run: error: " << message << "\n";
+  return 1;
+}
+
+void drawProgress(int64_t done, int64_t total, double seconds) {
+  const int width = 30;
+  int filled = total ? int(width * done / total) : width;
+  std::cerr << "\r[" << std::string(filled, '=')
+            << std::string(width - filled, ' ') << "] " << done << "/" << total
+            << " images";
+  if (seconds > 0)
+    std::cerr << ", " << int64_t(done / seconds) << " images/s";
+  if (done == total)
+    std::cerr << "\n";
+  std::cerr.flush();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"fsnn-run: evaluate a model on IDX images"};
+  std::string modelPath, imagesPath, labelsPath, dumpPath,
+      backend = "reference";
+  reference::EvaluateOptions options;
+  bool json = false;
+  app.add_option("--model", modelPath, "Model file (.fsnn or .fsnn.txt)")
+      ->required();
+  app.add_option("--images", imagesPath, "IDX images, raw or .gz")->required();
+  app.add_option("--labels", labelsPath, "IDX labels, raw or .gz");
+  app.add_option("--batch", options.batch, "Images per batch")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  app.add_option("--threads", options.threads, "Threads over the batch")
+      ->check(CLI::Range(1, 1024));
+  app.add_option(
+         "--backend", backend,
+         "Execution backend (the compiled backend comes with fsnn-compile)")
+      ->check(CLI::IsMember({"reference"}));
+  app.add_option("--dump-logits", dumpPath,
+                 "Write the logits as little-endian float32, images x classes");
+  app.add_option("--limit", options.limit, "Evaluate the first N images only")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--mean", options.mean, "Normalisation mean (of p / 255)");
+  app.add_option("--std", options.std, "Normalisation std (of p / 255)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", json, "Print the figures as one JSON object");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  }
+
+  model::ModelProto proto;
+  if (model::Status status = model::loadModel(modelPath, proto))
+    return fail(status.message());
+  model::ModelInfo info;
+  if (model::Status status = model::validateModel(proto, info))
+    return fail(modelPath + ": " + status.message());
+  int64_t classes = 0;
+  if (proto.graph().outputs_size() > 0) {
+    const auto &shape = info.values[proto.graph().outputs(0).name()].shape;
+    classes = shape.empty() ? 0 : shape.back();
+  }
+  data::IdxArray images;
+  std::vector<int64_t> labels;
+  if (model::Status status = data::loadImagesAndLabels(imagesPath, labelsPath,
+                                                       images, labels, classes))
+    return fail(status.message());
+  options.keepLogits = !dumpPath.empty();
+
+  bool tty = isatty(2) && !json;
+  auto start = std::chrono::steady_clock::now();
+  reference::EvaluateReport report;
+  model::Status status = reference::evaluateReference(
+      proto, images.data, images.itemSize(), images.items(), labels, options,
+      report, [&](int64_t done, int64_t total) {
+        if (tty)
+          drawProgress(done, total,
+                       std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count());
+      });
+  if (!status.ok())
+    return fail(status.message());
+  if (!dumpPath.empty()) {
+    std::string bytes(report.logits.size() * sizeof(float), '\0');
+    std::memcpy(bytes.data(), report.logits.data(), bytes.size());
+    if (model::Status s = model::writeFileAtomically(dumpPath, bytes))
+      return fail(s.message());
+  }
+
+  double imagesPerSecond =
+      report.seconds > 0 ? report.images / report.seconds : 0;
+  if (json) {
+    nlohmann::json out;
+    out["model"] = modelPath;
+    out["backend"] = backend;
+    out["images"] = report.images;
+    out["batch"] = options.batch;
+    out["threads"] = options.threads;
+    out["seconds"] = report.seconds;
+    out["images_per_second"] = imagesPerSecond;
+    if (report.labelled) {
+      out["correct"] = report.correct;
+      out["accuracy"] = double(report.correct) / report.images;
+    }
+    out["mean_firing_rate"] = report.meanRate;
+    out["synaptic_operations_per_image"] = report.synapticOperationsPerImage;
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "model: " << modelPath << " (backend " << backend << ")\n";
+  std::cout << "images: " << report.images << ", batch " << options.batch
+            << ", threads " << options.threads << "\n";
+  if (report.labelled)
+    std::cout << "accuracy: " << report.correct << "/" << report.images << " = "
+              << 100.0 * report.correct / report.images << "%\n";
+  std::cout << "images/s: " << imagesPerSecond << "\n";
+  for (size_t l = 0; l < report.meanRate.size(); ++l)
+    std::cout << "mean firing rate, layer " << l + 1 << ": "
+              << report.meanRate[l] << "\n";
+  std::cout << "synaptic operations per image: "
+            << report.synapticOperationsPerImage << "\n";
+  return 0;
+}
