@@ -67,10 +67,19 @@ template <typename T> struct ForwardResult {
   std::vector<std::vector<Matrix<T>>> spikeTrains;
 };
 
+inline SolverSettings paperAdjoint() {
+  SolverSettings settings;
+  settings.kind = SolverKind::Broyden;
+  settings.maxIterations = 30;
+  settings.broydenFirstStepNegative = true;
+  return settings;
+}
+
 struct GradientOptions {
   RunOptions run{Mode::Training};
   GradientPoint point = GradientPoint::SimulatedRate;
-  SolverSettings adjoint;
+  /// The paper's adjoint: Broyden, 30 iterations, its first step -r.
+  SolverSettings adjoint = paperAdjoint();
   /// For GradientPoint::ExactEquilibrium: how a* is solved. Anderson is
   /// robust on the piecewise-linear clamp, where Broyden can wander.
   SolverSettings equilibrium{SolverKind::Anderson, 200, 1e-13};
