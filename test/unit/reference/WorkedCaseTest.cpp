@@ -248,8 +248,9 @@ TEST(WorkedCase, SpectralNormSequence) {
                                     {10, 1.0607084028}};
   for (int pass = 1; pass <= 10; ++pass) {
     double sigma = executor.refreshSpectral().at("spectral");
-    if (expected.count(pass))
+    if (expected.count(pass)) {
       EXPECT_NEAR(sigma, expected[pass], 1e-9) << "pass " << pass;
+    }
   }
   // W_eff = 0.5 W / σ: its first row.
   double sigma = executor.refreshSpectral().at("spectral");
