@@ -40,10 +40,7 @@ private:
   }
   const fm::AttributeProto *attribute(const fm::NodeProto &node,
                                       const char *name) {
-    for (const fm::AttributeProto &attr : node.attributes())
-      if (attr.name() == name)
-        return &attr;
-    return nullptr;
+    return fm::findAttribute(node, name);
   }
   DenseI64ArrayAttr pair(const fm::NodeProto &node, const char *name,
                          ArrayRef<int64_t> fallback) {

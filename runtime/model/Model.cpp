@@ -214,6 +214,14 @@ std::vector<double> tensorValues(const TensorProto &tensor) {
   return values;
 }
 
+const AttributeProto *findAttribute(const NodeProto &node,
+                                    const std::string &name) {
+  for (const AttributeProto &attr : node.attributes())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
 size_t elementSize(TensorProto::DataType dtype) {
   switch (dtype) {
   case TensorProto::FLOAT32:

@@ -81,6 +81,10 @@ Status saveModel(const ModelProto &model, const std::string &path,
 /// values.
 std::vector<double> tensorValues(const TensorProto &tensor);
 
+/// The attribute `name` of `node`, or null.
+const AttributeProto *findAttribute(const NodeProto &node,
+                                    const std::string &name);
+
 /// Bytes per element of a dtype (0 for UNDEFINED).
 size_t elementSize(TensorProto::DataType dtype);
 

@@ -133,10 +133,7 @@ private:
 
   // Attributes ----------------------------------------------------------------
   const AttributeProto *attribute(const NodeProto &node, const char *name) {
-    for (const AttributeProto &attr : node.attributes())
-      if (attr.name() == name)
-        return &attr;
-    return nullptr;
+    return findAttribute(node, name);
   }
   Status intAttr(const NodeProto &node, const char *name, bool required,
                  int64_t fallback, int64_t &out) {

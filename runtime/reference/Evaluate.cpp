@@ -102,9 +102,8 @@ evaluateReference(const fm::ModelProto &model,
   std::vector<double> spikes(layers.size(), 0.0);
   int64_t steps = 0;
   for (const fm::NodeProto &node : model.graph().nodes())
-    for (const fm::AttributeProto &attr : node.attributes())
-      if (node.op_type() == "SpikingFeedback" && attr.name() == "time_steps")
-        steps = attr.i();
+    if (node.op_type() == "SpikingFeedback")
+      steps = fm::findAttribute(node, "time_steps")->i();
 
   struct Slice {
     Executor<float> *executor;

@@ -23,10 +23,7 @@ enum class BnMode {
 
 const fm::AttributeProto *attribute(const fm::NodeProto &node,
                                     const char *name) {
-  for (const fm::AttributeProto &attr : node.attributes())
-    if (attr.name() == name)
-      return &attr;
-  return nullptr;
+  return fm::findAttribute(node, name);
 }
 
 std::vector<int64_t> ints(const fm::NodeProto &node, const char *name,
@@ -231,11 +228,8 @@ template <typename T> struct Executor<T>::Impl {
       const Vector<T> &gamma = param(node.inputs(1)).values;
       Vector<T> *dGamma = grads ? &gradFor(*grads, node.inputs(1)) : nullptr;
       Vector<T> *dBeta = grads ? &gradFor(*grads, node.inputs(2)) : nullptr;
-      dx = entry.bn == BnMode::Batch
-               ? batchNormTrainBackward<T>(entry.x, dy, gamma, entry.mean,
-                                           entry.invStd, dGamma, dBeta)
-               : normalizeBackward<T>(entry.x, dy, gamma, entry.mean,
-                                      entry.invStd, dGamma, dBeta);
+      dx = batchNormBackward<T>(entry.x, dy, gamma, entry.mean, entry.invStd,
+                                entry.bn == BnMode::Batch, dGamma, dBeta);
     } else if (op == "Dropout") {
       const Matrix<T> *mask = maskFor(ctx, node.name());
       dx = mask ? Matrix<T>(dy.cwiseProduct(*mask)) : dy;

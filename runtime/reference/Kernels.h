@@ -223,40 +223,15 @@ Matrix<T> normalizeForward(const Matrix<T> &x, const Vector<T> &gamma,
   return y;
 }
 
-/// Backward of normalizeForward with the statistics held fixed.
+/// Per-channel sums of dy and of dy * x̂, x̂ = (x - mean) * invStd: the
+/// gradients of beta and gamma, and what training-mode BN's dx needs.
 template <typename T>
-Matrix<T> normalizeBackward(const Matrix<T> &x, const Matrix<T> &dy,
-                            const Vector<T> &gamma, const Vector<T> &mean,
-                            const Vector<T> &invStd, Vector<T> *dGamma,
-                            Vector<T> *dBeta) {
-  int64_t channels = gamma.size(), spatial = x.cols() / channels;
-  Matrix<T> dx(x.rows(), x.cols());
-  for (int64_t n = 0; n < x.rows(); ++n)
-    for (int64_t c = 0; c < channels; ++c) {
-      auto dyc = dy.row(n).segment(c * spatial, spatial).array();
-      auto xhat = (x.row(n).segment(c * spatial, spatial).array() - mean(c)) *
-                  invStd(c);
-      if (dGamma)
-        (*dGamma)(c) += (dyc * xhat).sum();
-      if (dBeta)
-        (*dBeta)(c) += dyc.sum();
-      dx.row(n).segment(c * spatial, spatial) =
-          (dyc * (gamma(c) * invStd(c))).matrix();
-    }
-  return dx;
-}
-
-/// Backward of training-mode batch norm, where mean and variance are the
-/// batch's own (biased) statistics and so depend on x.
-template <typename T>
-Matrix<T> batchNormTrainBackward(const Matrix<T> &x, const Matrix<T> &dy,
-                                 const Vector<T> &gamma, const Vector<T> &mean,
-                                 const Vector<T> &invStd, Vector<T> *dGamma,
-                                 Vector<T> *dBeta) {
-  int64_t channels = gamma.size(), spatial = x.cols() / channels;
-  T count = T(x.rows() * spatial);
-  Vector<T> sumDy = Vector<T>::Zero(channels),
-            sumDyXhat = Vector<T>::Zero(channels);
+void channelGradientSums(const Matrix<T> &x, const Matrix<T> &dy,
+                         const Vector<T> &mean, const Vector<T> &invStd,
+                         Vector<T> &sumDy, Vector<T> &sumDyXhat) {
+  int64_t channels = mean.size(), spatial = x.cols() / channels;
+  sumDy.setZero(channels);
+  sumDyXhat.setZero(channels);
   for (int64_t n = 0; n < x.rows(); ++n)
     for (int64_t c = 0; c < channels; ++c) {
       auto dyc = dy.row(n).segment(c * spatial, spatial).array();
@@ -265,19 +240,37 @@ Matrix<T> batchNormTrainBackward(const Matrix<T> &x, const Matrix<T> &dy,
       sumDy(c) += dyc.sum();
       sumDyXhat(c) += (dyc * xhat).sum();
     }
+}
+
+/// Backward of batch norm. With `batchStatistics` the mean and variance are
+/// the batch's own and so depend on x (training mode); otherwise they are
+/// held fixed (running or given statistics).
+template <typename T>
+Matrix<T> batchNormBackward(const Matrix<T> &x, const Matrix<T> &dy,
+                            const Vector<T> &gamma, const Vector<T> &mean,
+                            const Vector<T> &invStd, bool batchStatistics,
+                            Vector<T> *dGamma, Vector<T> *dBeta) {
+  int64_t channels = gamma.size(), spatial = x.cols() / channels;
+  Vector<T> sumDy, sumDyXhat;
+  channelGradientSums<T>(x, dy, mean, invStd, sumDy, sumDyXhat);
   if (dGamma)
     *dGamma += sumDyXhat;
   if (dBeta)
     *dBeta += sumDy;
+  T count = T(x.rows() * spatial);
   Matrix<T> dx(x.rows(), x.cols());
   for (int64_t n = 0; n < x.rows(); ++n)
     for (int64_t c = 0; c < channels; ++c) {
       auto dyc = dy.row(n).segment(c * spatial, spatial).array();
+      T scale = gamma(c) * invStd(c);
+      if (!batchStatistics) {
+        dx.row(n).segment(c * spatial, spatial) = (dyc * scale).matrix();
+        continue;
+      }
       auto xhat = (x.row(n).segment(c * spatial, spatial).array() - mean(c)) *
                   invStd(c);
       dx.row(n).segment(c * spatial, spatial) =
-          ((count * dyc - sumDy(c) - xhat * sumDyXhat(c)) *
-           (gamma(c) * invStd(c) / count))
+          ((count * dyc - sumDy(c) - xhat * sumDyXhat(c)) * (scale / count))
               .matrix();
     }
   return dx;

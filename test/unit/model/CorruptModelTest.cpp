@@ -99,8 +99,9 @@ TEST_F(CorruptModel, GarbageNeverCrashes) {
       c = static_cast<char>(random());
     ModelProto parsed;
     ModelInfo info;
-    if (parseModel(bytes, "garbage", parsed).ok())
+    if (parseModel(bytes, "garbage", parsed).ok()) {
       EXPECT_FALSE(validateModel(parsed, info).ok());
+    }
   }
 }
 
