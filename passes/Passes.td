@@ -57,4 +57,34 @@ def FSNNStripDropoutPass : Pass<"fsnn-strip-dropout"> {
   let dependentDialects = ["::mlir::fsnn::FSNNDialect"];
 }
 
+def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
+  let summary = "Lower the fsnn inference ops to linalg, tensor, scf and arith";
+  let description = [{
+    The first lowering stage of the CPU pipeline, on value-semantic tensors:
+
+    * `fsnn.feedback` becomes one `scf.for` over the T steps whose iteration
+      arguments are every layer's potential, spikes, rate accumulator and
+      spike count; the maps' regions are inlined into the loop body (map 1
+      before the loop for static input, so F(x) is computed once; for spike
+      frames, on `input[:, t]` inside it). The neuron update (spike at
+      `v >= V_th`, reset, leak, accumulation) is elementwise arith on tensors.
+      The feedback map is skipped at step 1 (`scf.if`), as IDE_SPEC §1.3 says.
+    * linear, conv2d and conv_transpose2d become `linalg.generic` contractions
+      (a transposed conv as a stride-1 conv with the flipped kernel over the
+      input dilated by the stride); padding is an insert into a zero tensor.
+    * batch norm, clamp_rate, fold_batch_norm and the spectral weight become
+      elementwise and reduction `linalg.generic`s; flatten a
+      `tensor.collapse_shape`; average pooling a windowed `linalg.generic`.
+
+    Shapes must be static (import with a batch size). Training-step ops
+    (dropout, training batch norm, the solves, the loss) are not lowered
+    here: the pass reports them, naming the op, and fails.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // FSNN_PASSES_PASSES_TD

@@ -17,6 +17,12 @@ namespace mlir::fsnn {
 /// canonicalize, which folds constant parameters, and CSE.
 void buildInferencePreparationPipeline(OpPassManager &pm);
 
+/// The inference model to the LLVM dialect, for CPU: inference preparation,
+/// convert-fsnn-to-linalg, then bufferization (parameters and results become
+/// memref arguments: inputs first, outputs after), loops and LLVM. Fails
+/// only if the upstream part of the pipeline cannot be parsed.
+LogicalResult buildCPULoweringPipeline(OpPassManager &pm);
+
 /// Registers every named pipeline with the global pipeline registry.
 void registerPipelines();
 

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
@@ -21,6 +22,9 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
+  // The dialect extensions carry, among others, the ConvertToLLVM interfaces
+  // that convert-to-llvm relies on.
+  mlir::registerAllExtensions(registry);
   registry.insert<mlir::fsnn::FSNNDialect>();
 
   return mlir::asMainReturnCode(

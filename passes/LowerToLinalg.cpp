@@ -1,0 +1,596 @@
+//===- LowerToLinalg.cpp - fsnn inference ops to linalg/tensor/scf --------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::fsnn {
+#define GEN_PASS_DEF_CONVERTFSNNTOLINALGPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::fsnn
+
+using namespace mlir;
+using namespace mlir::fsnn;
+
+namespace {
+
+using utils::IteratorType;
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+/// Builders shared by the lowerings; `b` inserts before the op being lowered.
+struct Lowering {
+  OpBuilder &b;
+  Location loc;
+
+  RankedTensorType typeOf(Value v) {
+    return cast<RankedTensorType>(v.getType());
+  }
+  Value constant(Type element, double value) {
+    return arith::ConstantOp::create(b, loc, element,
+                                     b.getFloatAttr(element, value));
+  }
+  Value empty(RankedTensorType type) {
+    return tensor::EmptyOp::create(b, loc, type.getShape(),
+                                   type.getElementType());
+  }
+  Value filled(RankedTensorType type, double value) {
+    Value zero = constant(type.getElementType(), value);
+    return linalg::FillOp::create(b, loc, ValueRange{zero},
+                                  ValueRange{empty(type)})
+        .getResult(0);
+  }
+  /// A splat constant tensor, for elementwise arith on tensors.
+  Value splat(RankedTensorType type, double value) {
+    return arith::ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(type,
+                               b.getFloatAttr(type.getElementType(), value)));
+  }
+  AffineMap identity(unsigned rank) { return b.getMultiDimIdentityMap(rank); }
+  /// The map from `rank` loops to the single dimension `dim`.
+  AffineMap pick(unsigned rank, ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : dims)
+      exprs.push_back(b.getAffineDimExpr(d));
+    return AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+  Value generic(RankedTensorType resultType, ValueRange inputs, Value init,
+                ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+               iterators,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+               })
+        .getResult(0);
+  }
+  /// `bias` broadcast along dimension `dim` of `type`, or zeros.
+  Value initWithBias(RankedTensorType type, Value bias, unsigned dim) {
+    if (!bias)
+      return filled(type, 0.0);
+    unsigned rank = type.getRank();
+    return generic(type, ValueRange{bias}, empty(type),
+                   {pick(rank, {dim}), identity(rank)},
+                   SmallVector<IteratorType>(rank, kPar),
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  }
+  /// `x` placed into a zero tensor of `paddedType` at `offsets`, every
+  /// `strides` elements (padding, and the dilation of a transposed conv).
+  /// A gather (each output element reads x or is 0) rather than an insert
+  /// into a zero tensor, whose strided copy would need a runtime library.
+  Value embed(Value x, RankedTensorType paddedType, ArrayRef<int64_t> offsets,
+              ArrayRef<int64_t> strides) {
+    RankedTensorType xType = typeOf(x);
+    unsigned rank = paddedType.getRank();
+    Type element = paddedType.getElementType();
+    return generic(
+        paddedType, ValueRange{}, empty(paddedType), {identity(rank)},
+        SmallVector<IteratorType>(rank, kPar),
+        [&](OpBuilder &nb, Location nl, ValueRange) {
+          auto index = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(nb, nl, v);
+          };
+          Value inside = arith::ConstantIntOp::create(nb, nl, 1, 1);
+          SmallVector<Value> source;
+          for (unsigned d = 0; d < rank; ++d) {
+            Value i = linalg::IndexOp::create(nb, nl, d);
+            Value shifted = arith::SubIOp::create(nb, nl, i, index(offsets[d]));
+            // shifted >= 0, shifted % stride == 0, shifted / stride < size
+            Value nonNegative = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::sge, shifted, index(0));
+            Value clamped = arith::MaxSIOp::create(nb, nl, shifted, index(0));
+            Value quotient =
+                arith::DivUIOp::create(nb, nl, clamped, index(strides[d]));
+            Value aligned = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::eq,
+                arith::RemUIOp::create(nb, nl, clamped, index(strides[d])),
+                index(0));
+            Value inRange =
+                arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                      quotient, index(xType.getDimSize(d)));
+            inside = arith::AndIOp::create(
+                nb, nl, inside,
+                arith::AndIOp::create(
+                    nb, nl, nonNegative,
+                    arith::AndIOp::create(nb, nl, aligned, inRange)));
+            source.push_back(arith::MinUIOp::create(
+                nb, nl, quotient, index(xType.getDimSize(d) - 1)));
+          }
+          Value value = tensor::ExtractOp::create(nb, nl, x, source);
+          Value zero = arith::ConstantOp::create(nb, nl, element,
+                                                 nb.getFloatAttr(element, 0.0));
+          return (Value)arith::SelectOp::create(nb, nl, inside, value, zero);
+        });
+  }
+  /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w(o, c, kh, kw),
+  /// `filterMap` giving the filter element for loops (n,o,oh,ow,c,kh,kw).
+  Value convolution(Value input, Value filter, AffineMap filterMap, Value init,
+                    int64_t sh, int64_t sw) {
+    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+    AffineMap inputMap = AffineMap::get(
+        7, 0, {d(0), d(4), d(2) * sh + d(5), d(3) * sw + d(6)}, b.getContext());
+    return generic(typeOf(init), ValueRange{input, filter}, init,
+                   {inputMap, filterMap, pick(7, {0, 1, 2, 3})},
+                   {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+                   });
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Maps
+//===----------------------------------------------------------------------===//
+
+Value lowerLinear(Lowering &l, LinearOp op) {
+  RankedTensorType type = op.getType();
+  Value init = l.initWithBias(type, op.getBias(), 1);
+  // y[b, o] += x[b, i] * W[o, i]
+  return l.generic(type, ValueRange{op.getInput(), op.getWeight()}, init,
+                   {l.pick(3, {0, 2}), l.pick(3, {1, 2}), l.pick(3, {0, 1})},
+                   {kPar, kPar, kRed},
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+                   });
+}
+
+Value lowerConv2D(Lowering &l, Conv2DOp op) {
+  RankedTensorType inType = l.typeOf(op.getInput());
+  ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides();
+  Value input = op.getInput();
+  if (pad[0] || pad[1]) {
+    SmallVector<int64_t> shape(inType.getShape());
+    shape[2] += 2 * pad[0];
+    shape[3] += 2 * pad[1];
+    input =
+        l.embed(input, RankedTensorType::get(shape, inType.getElementType()),
+                {0, 0, pad[0], pad[1]}, {1, 1, 1, 1});
+  }
+  Value init = l.initWithBias(op.getType(), op.getBias(), 1);
+  return l.convolution(input, op.getWeight(), l.pick(7, {1, 4, 5, 6}), init,
+                       stride[0], stride[1]);
+}
+
+FailureOr<Value> lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
+  // The adjoint of a strided conv: dilate the input by the stride, pad it by
+  // k - 1 - p (plus output_padding at the end), and convolve with stride 1
+  // and the flipped kernel, whose in/out channels swap.
+  RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides(),
+                    extra = op.getOutputPadding();
+  int64_t kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  int64_t lowH = kh - 1 - pad[0], lowW = kw - 1 - pad[1];
+  if (lowH < 0 || lowW < 0) {
+    op.emitOpError() << "padding larger than kernel - 1 is not supported by "
+                        "the CPU lowering yet";
+    return failure();
+  }
+  SmallVector<int64_t> shape(inType.getShape());
+  shape[2] = (shape[2] - 1) * stride[0] + 1 + lowH + lowH + extra[0];
+  shape[3] = (shape[3] - 1) * stride[1] + 1 + lowW + lowW + extra[1];
+  Value dilated = l.embed(op.getInput(),
+                          RankedTensorType::get(shape, inType.getElementType()),
+                          {0, 0, lowH, lowW}, {1, 1, stride[0], stride[1]});
+  // The flipped kernel as an OIHW tensor: F[o, c, i, j] = W[c, o, K-1-i,
+  // K-1-j] (a separate generic: a convolution whose filter map flips the
+  // window loops would not let linalg infer their extents).
+  auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  RankedTensorType flippedType =
+      RankedTensorType::get({wType.getDimSize(1), wType.getDimSize(0), kh, kw},
+                            wType.getElementType());
+  AffineMap flipMap = AffineMap::get(
+      4, 0, {d(1), d(0), (kh - 1) - d(2), (kw - 1) - d(3)}, l.b.getContext());
+  Value flipped =
+      l.generic(flippedType, ValueRange{op.getWeight()}, l.empty(flippedType),
+                {flipMap, l.identity(4)}, {kPar, kPar, kPar, kPar},
+                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value init = l.initWithBias(op.getType(), op.getBias(), 1);
+  return l.convolution(dilated, flipped, l.pick(7, {1, 4, 5, 6}), init, 1, 1);
+}
+
+/// x * (gamma * rsqrt(var + eps)) + (beta - mean * gamma * rsqrt(var + eps)),
+/// per channel (dimension 1).
+Value lowerBatchNorm(Lowering &l, BatchNormOp op) {
+  RankedTensorType type = op.getType();
+  unsigned rank = type.getRank();
+  double eps = op.getEpsilon().convertToDouble();
+  Type element = type.getElementType();
+  return l.generic(type,
+                   ValueRange{op.getInput(), op.getGamma(), op.getBeta(),
+                              op.getMean(), op.getVariance()},
+                   l.empty(type),
+                   {l.identity(rank), l.pick(rank, {1}), l.pick(rank, {1}),
+                    l.pick(rank, {1}), l.pick(rank, {1}), l.identity(rank)},
+                   SmallVector<IteratorType>(rank, kPar),
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value epsilon = arith::ConstantOp::create(
+                         nb, nl, element, nb.getFloatAttr(element, eps));
+                     Value invStd = math::RsqrtOp::create(
+                         nb, nl, arith::AddFOp::create(nb, nl, a[4], epsilon));
+                     Value centred = arith::SubFOp::create(nb, nl, a[0], a[3]);
+                     Value scaled = arith::MulFOp::create(
+                         nb, nl, centred,
+                         arith::MulFOp::create(nb, nl, a[1], invStd));
+                     return (Value)arith::AddFOp::create(nb, nl, scaled, a[2]);
+                   });
+}
+
+void lowerFoldBatchNorm(Lowering &l, FoldBatchNormOp op,
+                        SmallVectorImpl<Value> &results) {
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  RankedTensorType bType = l.typeOf(op.getFoldedBias());
+  unsigned rank = wType.getRank();
+  Type element = wType.getElementType();
+  double eps = op.getEpsilon().convertToDouble();
+  auto invStd = [&](OpBuilder &nb, Location nl, Value gamma, Value var) {
+    Value epsilon = arith::ConstantOp::create(nb, nl, element,
+                                              nb.getFloatAttr(element, eps));
+    return (Value)arith::MulFOp::create(
+        nb, nl, gamma,
+        math::RsqrtOp::create(nb, nl,
+                              arith::AddFOp::create(nb, nl, var, epsilon)));
+  };
+  results.push_back(l.generic(
+      wType, ValueRange{op.getWeight(), op.getGamma(), op.getVariance()},
+      l.empty(wType),
+      {l.identity(rank), l.pick(rank, {0}), l.pick(rank, {0}),
+       l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return (Value)arith::MulFOp::create(nb, nl, a[0],
+                                            invStd(nb, nl, a[1], a[2]));
+      }));
+  Value bias = op.getBias() ? op.getBias() : l.filled(bType, 0.0);
+  results.push_back(l.generic(
+      bType,
+      ValueRange{bias, op.getGamma(), op.getBeta(), op.getMean(),
+                 op.getVariance()},
+      l.empty(bType),
+      {l.identity(1), l.identity(1), l.identity(1), l.identity(1),
+       l.identity(1), l.identity(1)},
+      {kPar}, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value centred = arith::SubFOp::create(nb, nl, a[0], a[3]);
+        Value scaled =
+            arith::MulFOp::create(nb, nl, centred, invStd(nb, nl, a[1], a[4]));
+        return (Value)arith::AddFOp::create(nb, nl, scaled, a[2]);
+      }));
+}
+
+void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
+                         SmallVectorImpl<Value> &results) {
+  RankedTensorType vType = l.typeOf(op.getWeight());
+  RankedTensorType scalar = l.typeOf(op.getSigma());
+  unsigned rank = vType.getRank();
+  Type element = vType.getElementType();
+  // σ̂ = Σ u[i0] V[i0, i1, ...] v[linear(i1, ...)]
+  AffineExpr column = l.b.getAffineConstantExpr(0);
+  int64_t stride = 1;
+  for (int i = rank - 1; i >= 1; --i) {
+    column = column + l.b.getAffineDimExpr(i) * stride;
+    stride *= vType.getDimSize(i);
+  }
+  AffineMap vMap = AffineMap::get(rank, 0, {column}, l.b.getContext());
+  AffineMap scalarMap = AffineMap::get(rank, 0, {}, l.b.getContext());
+  Value sigma =
+      l.generic(scalar, ValueRange{op.getWeight(), op.getU(), op.getV()},
+                l.filled(scalar, 0.0),
+                {l.identity(rank), l.pick(rank, {0}), vMap, scalarMap},
+                SmallVector<IteratorType>(rank, kRed),
+                [](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value product = arith::MulFOp::create(
+                      nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
+                  return (Value)arith::AddFOp::create(nb, nl, a[3], product);
+                });
+  // W = clamp(g, -1, 1) * V / σ̂
+  Value weight = l.generic(
+      vType, ValueRange{op.getWeight(), op.getScale(), sigma}, l.empty(vType),
+      {l.identity(rank), scalarMap, scalarMap, l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value one = arith::ConstantOp::create(nb, nl, element,
+                                              nb.getFloatAttr(element, 1.0));
+        Value minusOne = arith::ConstantOp::create(
+            nb, nl, element, nb.getFloatAttr(element, -1.0));
+        Value g = arith::MinimumFOp::create(
+            nb, nl, arith::MaximumFOp::create(nb, nl, a[1], minusOne), one);
+        return (Value)arith::MulFOp::create(
+            nb, nl, a[0], arith::DivFOp::create(nb, nl, g, a[2]));
+      });
+  results.push_back(weight);
+  results.push_back(sigma);
+}
+
+Value lowerClampRate(Lowering &l, ClampRateOp op) {
+  RankedTensorType type = op.getType();
+  unsigned rank = type.getRank();
+  Type element = type.getElementType();
+  double inverse = 1.0 / op.getThreshold().convertToDouble();
+  return l.generic(type, ValueRange{op.getInput()}, l.empty(type),
+                   {l.identity(rank), l.identity(rank)},
+                   SmallVector<IteratorType>(rank, kPar),
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     auto c = [&](double v) {
+                       return arith::ConstantOp::create(
+                           nb, nl, element, nb.getFloatAttr(element, v));
+                     };
+                     Value z = arith::MulFOp::create(nb, nl, a[0], c(inverse));
+                     return (Value)arith::MinimumFOp::create(
+                         nb, nl, arith::MaximumFOp::create(nb, nl, z, c(0.0)),
+                         c(1.0));
+                   });
+}
+
+Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
+  RankedTensorType type = op.getType();
+  ArrayRef<int64_t> kernel = op.getKernel(), stride = op.getStrides();
+  auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  AffineMap inputMap = AffineMap::get(
+      6, 0, {d(0), d(1), d(2) * stride[0] + d(4), d(3) * stride[1] + d(5)},
+      l.b.getContext());
+  double scale = 1.0 / double(kernel[0] * kernel[1]);
+  Type element = type.getElementType();
+  // The kernel's extent comes from a dummy window operand.
+  Value window =
+      l.empty(RankedTensorType::get({kernel[0], kernel[1]}, element));
+  return l.generic(type, ValueRange{op.getInput(), window}, l.filled(type, 0.0),
+                   {inputMap, l.pick(6, {4, 5}), l.pick(6, {0, 1, 2, 3})},
+                   {kPar, kPar, kPar, kPar, kRed, kRed},
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value s = arith::ConstantOp::create(
+                         nb, nl, element, nb.getFloatAttr(element, scale));
+                     return (Value)arith::AddFOp::create(
+                         nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], s));
+                   });
+}
+
+Value lowerFlatten(Lowering &l, FlattenOp op) {
+  unsigned rank = l.typeOf(op.getInput()).getRank();
+  ReassociationIndices rest;
+  for (unsigned i = 1; i < rank; ++i)
+    rest.push_back(i);
+  SmallVector<ReassociationIndices> groups = {{0}, rest};
+  return tensor::CollapseShapeOp::create(l.b, l.loc, op.getType(),
+                                         op.getInput(), groups);
+}
+
+//===----------------------------------------------------------------------===//
+// The simulation
+//===----------------------------------------------------------------------===//
+
+/// Clones the single-block `region` at the builder's insertion point with its
+/// argument bound to `argument`; returns the yielded value.
+Value inlineMap(OpBuilder &b, Region &region, Value argument) {
+  Block &block = region.front();
+  IRMapping mapping;
+  mapping.map(block.getArgument(0), argument);
+  for (Operation &op : block.without_terminator())
+    b.clone(op, mapping);
+  auto yield = cast<YieldOp>(block.getTerminator());
+  return mapping.lookup(yield.getValues()[0]);
+}
+
+LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
+                            SmallVectorImpl<Value> &results) {
+  Location loc = op.getLoc();
+  Lowering l{b, loc};
+  unsigned numLayers = op.getNumLayers();
+  NeuronAttr neuron = op.getNeuron();
+  double vth = neuron.getThresholdValue();
+  double leak = neuron.getLeakValue();
+  bool resetToZero = neuron.getReset() == ResetMode::Zero;
+  bool frames = op.getInputKind() == InputKind::SpikeFrames;
+  int64_t steps = static_cast<int64_t>(op.getTimeSteps());
+
+  SmallVector<RankedTensorType> rateTypes, countTypes;
+  for (unsigned i = 0; i < numLayers; ++i) {
+    rateTypes.push_back(cast<RankedTensorType>(op.getRates()[i].getType()));
+    countTypes.push_back(
+        cast<RankedTensorType>(op.getSpikeCounts()[i].getType()));
+    if (!rateTypes.back().hasStaticShape())
+      return op.emitOpError()
+             << "the CPU lowering needs static shapes; import the model with "
+                "a batch size";
+  }
+  // Static input: F(x) once, before the loop.
+  Value staticCurrent;
+  if (!frames)
+    staticCurrent = inlineMap(b, op.getLayers()[0], op.getInput());
+
+  // Loop state per layer: potential u, spikes s, accumulator acc, count n.
+  SmallVector<Value> init;
+  for (unsigned i = 0; i < numLayers; ++i) {
+    init.push_back(l.filled(rateTypes[i], 0.0));
+    init.push_back(l.filled(rateTypes[i], 0.0));
+    init.push_back(l.filled(rateTypes[i], 0.0));
+    Value zero = arith::ConstantOp::create(
+        b, loc, countTypes[i],
+        DenseElementsAttr::get(countTypes[i], b.getI32IntegerAttr(0)));
+    init.push_back(zero);
+  }
+  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+  Value upper = arith::ConstantIndexOp::create(b, loc, steps);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, lower, upper, one, init,
+      [&](OpBuilder &lb, Location ll, Value t, ValueRange state) {
+        Lowering in{lb, ll};
+        SmallVector<Value> next;
+        Value previousLast = state[4 * (numLayers - 1) + 1];
+        for (unsigned i = 0; i < numLayers; ++i) {
+          RankedTensorType type = rateTypes[i];
+          Value u = state[4 * i], acc = state[4 * i + 2],
+                count = state[4 * i + 3];
+          Value current;
+          if (i == 0) {
+            if (frames) {
+              // input[:, t] of a batch x T x ... tensor.
+              RankedTensorType inType = in.typeOf(op.getInput());
+              SmallVector<OpFoldResult> offsets(inType.getRank(),
+                                                lb.getIndexAttr(0));
+              offsets[1] = t;
+              SmallVector<OpFoldResult> sizes,
+                  strides(inType.getRank(), lb.getIndexAttr(1));
+              for (int64_t d : inType.getShape())
+                sizes.push_back(lb.getIndexAttr(d));
+              sizes[1] = lb.getIndexAttr(1);
+              SmallVector<int64_t> frameShape(inType.getShape());
+              frameShape.erase(frameShape.begin() + 1);
+              auto frameType =
+                  RankedTensorType::get(frameShape, inType.getElementType());
+              Value frame = tensor::ExtractSliceOp::create(
+                  lb, ll, frameType, op.getInput(), offsets, sizes, strides);
+              current = inlineMap(lb, op.getLayers()[0], frame);
+            } else {
+              current = staticCurrent;
+            }
+            // Feedback of the previous step's last-layer spikes; none at
+            // step 1 (IDE_SPEC §1.3).
+            Value first = arith::CmpIOp::create(
+                lb, ll, arith::CmpIPredicate::eq, t,
+                arith::ConstantIndexOp::create(lb, ll, 0));
+            auto guard = scf::IfOp::create(lb, ll, TypeRange{type}, first,
+                                           /*withElseRegion=*/true);
+            {
+              OpBuilder::InsertionGuard g(lb);
+              lb.setInsertionPointToStart(&guard.getThenRegion().front());
+              Lowering z{lb, ll};
+              scf::YieldOp::create(lb, ll, z.filled(type, 0.0));
+              lb.setInsertionPointToStart(&guard.getElseRegion().front());
+              scf::YieldOp::create(
+                  lb, ll, inlineMap(lb, op.getFeedback(), previousLast));
+            }
+            current =
+                arith::AddFOp::create(lb, ll, current, guard.getResult(0));
+          } else {
+            current = inlineMap(lb, op.getLayers()[i], next[4 * (i - 1) + 1]);
+          }
+          Value v = arith::AddFOp::create(lb, ll, u, current);
+          Value fired = arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::OGE,
+                                              v, in.splat(type, vth));
+          Value spikes = arith::UIToFPOp::create(lb, ll, type, fired);
+          Value reset = resetToZero
+                            ? (Value)arith::MulFOp::create(
+                                  lb, ll, v,
+                                  arith::SubFOp::create(
+                                      lb, ll, in.splat(type, 1.0), spikes))
+                            : (Value)arith::SubFOp::create(
+                                  lb, ll, v,
+                                  arith::MulFOp::create(lb, ll, spikes,
+                                                        in.splat(type, vth)));
+          Value uNext = leak == 1.0 ? reset
+                                    : (Value)arith::MulFOp::create(
+                                          lb, ll, reset, in.splat(type, leak));
+          Value accNext =
+              leak == 1.0 ? (Value)arith::AddFOp::create(lb, ll, acc, spikes)
+                          : (Value)arith::AddFOp::create(
+                                lb, ll,
+                                arith::MulFOp::create(lb, ll, acc,
+                                                      in.splat(type, leak)),
+                                spikes);
+          Value countNext = arith::AddIOp::create(
+              lb, ll, count,
+              arith::ExtUIOp::create(lb, ll, countTypes[i], fired));
+          next.append({uNext, spikes, accNext, countNext});
+        }
+        scf::YieldOp::create(lb, ll, next);
+      });
+  // Rates: the (λ-weighted) average, Σ λ^(T-t) s[t] / Σ λ^k.
+  double normaliser = 0, weight = 1;
+  for (int64_t k = 0; k < steps; ++k) {
+    normaliser += weight;
+    weight *= leak;
+  }
+  for (unsigned i = 0; i < numLayers; ++i)
+    results.push_back(
+        arith::MulFOp::create(b, loc, loop.getResult(4 * i + 2),
+                              l.splat(rateTypes[i], 1.0 / normaliser)));
+  for (unsigned i = 0; i < numLayers; ++i)
+    results.push_back(loop.getResult(4 * i + 3));
+  return success();
+}
+
+struct ConvertFSNNToLinalgPass
+    : public fsnn::impl::ConvertFSNNToLinalgPassBase<ConvertFSNNToLinalgPass> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // The simulation first: it inlines the maps, whose fsnn ops the second
+    // walk lowers wherever they end up.
+    SmallVector<FeedbackOp> feedbacks;
+    getOperation()->walk([&](FeedbackOp op) { feedbacks.push_back(op); });
+    for (FeedbackOp op : feedbacks) {
+      rewriter.setInsertionPoint(op);
+      SmallVector<Value> results;
+      if (failed(lowerFeedback(rewriter, op, results)))
+        return signalPassFailure();
+      rewriter.replaceOp(op, results);
+    }
+
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<FSNNDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      Lowering l{rewriter, op->getLoc()};
+      SmallVector<Value> results;
+      if (auto linear = dyn_cast<LinearOp>(op)) {
+        results.push_back(lowerLinear(l, linear));
+      } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
+        results.push_back(lowerConv2D(l, conv));
+      } else if (auto convT = dyn_cast<ConvTranspose2DOp>(op)) {
+        FailureOr<Value> lowered = lowerConvTranspose2D(l, convT);
+        if (failed(lowered))
+          return signalPassFailure();
+        results.push_back(*lowered);
+      } else if (auto bn = dyn_cast<BatchNormOp>(op)) {
+        results.push_back(lowerBatchNorm(l, bn));
+      } else if (auto fold = dyn_cast<FoldBatchNormOp>(op)) {
+        lowerFoldBatchNorm(l, fold, results);
+      } else if (auto spectral = dyn_cast<SpectralWeightOp>(op)) {
+        lowerSpectralWeight(l, spectral, results);
+      } else if (auto clamp = dyn_cast<ClampRateOp>(op)) {
+        results.push_back(lowerClampRate(l, clamp));
+      } else if (auto pool = dyn_cast<AvgPool2DOp>(op)) {
+        results.push_back(lowerAvgPool(l, pool));
+      } else if (auto flatten = dyn_cast<FlattenOp>(op)) {
+        results.push_back(lowerFlatten(l, flatten));
+      } else {
+        op->emitOpError()
+            << "is not lowered by convert-fsnn-to-linalg: it belongs to the "
+               "training step or must be removed first (fsnn-strip-dropout)";
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, results);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,384 @@
+//===- CompiledVsReferenceTest.cpp - the CPU lowering against the oracle --===//
+//
+// Imports models, lowers them through the CPU pipeline, JIT-compiles them
+// with MLIR's ExecutionEngine and compares the spike counts (exactly) and
+// the logits (1e-4 relative) with the reference executor, in float32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Executor.h"
+#include "ModelBuilder.h"
+#include "dialect/translate/Translate.h"
+#include "passes/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace fsnn::reference;
+using fsnn::testing::ModelBuilder;
+namespace fm = fsnn::model;
+
+namespace {
+
+/// A memref descriptor of any rank: allocated and aligned pointers, offset,
+/// sizes, strides (the layout of StridedMemRefType).
+struct Descriptor {
+  std::vector<int64_t> words;
+  Descriptor(void *data, const std::vector<int64_t> &shape) {
+    words.push_back(reinterpret_cast<int64_t>(data));
+    words.push_back(reinterpret_cast<int64_t>(data));
+    words.push_back(0);
+    for (int64_t d : shape)
+      words.push_back(d);
+    int64_t stride = 1;
+    std::vector<int64_t> strides(shape.size());
+    for (int i = int(shape.size()) - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride *= shape[i];
+    }
+    words.insert(words.end(), strides.begin(), strides.end());
+  }
+  void *pointer() { return words.data(); }
+};
+
+class CompiledModel {
+public:
+  /// Imports, lowers and JIT-compiles `model` for batch `batch`.
+  static std::unique_ptr<CompiledModel> compile(const fm::ModelProto &model,
+                                                int64_t batch) {
+    auto compiled = std::make_unique<CompiledModel>();
+    mlir::DialectRegistry registry;
+    mlir::registerAllDialects(registry);
+    mlir::registerAllExtensions(registry);
+    mlir::fsnn::registerTranslateDialects(registry);
+    mlir::registerBuiltinDialectTranslation(registry);
+    mlir::registerLLVMDialectTranslation(registry);
+    compiled->context = std::make_unique<mlir::MLIRContext>(registry);
+    mlir::MLIRContext *ctx = compiled->context.get();
+    std::string diagnostics;
+    mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic &d) {
+      diagnostics += d.str() + "\n";
+      return mlir::success();
+    });
+    fm::ModelInfo info;
+    EXPECT_TRUE(fm::validateModel(model, info).ok());
+    mlir::fsnn::ImportOptions options;
+    options.batch = batch;
+    compiled->module = mlir::fsnn::importModel(model, info, ctx, options);
+    EXPECT_TRUE(compiled->module) << diagnostics;
+    if (!compiled->module)
+      return nullptr;
+    auto function = *compiled->module->getOps<mlir::func::FuncOp>().begin();
+    compiled->name = function.getSymName().str();
+    function->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(ctx));
+    mlir::PassManager pm(ctx);
+    EXPECT_TRUE(mlir::succeeded(mlir::fsnn::buildCPULoweringPipeline(pm)));
+    if (mlir::failed(pm.run(*compiled->module))) {
+      ADD_FAILURE() << "lowering failed:\n" << diagnostics;
+      return nullptr;
+    }
+    mlir::ExecutionEngineOptions engineOptions;
+    auto engine =
+        mlir::ExecutionEngine::create(*compiled->module, engineOptions);
+    if (!engine) {
+      ADD_FAILURE() << "JIT failed: " << llvm::toString(engine.takeError());
+      return nullptr;
+    }
+    compiled->engine = std::move(*engine);
+    return compiled;
+  }
+
+  /// Calls the function: `arguments` are the buffers in the function's
+  /// order (inputs, parameters, then the outputs to write).
+  void run(std::vector<Descriptor> &arguments, bool dropoutSeed) {
+    std::vector<void *> pointers;
+    std::vector<void *> descriptorPointers;
+    descriptorPointers.reserve(arguments.size());
+    size_t split = arguments.size() - outputs;
+    for (size_t i = 0; i < arguments.size(); ++i) {
+      if (i == split && dropoutSeed)
+        pointers.push_back(&seed);
+      descriptorPointers.push_back(arguments[i].pointer());
+      pointers.push_back(&descriptorPointers.back());
+    }
+    llvm::Error error = engine->invokePacked("_mlir_ciface_" + name, pointers);
+    EXPECT_FALSE(error) << llvm::toString(std::move(error));
+  }
+
+  size_t outputs = 2;
+  int64_t seed = 0;
+  std::string name;
+  std::unique_ptr<mlir::MLIRContext> context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+};
+
+/// Runs `model` (float32; outputs: logits, then the last layer's counts)
+/// compiled and in the reference, and compares.
+void compareWithReference(fm::ModelProto model, int64_t batch, uint64_t seed,
+                          bool hasDropout = false) {
+  for (auto &t : *model.mutable_graph()->mutable_initializers())
+    if (t.dtype() == fm::TensorProto::FLOAT64) {
+      t.set_dtype(fm::TensorProto::FLOAT32);
+    }
+  for (auto &i : *model.mutable_graph()->mutable_inputs())
+    i.set_dtype(fm::TensorProto::FLOAT32);
+  for (auto &o : *model.mutable_graph()->mutable_outputs())
+    if (o.dtype() == fm::TensorProto::FLOAT64)
+      o.set_dtype(fm::TensorProto::FLOAT32);
+
+  Executor<float> reference;
+  fm::Status status = Executor<float>::create(model, reference);
+  ASSERT_TRUE(status.ok()) << status.message();
+  std::mt19937_64 random(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Matrix<float> input(batch, reference.inputSize());
+  for (int64_t i = 0; i < input.size(); ++i)
+    input.data()[i] = normal(random);
+  ForwardResult<float> expected;
+  ASSERT_TRUE(reference.forward(input, RunOptions(), expected).ok());
+
+  std::unique_ptr<CompiledModel> compiled =
+      CompiledModel::compile(model, batch);
+  ASSERT_TRUE(compiled);
+  fm::ModelInfo info;
+  ASSERT_TRUE(fm::validateModel(model, info).ok());
+  std::vector<Descriptor> arguments;
+  const auto &inputShape = info.values.at(model.graph().inputs(0).name()).shape;
+  std::vector<int64_t> shape = {batch};
+  shape.insert(shape.end(), inputShape.begin(), inputShape.end());
+  arguments.emplace_back(input.data(), shape);
+  std::vector<std::vector<float>> parameters;
+  for (const fm::TensorProto &t : model.graph().initializers()) {
+    std::vector<double> values = fm::tensorValues(t);
+    parameters.emplace_back(values.begin(), values.end());
+    arguments.emplace_back(
+        parameters.back().data(),
+        std::vector<int64_t>(t.dims().begin(), t.dims().end()));
+  }
+  const std::string logitsName = model.graph().outputs(0).name();
+  Matrix<float> &refLogits = expected.outputs.at(logitsName);
+  std::vector<float> logits(refLogits.size());
+  arguments.emplace_back(logits.data(),
+                         std::vector<int64_t>{batch, refLogits.cols()});
+  Matrix<float> &refCounts = expected.counts.back();
+  std::vector<int32_t> counts(refCounts.size());
+  std::vector<int64_t> countShape = {batch};
+  for (int64_t d : reference.layerShapes().back())
+    countShape.push_back(d);
+  arguments.emplace_back(counts.data(), countShape);
+  compiled->run(arguments, hasDropout);
+
+  int64_t mismatched = 0;
+  for (int64_t i = 0; i < refCounts.size(); ++i)
+    mismatched += counts[i] != int32_t(refCounts.data()[i]);
+  EXPECT_EQ(mismatched, 0) << "of " << refCounts.size() << " neurons";
+  for (int64_t i = 0; i < refLogits.size(); ++i)
+    EXPECT_NEAR(logits[i], refLogits.data()[i],
+                1e-4 * std::max(1.0f, std::abs(refLogits.data()[i])))
+        << "logit " << i;
+}
+
+std::vector<double> values(std::mt19937_64 &random, int64_t n, double scale,
+                           double offset = 0.0) {
+  std::normal_distribution<double> normal(offset, scale);
+  std::vector<double> v(n);
+  for (double &x : v)
+    x = normal(random);
+  return v;
+}
+
+TEST(CompiledVsReference, SingleLayerFullyConnectedWithBatchNormAndSpectral) {
+  std::mt19937_64 r(1);
+  ModelBuilder b("fc");
+  b.input("x", {20});
+  b.output("logits");
+  b.output("snn.count1", /*counts=*/true);
+  b.tensor("V", {16, 16}, values(r, 256, 1.0));
+  b.tensor("g", {}, {0.8});
+  b.tensor("u", {16}, values(r, 16, 1.0));
+  b.tensor("v", {16}, values(r, 16, 1.0));
+  b.node("SpectralWeight", "spectral", {"V", "g", "u", "v"}, "Weff");
+  b.tensor("F", {16, 20}, values(r, 320, 0.6));
+  b.tensor("Fb", {16}, values(r, 16, 0.5, 1.0));
+  b.tensor("gamma", {16}, values(r, 16, 0.2, 1.0));
+  b.tensor("beta", {16}, values(r, 16, 0.3, 1.0));
+  b.tensor("mean", {16}, values(r, 16, 0.3));
+  b.tensor("var", {16}, values(r, 16, 0.1, 1.0));
+  b.tensor("C", {10, 16}, values(r, 160, 1.0));
+  b.tensor("c", {10}, values(r, 10, 0.1));
+  auto maps = b.feedback("x", 1, 30);
+  b.mapIO(*maps[0], "x.in", {20}, "bn.out", {16});
+  ModelBuilder::node(*maps[0], "Linear", "f", {"x.in", "F", "Fb"}, "f.out");
+  ModelBuilder::node(*maps[0], "BatchNorm", "bn",
+                     {"f.out", "gamma", "beta", "mean", "var"}, "bn.out");
+  b.mapIO(*maps[1], "s", {16}, "fb.drop", {16});
+  ModelBuilder::node(*maps[1], "Linear", "fb", {"s", "Weff"}, "fb.out");
+  ModelBuilder::f(ModelBuilder::node(*maps[1], "Dropout", "fb.dropout",
+                                     {"fb.out"}, "fb.drop"),
+                  "rate", 0.2);
+  b.node("Linear", "readout", {"snn.rate1", "C", "c"}, "logits");
+  compareWithReference(b.model, 8, 2, /*hasDropout=*/true);
+}
+
+TEST(CompiledVsReference, LifWithResetToZero) {
+  std::mt19937_64 r(3);
+  ModelBuilder b("lif");
+  b.input("x", {6});
+  b.output("logits");
+  b.output("snn.count1", true);
+  b.tensor("F", {8, 6}, values(r, 48, 1.0));
+  b.tensor("W", {8, 8}, values(r, 64, 0.3));
+  b.tensor("C", {3, 8}, values(r, 24, 1.0));
+  auto maps = b.feedback("x", 1, 40);
+  ModelBuilder::s(b.snn, "neuron", "lif");
+  ModelBuilder::f(b.snn, "leak", 0.9);
+  ModelBuilder::s(b.snn, "reset", "zero");
+  b.mapIO(*maps[0], "x.in", {6}, "f.out", {8});
+  ModelBuilder::node(*maps[0], "Linear", "f", {"x.in", "F"}, "f.out");
+  b.mapIO(*maps[1], "s", {8}, "fb.out", {8});
+  ModelBuilder::node(*maps[1], "Linear", "fb", {"s", "W"}, "fb.out");
+  b.node("Linear", "readout", {"snn.rate1", "C"}, "logits");
+  compareWithReference(b.model, 5, 4);
+}
+
+TEST(CompiledVsReference, ConvWithPoolingReadout) {
+  std::mt19937_64 r(5);
+  ModelBuilder b("conv");
+  b.input("x", {1, 8, 8});
+  b.output("logits");
+  b.output("snn.count1", true);
+  b.tensor("K", {4, 1, 3, 3}, values(r, 36, 0.8));
+  b.tensor("Kb", {4}, values(r, 4, 0.5, 1.0));
+  b.tensor("W", {4, 4, 3, 3}, values(r, 144, 0.15));
+  b.tensor("C", {3, 16}, values(r, 48, 1.0));
+  b.tensor("c", {3}, values(r, 3, 0.1));
+  auto maps = b.feedback("x", 1, 20);
+  b.mapIO(*maps[0], "x.in", {1, 8, 8}, "f.out", {4, 4, 4});
+  auto *conv =
+      ModelBuilder::node(*maps[0], "Conv2d", "f", {"x.in", "K", "Kb"}, "f.out");
+  ModelBuilder::ints(conv, "strides", {2, 2});
+  ModelBuilder::ints(conv, "pads", {1, 1});
+  b.mapIO(*maps[1], "s", {4, 4, 4}, "fb.out", {4, 4, 4});
+  auto *fb = ModelBuilder::node(*maps[1], "Conv2d", "fb", {"s", "W"}, "fb.out");
+  ModelBuilder::ints(fb, "pads", {1, 1});
+  auto *pool = b.node("AvgPool2d", "pool", {"snn.rate1"}, "pooled");
+  ModelBuilder::ints(pool, "kernel", {2, 2});
+  b.node("Flatten", "flat", {"pooled"}, "flat.out");
+  b.node("Linear", "readout", {"flat.out", "C", "c"}, "logits");
+  compareWithReference(b.model, 3, 6);
+}
+
+TEST(CompiledVsReference, ThreeLayersWithTransposedConvFeedback) {
+  std::mt19937_64 r(7);
+  ModelBuilder b("multi");
+  b.input("x", {2, 8, 8});
+  b.output("logits");
+  b.output("snn.count3", true);
+  b.tensor("K1", {3, 2, 3, 3}, values(r, 54, 0.6));
+  b.tensor("K1b", {3}, values(r, 3, 0.3, 1.0));
+  b.tensor("K2", {4, 3, 3, 3}, values(r, 108, 0.4));
+  b.tensor("K2b", {4}, values(r, 4, 0.3, 0.8));
+  b.tensor("K3", {4, 4, 3, 3}, values(r, 144, 0.4));
+  b.tensor("K3b", {4}, values(r, 4, 0.3, 0.8));
+  b.tensor("T", {4, 3, 3, 3}, values(r, 108, 0.3));
+  b.tensor("C", {5, 64}, values(r, 320, 0.5));
+  auto maps = b.feedback("x", 3, 25);
+  b.mapIO(*maps[0], "x.in", {2, 8, 8}, "l1.out", {3, 4, 4});
+  auto *c1 = ModelBuilder::node(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"},
+                                "l1.out");
+  ModelBuilder::ints(c1, "strides", {2, 2});
+  ModelBuilder::ints(c1, "pads", {1, 1});
+  b.mapIO(*maps[1], "s1", {3, 4, 4}, "l2.out", {4, 4, 4});
+  auto *c2 = ModelBuilder::node(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"},
+                                "l2.out");
+  ModelBuilder::ints(c2, "pads", {1, 1});
+  b.mapIO(*maps[2], "s2", {4, 4, 4}, "l3.out", {4, 4, 4});
+  auto *c3 = ModelBuilder::node(*maps[2], "Conv2d", "l3", {"s2", "K3", "K3b"},
+                                "l3.out");
+  ModelBuilder::ints(c3, "pads", {1, 1});
+  // 4x4 back up to... layer 1 is 4x4 too: stride 1 transposed conv.
+  b.mapIO(*maps[3], "s3", {4, 4, 4}, "fb.out", {3, 4, 4});
+  auto *t = ModelBuilder::node(*maps[3], "ConvTranspose2d", "fb", {"s3", "T"},
+                               "fb.out");
+  ModelBuilder::ints(t, "pads", {1, 1});
+  b.node("Flatten", "flat", {"snn.rate3"}, "flat.out");
+  b.node("Linear", "readout", {"flat.out", "C"}, "logits");
+  compareWithReference(b.model, 2, 8);
+}
+
+TEST(CompiledVsReference, StridedTransposedConvUpsampling) {
+  // The CIFAR feedback shape: 2x2 back up to 4x4 (stride 2, pad 1,
+  // output_padding 1).
+  std::mt19937_64 r(9);
+  ModelBuilder b("up");
+  b.input("x", {1, 8, 8});
+  b.output("logits");
+  b.output("snn.count2", true);
+  b.tensor("K1", {2, 1, 3, 3}, values(r, 18, 0.8));
+  b.tensor("K1b", {2}, values(r, 2, 0.3, 1.0));
+  b.tensor("K2", {3, 2, 3, 3}, values(r, 54, 0.6));
+  b.tensor("K2b", {3}, values(r, 3, 0.3, 0.8));
+  b.tensor("T", {3, 2, 3, 3}, values(r, 54, 0.4));
+  b.tensor("C", {2, 12}, values(r, 24, 0.5));
+  auto maps = b.feedback("x", 2, 25);
+  b.mapIO(*maps[0], "x.in", {1, 8, 8}, "l1.out", {2, 4, 4});
+  auto *c1 = ModelBuilder::node(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"},
+                                "l1.out");
+  ModelBuilder::ints(c1, "strides", {2, 2});
+  ModelBuilder::ints(c1, "pads", {1, 1});
+  b.mapIO(*maps[1], "s1", {2, 4, 4}, "l2.out", {3, 2, 2});
+  auto *c2 = ModelBuilder::node(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"},
+                                "l2.out");
+  ModelBuilder::ints(c2, "strides", {2, 2});
+  ModelBuilder::ints(c2, "pads", {1, 1});
+  b.mapIO(*maps[2], "s2", {3, 2, 2}, "fb.out", {2, 4, 4});
+  auto *t = ModelBuilder::node(*maps[2], "ConvTranspose2d", "fb", {"s2", "T"},
+                               "fb.out");
+  ModelBuilder::ints(t, "strides", {2, 2});
+  ModelBuilder::ints(t, "pads", {1, 1});
+  ModelBuilder::ints(t, "output_padding", {1, 1});
+  b.node("Flatten", "flat", {"snn.rate2"}, "flat.out");
+  b.node("Linear", "readout", {"flat.out", "C"}, "logits");
+  compareWithReference(b.model, 3, 10);
+}
+
+TEST(CompiledVsReference, SpikeFrames) {
+  std::mt19937_64 r(11);
+  ModelBuilder b("frames");
+  b.input("x", {6, 5});
+  b.output("logits");
+  b.output("snn.count1", true);
+  b.tensor("F", {7, 5}, values(r, 35, 1.2));
+  b.tensor("Fb", {7}, values(r, 7, 0.5, 0.8));
+  b.tensor("W", {7, 7}, values(r, 49, 0.3));
+  b.tensor("C", {2, 7}, values(r, 14, 1.0));
+  auto maps = b.feedback("x", 1, 6);
+  ModelBuilder::s(b.snn, "input_kind", "spike_frames");
+  b.mapIO(*maps[0], "frame", {5}, "f.out", {7});
+  ModelBuilder::node(*maps[0], "Linear", "f", {"frame", "F", "Fb"}, "f.out");
+  b.mapIO(*maps[1], "s", {7}, "fb.out", {7});
+  ModelBuilder::node(*maps[1], "Linear", "fb", {"s", "W"}, "fb.out");
+  b.node("Linear", "readout", {"snn.rate1", "C"}, "logits");
+  compareWithReference(b.model, 4, 12);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
