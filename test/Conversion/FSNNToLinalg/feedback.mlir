@@ -1,0 +1,119 @@
+// RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s
+
+// Static input, one IF layer: F(x) is computed once before the time loop,
+// the loop carries u, s, acc and the count, the feedback is skipped at step
+// 1, and the rate is the accumulator times 1/T.
+// CHECK-LABEL: func.func @static_if
+// CHECK: %[[F:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: %[[LOOP:.*]]:4 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}})
+// CHECK-NOT: iterator_types = ["parallel", "parallel", "reduction"]{{.*}}ins(%arg0
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
+// CHECK: %[[FB:.*]] = scf.if %[[FIRST]] -> (tensor<2x3xf32>)
+// CHECK: } else {
+// CHECK: linalg.generic {{.*}} ins(%[[S]], %arg2
+// CHECK: %[[CUR:.*]] = arith.addf %[[F]], %[[FB]]
+// CHECK: %[[V:.*]] = arith.addf %[[U]], %[[CUR]]
+// CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
+// CHECK: %[[SPK:.*]] = arith.uitofp %[[FIRED]]
+// CHECK: %[[UN:.*]] = arith.subf %[[V]]
+// CHECK: %[[ACCN:.*]] = arith.addf %[[ACC]], %[[SPK]]
+// CHECK: %[[NN:.*]] = arith.addi %[[N]]
+// CHECK: scf.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[NN]]
+// CHECK: %[[RATE:.*]] = arith.mulf %[[LOOP]]#2, %{{.*}} : tensor<2x3xf32>
+// CHECK: return %[[RATE]], %[[LOOP]]#3
+func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xi32>) {
+  %r, %c = fsnn.feedback %x steps 5 neuron #fsnn.neuron<if> input static : tensor<2x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %y = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %y : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x4xf32>):
+      %y = fsnn.linear %in, %f : tensor<2x4xf32>, tensor<3x4xf32> -> tensor<2x3xf32>
+      fsnn.yield %y : tensor<2x3xf32>
+    }
+  return %r, %c : tensor<2x3xf32>, tensor<2x3xi32>
+}
+
+// -----
+
+// LIF with reset to zero: the reset multiplies by 1 - s, the leak multiplies
+// the potential and the accumulator, and the rate divides by Σ λ^k.
+// CHECK-LABEL: func.func @lif_reset_zero
+// CHECK: scf.for
+// CHECK: %[[CUR:.*]] = arith.addf %{{.*}}, %{{.*}} : tensor<1x2xf32>
+// CHECK: %[[V:.*]] = arith.addf %{{.*}}, %[[CUR]] : tensor<1x2xf32>
+// CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
+// CHECK: %[[S:.*]] = arith.uitofp %[[FIRED]]
+// CHECK: %[[KEEP:.*]] = arith.subf %{{.*}}, %[[S]]
+// CHECK: %[[RESET:.*]] = arith.mulf %[[V]], %[[KEEP]]
+// CHECK: %[[LEAK:.*]] = arith.constant dense<5.000000e-01>
+// CHECK: %[[UNEXT:.*]] = arith.mulf %[[RESET]], %[[LEAK]] :
+// CHECK: %[[DECAYED:.*]] = arith.mulf %{{.*}}, %{{.*}} :
+// CHECK: %[[ACC:.*]] = arith.addf %[[DECAYED]], %[[S]]
+// CHECK: scf.yield %[[UNEXT]], %[[S]], %[[ACC]]
+// 1 / (1 + 0.5 + 0.25) = 0.571428...
+// CHECK: arith.constant dense<0.571428{{[0-9]*}}> : tensor<1x2xf32>
+func.func @lif_reset_zero(%x: tensor<1x2xf32>, %w: tensor<2x2xf32>) -> tensor<1x2xf32> {
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<lif, leak = 0.5, reset = zero> input static : tensor<1x2xf32> -> (tensor<1x2xf32>), (tensor<1x2xi32>)
+    feedback {
+    ^bb0(%s: tensor<1x2xf32>):
+      %y = fsnn.linear %s, %w : tensor<1x2xf32>, tensor<2x2xf32> -> tensor<1x2xf32>
+      fsnn.yield %y : tensor<1x2xf32>
+    } layers {
+    ^bb0(%in: tensor<1x2xf32>):
+      fsnn.yield %in : tensor<1x2xf32>
+    }
+  return %r : tensor<1x2xf32>
+}
+
+// -----
+
+// Spike frames: frame t is sliced out of the batch x T input inside the loop
+// and the input map runs on it at every step.
+// CHECK-LABEL: func.func @spike_frames
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[FRAME:.*]] = tensor.extract_slice %arg0[0, %[[T]], 0] [2, 1, 4] [1, 1, 1] : tensor<2x6x4xf32> to tensor<2x4xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[FRAME]], %arg1
+func.func @spike_frames(%x: tensor<2x6x4xf32>, %f: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  %r, %c = fsnn.feedback %x steps 6 neuron #fsnn.neuron<if> input spike_frames : tensor<2x6x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      fsnn.yield %s : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x4xf32>):
+      %y = fsnn.linear %in, %f : tensor<2x4xf32>, tensor<3x4xf32> -> tensor<2x3xf32>
+      fsnn.yield %y : tensor<2x3xf32>
+    }
+  return %r : tensor<2x3xf32>
+}
+
+// -----
+
+// Two layers: layer 2 reads layer 1's spikes of the same step (the value
+// yielded for s1 in this iteration), and only layer 1 has the step-1 guard.
+// CHECK-LABEL: func.func @two_layers
+// CHECK: scf.for {{.*}} iter_args(%[[U1:.*]] = %{{.*}}, %[[S1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[S2:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
+// CHECK-COUNT-1: scf.if
+// CHECK: linalg.generic {{.*}} ins(%[[S2]],
+// CHECK: %[[NEW_S1:.*]] = arith.uitofp
+// CHECK: linalg.generic {{.*}} ins(%[[NEW_S1]],
+// CHECK-NOT: scf.if
+// CHECK: scf.yield
+func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3xf32>) -> tensor<1x2xf32> {
+  %r:2, %c:2 = fsnn.feedback %x steps 4 neuron #fsnn.neuron<if> input static : tensor<1x2xf32> -> (tensor<1x3xf32>, tensor<1x2xf32>), (tensor<1x3xi32>, tensor<1x2xi32>)
+    feedback {
+    ^bb0(%s: tensor<1x2xf32>):
+      %y = fsnn.linear %s, %w1 : tensor<1x2xf32>, tensor<3x2xf32> -> tensor<1x3xf32>
+      fsnn.yield %y : tensor<1x3xf32>
+    } layers {
+    ^bb0(%in: tensor<1x2xf32>):
+      %y = fsnn.linear %in, %w1 : tensor<1x2xf32>, tensor<3x2xf32> -> tensor<1x3xf32>
+      fsnn.yield %y : tensor<1x3xf32>
+    }, {
+    ^bb0(%s1: tensor<1x3xf32>):
+      %y = fsnn.linear %s1, %w2 : tensor<1x3xf32>, tensor<2x3xf32> -> tensor<1x2xf32>
+      fsnn.yield %y : tensor<1x2xf32>
+    }
+  return %r#1 : tensor<1x2xf32>
+}

@@ -1,0 +1,77 @@
+// RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s
+// RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s --check-prefix=MAP
+
+// The index maps that carry the semantics: the strided window, the flipped
+// transposed-conv kernel, and v on the flattened trailing dims of V.
+// MAP-DAG: affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5, d3 * 2 + d6)>
+// MAP-DAG: affine_map<(d0, d1, d2, d3) -> (d1, d0, -d2 + 2, -d3 + 2)>
+// MAP-DAG: affine_map<(d0, d1, d2, d3) -> (d3 + d2 * 3 + d1 * 9)>
+
+// A padded, strided conv: the input is gathered into a zero-padded tensor,
+// the bias initialises the output, and the window loops read it at
+// oh * 2 + kh.
+// CHECK-LABEL: func.func @conv_padded_strided
+// CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x8x8xf32>)
+// CHECK: linalg.index 2
+// CHECK: tensor.extract %arg0
+// CHECK: arith.select
+// CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%arg2 : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PADDED]], %arg1 : {{.*}}) outs(%[[INIT]]
+func.func @conv_padded_strided(%x: tensor<1x1x6x6xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x3x3xf32> {
+  %y = fsnn.conv2d %x, %w, %b strides [2, 2] padding [1, 1] : tensor<1x1x6x6xf32>, tensor<4x1x3x3xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
+  return %y : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// An unpadded conv reads its input directly, without a gather.
+// CHECK-LABEL: func.func @conv_unpadded
+// CHECK-NOT: linalg.index
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1
+func.func @conv_unpadded(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x3x3x3xf32> {
+  %y = fsnn.conv2d %x, %w strides [1, 1] padding [0, 0] : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x3x3xf32>
+  return %y : tensor<1x3x3x3xf32>
+}
+
+// -----
+
+// A transposed conv: the kernel is flipped into OIHW with swapped channels,
+// the input dilated by the stride and padded by k - 1 - p (plus the
+// output_padding at the end), then a stride-1 conv.
+// CHECK-LABEL: func.func @conv_transpose_upsampling
+// CHECK: %[[DILATED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x8x8xf32>)
+// CHECK: arith.remui
+// CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<4x2x3x3xf32>) outs(%{{.*}} : tensor<2x4x3x3xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[DILATED]], %[[FLIPPED]] : tensor<1x4x8x8xf32>, tensor<2x4x3x3xf32>) outs(%{{.*}} : tensor<1x2x6x6xf32>)
+func.func @conv_transpose_upsampling(%s: tensor<1x4x3x3xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x2x6x6xf32> {
+  %y = fsnn.conv_transpose2d %s, %w strides [2, 2] padding [1, 1] output_padding [1, 1] : tensor<1x4x3x3xf32>, tensor<4x2x3x3xf32> -> tensor<1x2x6x6xf32>
+  return %y : tensor<1x2x6x6xf32>
+}
+
+// -----
+
+// The spectral weight: σ̂ is one reduction over V with u on dimension 0 and
+// v on the flattened rest; W = clamp(g) V / σ̂.
+// CHECK-LABEL: func.func @spectral_conv_weight
+// CHECK: %[[SIGMA:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction", "reduction", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: arith.divf
+// CHECK: return %{{.*}}, %[[SIGMA]]
+func.func @spectral_conv_weight(%V: tensor<2x2x3x3xf32>, %g: tensor<f32>, %u: tensor<2xf32>, %v: tensor<18xf32>) -> (tensor<2x2x3x3xf32>, tensor<f32>) {
+  %w, %sigma = fsnn.spectral_weight %V, %g, %u, %v : tensor<2x2x3x3xf32>, tensor<f32>, tensor<2xf32>, tensor<18xf32> -> tensor<2x2x3x3xf32>, tensor<f32>
+  return %w, %sigma : tensor<2x2x3x3xf32>, tensor<f32>
+}
+
+// -----
+
+// Flatten is a collapse; average pooling a windowed sum scaled by 1/4.
+// CHECK-LABEL: func.func @pool_and_flatten
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.constant 2.500000e-01
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<2x3x2x2xf32> into tensor<2x12xf32>
+func.func @pool_and_flatten(%x: tensor<2x3x4x4xf32>) -> tensor<2x12xf32> {
+  %p = fsnn.avg_pool2d %x kernel [2, 2] strides [2, 2] : tensor<2x3x4x4xf32> -> tensor<2x3x2x2xf32>
+  %f = fsnn.flatten %p : tensor<2x3x2x2xf32> -> tensor<2x12xf32>
+  return %f : tensor<2x12xf32>
+}
