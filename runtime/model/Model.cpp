@@ -2,7 +2,9 @@
 
 #include "Model.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
 
@@ -212,6 +214,31 @@ std::vector<double> tensorValues(const TensorProto &tensor) {
     values.assign(narrow.begin(), narrow.end());
   }
   return values;
+}
+
+uint64_t modelStructureHash(const ModelProto &model) {
+  ModelProto structure = model;
+  structure.clear_training();
+  structure.clear_doc_string();
+  structure.clear_producer();
+  for (TensorProto &tensor : *structure.mutable_graph()->mutable_initializers()) {
+    tensor.clear_raw_data();
+    tensor.clear_values();
+  }
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    structure.SerializeToCodedStream(&coded);
+  }
+  // FNV-1a, 64 bits.
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
 }
 
 const AttributeProto *findAttribute(const NodeProto &node,

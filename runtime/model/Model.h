@@ -81,6 +81,11 @@ Status saveModel(const ModelProto &model, const std::string &path,
 /// values.
 std::vector<double> tensorValues(const TensorProto &tensor);
 
+/// A hash of the model's structure: everything but the initializers' values
+/// and the training state. A compiled library records it; a model file with
+/// other weights (a checkpoint of the same model) has the same hash.
+uint64_t modelStructureHash(const ModelProto &model);
+
 /// The attribute `name` of `node`, or null.
 const AttributeProto *findAttribute(const NodeProto &node,
                                     const std::string &name);

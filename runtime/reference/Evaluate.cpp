@@ -1,11 +1,16 @@
-//===- Evaluate.cpp - run a model over a dataset with the reference -------===//
+//===- Evaluate.cpp - run a model over a dataset on some backend ----------===//
 
 #include "Evaluate.h"
 
 #include "Executor.h"
+#include "fsnnrt/model.h"
 #include "fsnnrt/runtime.h"
 
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 namespace fsnn::reference {
 
@@ -38,137 +43,320 @@ double mapMacs(const fm::GraphProto &map, const fm::ModelInfo &info) {
   }
   return macs;
 }
+
+const fm::NodeProto *feedbackNode(const fm::ModelProto &model) {
+  for (const fm::NodeProto &node : model.graph().nodes())
+    if (node.op_type() == "SpikingFeedback")
+      return &node;
+  return nullptr;
+}
+
+std::vector<const fm::GraphProto *> layerMaps(const fm::NodeProto &node) {
+  std::vector<const fm::GraphProto *> maps;
+  for (const fm::GraphProto &map :
+       fm::findAttribute(node, "layers")->graphs().values())
+    maps.push_back(&map);
+  return maps;
+}
 } // namespace
 
 std::vector<double> fanOutPerLayer(const fm::ModelProto &model,
                                    const fm::ModelInfo &info) {
   std::vector<double> fanOut;
-  for (const fm::NodeProto &node : model.graph().nodes()) {
-    if (node.op_type() != "SpikingFeedback")
-      continue;
-    std::vector<const fm::GraphProto *> layers;
-    const fm::GraphProto *feedback = nullptr;
-    for (const fm::AttributeProto &attr : node.attributes()) {
-      if (attr.name() == "layers")
-        for (const fm::GraphProto &map : attr.graphs().values())
-          layers.push_back(&map);
-      if (attr.name() == "feedback")
-        feedback = &attr.graphs().values(0);
-    }
-    for (size_t l = 0; l < layers.size(); ++l) {
-      const fm::GraphProto &consumer =
-          l + 1 < layers.size() ? *layers[l + 1] : *feedback;
-      int64_t neurons =
-          product(info.allValues.at(layers[l]->outputs(0).name()).shape);
-      fanOut.push_back(mapMacs(consumer, info) / double(neurons));
-    }
+  const fm::NodeProto *node = feedbackNode(model);
+  if (!node)
+    return fanOut;
+  std::vector<const fm::GraphProto *> layers = layerMaps(*node);
+  const fm::GraphProto &feedback =
+      fm::findAttribute(*node, "feedback")->graphs().values(0);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const fm::GraphProto &consumer =
+        l + 1 < layers.size() ? *layers[l + 1] : feedback;
+    int64_t neurons =
+        product(info.allValues.at(layers[l]->outputs(0).name()).shape);
+    fanOut.push_back(mapMacs(consumer, info) / double(neurons));
   }
   return fanOut;
 }
 
-Status
-evaluateReference(const fm::ModelProto &model,
-                  const std::vector<uint8_t> &pixels, int64_t pixelsPerImage,
-                  int64_t images, const std::vector<int64_t> &labels,
-                  const EvaluateOptions &options, EvaluateReport &report,
-                  const std::function<void(int64_t, int64_t)> &progress) {
+Status makeReferenceForward(const fm::ModelProto &model, int threads,
+                            BatchForward &forward) {
+  if (threads < 1)
+    return Status::error("--threads must be >= 1, got " +
+                         std::to_string(threads));
+  auto executors = std::make_shared<std::vector<Executor<float>>>(threads);
+  for (Executor<float> &executor : *executors)
+    if (Status status = Executor<float>::create(model, executor))
+      return status;
+  std::string logitsName = model.graph().outputs(0).name();
+  forward = [executors, threads, logitsName](const Matrix<float> &input,
+                                             BatchResult &result) {
+    std::vector<fsnn_batch_range> ranges(threads);
+    int32_t count = 0;
+    fsnn_partition_batch(input.rows(), threads, ranges.data(), &count);
+    struct Slice {
+      Executor<float> *executor;
+      Matrix<float> input;
+      ForwardResult<float> result;
+      Status status;
+    };
+    std::vector<Slice> slices(count);
+    for (int32_t i = 0; i < count; ++i)
+      slices[i] = Slice{
+          &(*executors)[i],
+          input.middleRows(ranges[i].begin, ranges[i].end - ranges[i].begin),
+          {},
+          Status()};
+    // Slice i runs on executor i: no executor is shared between threads.
+    fsnn_parallel_batch(
+        count, count,
+        [](fsnn_batch_range range, void *user) {
+          auto &all = *static_cast<std::vector<Slice> *>(user);
+          for (int64_t i = range.begin; i < range.end; ++i)
+            all[i].status = all[i].executor->forward(all[i].input, RunOptions(),
+                                                     all[i].result);
+          return FSNN_OK;
+        },
+        &slices);
+    int64_t classes = 0;
+    for (const Slice &s : slices) {
+      if (!s.status.ok())
+        return s.status;
+      classes = s.result.outputs.at(logitsName).cols();
+    }
+    result.logits.resize(input.rows(), classes);
+    result.counts.clear();
+    for (int32_t i = 0; i < count; ++i) {
+      const Slice &s = slices[i];
+      int64_t rows = s.input.rows();
+      result.logits.middleRows(ranges[i].begin, rows) =
+          s.result.outputs.at(logitsName);
+      for (size_t l = 0; l < s.result.counts.size(); ++l) {
+        Matrix<float> &c = result.counts[int(l)];
+        c.resize(input.rows(), s.result.counts[l].cols());
+        c.middleRows(ranges[i].begin, rows) = s.result.counts[l];
+      }
+    }
+    return Status();
+  };
+  return Status();
+}
+
+Status makeCompiledForward(const fm::ModelProto &model,
+                           const std::string &libraryPath, int threads,
+                           BatchForward &forward) {
+  fsnn_model *raw = nullptr;
+  if (fsnn_status status = fsnn_model_open(libraryPath.c_str(), &raw))
+    return Status::error(std::string(fsnn_status_name(status)) + ": " +
+                         fsnn_last_error());
+  std::shared_ptr<fsnn_model> compiled(raw, fsnn_model_close);
+  uint64_t expected = fm::modelStructureHash(model);
+  if (fsnn_model_hash(raw) != expected) {
+    char message[160];
+    std::snprintf(message, sizeof message,
+                  "model_mismatch: %s was compiled from another model "
+                  "(structure hash %016" PRIx64
+                  ", the model file has %016" PRIx64
+                  "); recompile it with fsnn-compile",
+                  libraryPath.c_str(), fsnn_model_hash(raw), expected);
+    return Status::error(message);
+  }
+  // Parameters in the library's order, converted to its dtype.
+  auto parameters = std::make_shared<std::vector<std::vector<char>>>();
+  for (int32_t p = 0; p < fsnn_model_num_parameters(raw); ++p) {
+    fsnn_tensor_info info = fsnn_model_parameter(raw, p);
+    const fm::TensorProto *tensor = nullptr;
+    for (const fm::TensorProto &t : model.graph().initializers())
+      if (t.name() == info.name)
+        tensor = &t;
+    if (!tensor)
+      return Status::error("model_mismatch: the library needs parameter '" +
+                           std::string(info.name) +
+                           "', which the model file lacks");
+    std::vector<double> values = fm::tensorValues(*tensor);
+    std::vector<char> bytes;
+    if (info.dtype == FSNN_F64) {
+      bytes.resize(values.size() * 8);
+      std::memcpy(bytes.data(), values.data(), bytes.size());
+    } else {
+      std::vector<float> narrow(values.begin(), values.end());
+      bytes.resize(narrow.size() * 4);
+      std::memcpy(bytes.data(), narrow.data(), bytes.size());
+    }
+    parameters->push_back(std::move(bytes));
+  }
+  if (fsnn_model_input(raw).dtype != FSNN_F32 ||
+      fsnn_model_output(raw, 0).dtype != FSNN_F32)
+    return Status::error("the compiled backend of fsnn-run takes float32 "
+                         "models; this library is float64");
+  // Which outputs are spike counts, and of which layer.
+  std::map<int32_t, int> countOutputs;
+  if (const fm::NodeProto *node = feedbackNode(model)) {
+    int numLayers = int(layerMaps(*node).size());
+    for (int32_t o = 0; o < fsnn_model_num_outputs(raw); ++o)
+      for (int l = 0; l < numLayers; ++l)
+        if (fsnn_model_output(raw, o).name == node->outputs(numLayers + l))
+          countOutputs[o] = l;
+  }
+  forward = [compiled, parameters, countOutputs,
+             threads](const Matrix<float> &input, BatchResult &result) {
+    fsnn_model *m = compiled.get();
+    int64_t batch = input.rows();
+    std::vector<const void *> params;
+    for (const std::vector<char> &p : *parameters)
+      params.push_back(p.data());
+    int32_t outputs = fsnn_model_num_outputs(m);
+    std::vector<std::vector<char>> buffers(outputs);
+    std::vector<void *> pointers(outputs);
+    for (int32_t o = 0; o < outputs; ++o) {
+      fsnn_tensor_info info = fsnn_model_output(m, o);
+      int64_t perSample = 1;
+      for (int32_t d = 1; d < info.rank; ++d)
+        perSample *= info.dims[d];
+      buffers[o].resize(size_t(batch * perSample) *
+                        (info.dtype == FSNN_F64 ? 8 : 4));
+      pointers[o] = buffers[o].data();
+    }
+    if (fsnn_status status =
+            fsnn_model_run(m, input.data(), params.data(),
+                           /*seed=*/0, pointers.data(), batch, threads))
+      return Status::error(std::string(fsnn_status_name(status)) + ": " +
+                           fsnn_last_error());
+    fsnn_tensor_info logits = fsnn_model_output(m, 0);
+    result.logits =
+        Eigen::Map<Matrix<float>>(reinterpret_cast<float *>(buffers[0].data()),
+                                  batch, logits.dims[logits.rank - 1]);
+    result.counts.clear();
+    for (const auto &[o, layer] : countOutputs) {
+      fsnn_tensor_info info = fsnn_model_output(m, o);
+      int64_t perSample = 1;
+      for (int32_t d = 1; d < info.rank; ++d)
+        perSample *= info.dims[d];
+      result.counts[layer] =
+          Eigen::Map<Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic,
+                                   Eigen::RowMajor>>(
+              reinterpret_cast<int32_t *>(buffers[o].data()), batch, perSample)
+              .cast<float>();
+    }
+    return Status();
+  };
+  return Status();
+}
+
+namespace {
+Matrix<float> normalisedBatch(const std::vector<uint8_t> &pixels,
+                              int64_t pixelsPerImage, int64_t first,
+                              int64_t batch, const EvaluateOptions &options) {
+  Matrix<float> input(batch, pixelsPerImage);
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t p = 0; p < pixelsPerImage; ++p)
+      input(n, p) = float(
+          (pixels[(first + n) * pixelsPerImage + p] / 255.0 - options.mean) /
+          options.std);
+  return input;
+}
+} // namespace
+
+Status compareBackends(const fm::ModelProto &model,
+                       const std::vector<uint8_t> &pixels,
+                       int64_t pixelsPerImage, int64_t images,
+                       const EvaluateOptions &options,
+                       const BatchForward &tested,
+                       const BatchForward &reference, CompareReport &report) {
+  report = CompareReport();
+  int64_t total = options.limit > 0 ? std::min(options.limit, images) : images;
+  report.images = total;
+  for (int64_t first = 0; first < total; first += options.batch) {
+    int64_t batch = std::min(options.batch, total - first);
+    Matrix<float> input =
+        normalisedBatch(pixels, pixelsPerImage, first, batch, options);
+    BatchResult a, b;
+    if (Status status = tested(input, a))
+      return status;
+    if (Status status = reference(input, b))
+      return status;
+    std::vector<bool> agrees(batch, true);
+    for (const auto &[layer, counts] : a.counts) {
+      auto other = b.counts.find(layer);
+      if (other == b.counts.end())
+        continue;
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t i = 0; i < counts.cols(); ++i) {
+          ++report.neurons;
+          if (counts(n, i) == other->second(n, i))
+            ++report.identicalNeurons;
+          else
+            agrees[n] = false;
+        }
+    }
+    for (int64_t n = 0; n < batch; ++n) {
+      if (!agrees[n])
+        continue;
+      ++report.agreeingSamples;
+      for (int64_t c = 0; c < b.logits.cols(); ++c)
+        report.maxLogitDifference =
+            std::max(report.maxLogitDifference,
+                     double(std::abs(a.logits(n, c) - b.logits(n, c))) /
+                         std::max(1.0, double(std::abs(b.logits(n, c)))));
+    }
+  }
+  return Status();
+}
+
+Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
+                int64_t pixelsPerImage, int64_t images,
+                const std::vector<int64_t> &labels,
+                const EvaluateOptions &options, const BatchForward &forward,
+                EvaluateReport &report,
+                const std::function<void(int64_t, int64_t)> &progress) {
   report = EvaluateReport();
   if (options.batch < 1)
     return Status::error("--batch must be >= 1, got " +
                          std::to_string(options.batch));
-  if (options.threads < 1)
-    return Status::error("--threads must be >= 1, got " +
-                         std::to_string(options.threads));
   if (!(options.std > 0))
     return Status::error("the normalisation std must be > 0");
-  int threads = options.threads;
-  std::vector<Executor<float>> executors(threads);
-  for (Executor<float> &executor : executors)
-    if (Status status = Executor<float>::create(model, executor))
-      return status;
-  if (executors[0].inputSize() != pixelsPerImage)
-    return Status::error("the model takes " +
-                         std::to_string(executors[0].inputSize()) +
-                         " values per sample, the images have " +
-                         std::to_string(pixelsPerImage) + " pixels");
   fm::ModelInfo info;
   if (Status status = fm::validateModel(model, info))
     return status;
+  int64_t inputSize =
+      product(info.values.at(model.graph().inputs(0).name()).shape);
+  if (inputSize != pixelsPerImage)
+    return Status::error("the model takes " + std::to_string(inputSize) +
+                         " values per sample, the images have " +
+                         std::to_string(pixelsPerImage) + " pixels");
   std::vector<double> fanOut = fanOutPerLayer(model, info);
+  const fm::NodeProto *node = feedbackNode(model);
+  int64_t steps = node ? fm::findAttribute(*node, "time_steps")->i() : 1;
   int64_t total = options.limit > 0 ? std::min(options.limit, images) : images;
   report.images = total;
   report.labelled = !labels.empty();
-  const std::vector<std::vector<int64_t>> &layers = executors[0].layerShapes();
-  std::vector<double> spikes(layers.size(), 0.0);
-  int64_t steps = 0;
-  for (const fm::NodeProto &node : model.graph().nodes())
-    if (node.op_type() == "SpikingFeedback")
-      steps = fm::findAttribute(node, "time_steps")->i();
+  std::map<int, double> spikes;
+  std::map<int, int64_t> neurons;
 
-  struct Slice {
-    Executor<float> *executor;
-    const Matrix<float> *input;
-    ForwardResult<float> result;
-    Status status;
-  };
   auto start = std::chrono::steady_clock::now();
-  const std::string logitsName = model.graph().outputs(0).name();
   for (int64_t first = 0; first < total; first += options.batch) {
     int64_t batch = std::min(options.batch, total - first);
-    Matrix<float> input(batch, pixelsPerImage);
-    for (int64_t n = 0; n < batch; ++n)
-      for (int64_t p = 0; p < pixelsPerImage; ++p)
-        input(n, p) = float(
-            (pixels[(first + n) * pixelsPerImage + p] / 255.0 - options.mean) /
-            options.std);
-    std::vector<fsnn_batch_range> ranges(threads);
-    int32_t count = 0;
-    fsnn_partition_batch(batch, threads, ranges.data(), &count);
-    std::vector<Matrix<float>> inputs(count);
-    std::vector<Slice> slices(count);
-    for (int32_t i = 0; i < count; ++i) {
-      inputs[i] =
-          input.middleRows(ranges[i].begin, ranges[i].end - ranges[i].begin);
-      slices[i] = Slice{&executors[i], &inputs[i], {}, Status()};
+    Matrix<float> input =
+        normalisedBatch(pixels, pixelsPerImage, first, batch, options);
+    BatchResult result;
+    if (Status status = forward(input, result))
+      return status;
+    report.classes = result.logits.cols();
+    for (int64_t r = 0; r < batch; ++r) {
+      Eigen::Index predicted;
+      result.logits.row(r).maxCoeff(&predicted);
+      if (report.labelled && predicted == labels[first + r])
+        ++report.correct;
+      if (options.keepLogits)
+        for (int64_t c = 0; c < result.logits.cols(); ++c)
+          report.logits.push_back(result.logits(r, c));
     }
-    struct Work {
-      std::vector<Slice> *slices;
-      std::vector<fsnn_batch_range> *ranges;
-    } work{&slices, &ranges};
-    // fsnn_parallel_batch hands each thread one slice; slice i runs on
-    // executor i, so no executor is shared between threads.
-    fsnn_parallel_batch(
-        count, count,
-        [](fsnn_batch_range range, void *user) {
-          auto *w = static_cast<Work *>(user);
-          for (int64_t i = range.begin; i < range.end; ++i) {
-            Slice &s = (*w->slices)[i];
-            s.status = s.executor->forward(*s.input, RunOptions(), s.result);
-          }
-          return FSNN_OK;
-        },
-        &work);
-    for (int32_t i = 0; i < count; ++i) {
-      const Slice &s = slices[i];
-      if (!s.status.ok())
-        return s.status;
-      const Matrix<float> &logits = s.result.outputs.at(logitsName);
-      report.classes = logits.cols();
-      for (int64_t r = 0; r < logits.rows(); ++r) {
-        int64_t index = first + ranges[i].begin + r;
-        Eigen::Index predicted;
-        logits.row(r).maxCoeff(&predicted);
-        if (report.labelled && predicted == labels[index])
-          ++report.correct;
-        if (options.keepLogits)
-          for (int64_t c = 0; c < logits.cols(); ++c)
-            report.logits.push_back(logits(r, c));
-      }
-      for (size_t l = 0; l < layers.size(); ++l) {
-        double layerSpikes = s.result.counts[l].template cast<double>().sum();
-        spikes[l] += layerSpikes;
-        report.synapticOperationsPerImage += layerSpikes * fanOut[l];
-      }
+    for (const auto &[layer, counts] : result.counts) {
+      double layerSpikes = counts.cast<double>().sum();
+      spikes[layer] += layerSpikes;
+      neurons[layer] = counts.cols();
+      if (layer < int(fanOut.size()))
+        report.synapticOperationsPerImage += layerSpikes * fanOut[layer];
     }
     if (progress)
       progress(first + batch, total);
@@ -176,9 +364,9 @@ evaluateReference(const fm::ModelProto &model,
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  for (size_t l = 0; l < layers.size(); ++l)
-    report.meanRate.push_back(spikes[l] /
-                              (double(total) * product(layers[l]) * steps));
+  for (const auto &[layer, count] : spikes)
+    report.meanRate[layer] =
+        count / (double(total) * double(neurons[layer]) * double(steps));
   report.synapticOperationsPerImage /= double(total);
   return Status();
 }

@@ -9,10 +9,12 @@
 #ifndef FSNN_RUNTIME_REFERENCE_EVALUATE_H
 #define FSNN_RUNTIME_REFERENCE_EVALUATE_H
 
+#include "Kernels.h"
 #include "Validate.h"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,21 +39,64 @@ struct EvaluateReport {
   int64_t correct = 0;
   bool labelled = false;
   double seconds = 0;
-  /// Mean firing rate (spikes per neuron per step) of each layer.
-  std::vector<double> meanRate;
+  /// Mean firing rate (spikes per neuron per step) of each reported layer.
+  std::map<int, double> meanRate;
   /// Spikes times their outgoing synapses inside the spiking loop, per image
   /// (dense-equivalent fan-out: the map's MACs per input neuron).
   double synapticOperationsPerImage = 0;
   std::vector<float> logits; // images x classes, with keepLogits
 };
 
-/// `progress(done, total)` is called after every batch.
-Status evaluateReference(const fsnn::model::ModelProto &model,
-                         const std::vector<uint8_t> &pixels,
-                         int64_t pixelsPerImage, int64_t images,
-                         const std::vector<int64_t> &labels,
-                         const EvaluateOptions &options, EvaluateReport &report,
-                         const std::function<void(int64_t, int64_t)> &progress);
+/// What a backend returns for one batch: the logits, and the spike counts
+/// of the layers it reports (by layer index).
+struct BatchResult {
+  Matrix<float> logits;
+  std::map<int, Matrix<float>> counts;
+};
+
+/// Runs one batch (batch x per-sample input) on some backend.
+using BatchForward =
+    std::function<Status(const Matrix<float> &input, BatchResult &result)>;
+
+/// The reference backend: one executor per thread, the batch split over
+/// `threads`.
+Status makeReferenceForward(const fsnn::model::ModelProto &model, int threads,
+                            BatchForward &forward);
+
+/// The compiled backend: the shared library made by fsnn-compile from this
+/// model (its structure hash must match), run by the runtime on `threads`.
+/// Reports the spike counts the model has as outputs.
+Status makeCompiledForward(const fsnn::model::ModelProto &model,
+                           const std::string &libraryPath, int threads,
+                           BatchForward &forward);
+
+/// Normalises the images, runs them batch by batch through `forward`, and
+/// collects the figures. `progress(done, total)` is called after every batch.
+Status evaluate(const fsnn::model::ModelProto &model,
+                const std::vector<uint8_t> &pixels, int64_t pixelsPerImage,
+                int64_t images, const std::vector<int64_t> &labels,
+                const EvaluateOptions &options, const BatchForward &forward,
+                EvaluateReport &report,
+                const std::function<void(int64_t, int64_t)> &progress);
+
+struct CompareReport {
+  int64_t images = 0;
+  /// Neurons (over the layers both backends report) with equal spike counts.
+  int64_t neurons = 0, identicalNeurons = 0;
+  /// Samples whose spike counts agree everywhere, and the largest relative
+  /// logit difference among them (relative to max(1, |reference|)).
+  int64_t agreeingSamples = 0;
+  double maxLogitDifference = 0;
+};
+
+/// Runs the same images through two backends and compares spike counts and
+/// logits, as compiled code is checked against the reference.
+Status compareBackends(const fsnn::model::ModelProto &model,
+                       const std::vector<uint8_t> &pixels,
+                       int64_t pixelsPerImage, int64_t images,
+                       const EvaluateOptions &options,
+                       const BatchForward &tested,
+                       const BatchForward &reference, CompareReport &report);
 
 /// Outgoing synapses per neuron of each layer of the model's SpikingFeedback
 /// node (layer l feeds map l + 1; the last layer feeds the feedback map).

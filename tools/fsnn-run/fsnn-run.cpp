@@ -1,11 +1,11 @@
 //===- fsnn-run.cpp - run a model over IDX images
 //--------------------------===//
 //
-//   fsnn-run --model m.fsnn --images X.idx[.gz] [--labels Y.idx[.gz]]
-//            [--batch 128] [--threads 2] [--backend reference]
+//   fsnn-run [m.so] --model m.fsnn --images X.idx[.gz] [--labels Y.idx[.gz]]
+//            [--batch 128] [--threads 2] [--backend compiled|reference]
 //            [--dump-logits out.bin] [--json] [--limit N]
 //
-// Flag parsing and printing; the work is in the reference library. Runtime
+// Flag parsing and printing; the work is in the evaluation library. Runtime
 // side of the wall: no LLVM or MLIR.
 //
 //===----------------------------------------------------------------------===//
@@ -47,8 +47,10 @@ void drawProgress(int64_t done, int64_t total, double seconds) {
 
 int main(int argc, char **argv) {
   CLI::App app{"fsnn-run: evaluate a model on IDX images"};
-  std::string modelPath, imagesPath, labelsPath, dumpPath,
-      backend = "reference";
+  std::string libraryPath, modelPath, imagesPath, labelsPath, dumpPath, backend;
+  app.add_option("library", libraryPath,
+                 "Compiled model (.so from fsnn-compile) for the compiled "
+                 "backend");
   reference::EvaluateOptions options;
   bool json = false;
   app.add_option("--model", modelPath, "Model file (.fsnn or .fsnn.txt)")
@@ -59,10 +61,9 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   app.add_option("--threads", options.threads, "Threads over the batch")
       ->check(CLI::Range(1, 1024));
-  app.add_option(
-         "--backend", backend,
-         "Execution backend (the compiled backend comes with fsnn-compile)")
-      ->check(CLI::IsMember({"reference"}));
+  app.add_option("--backend", backend,
+                 "compiled (the default with a library) or reference")
+      ->check(CLI::IsMember({"compiled", "reference"}));
   app.add_option("--dump-logits", dumpPath,
                  "Write the logits as little-endian float32, images x classes");
   app.add_option("--limit", options.limit, "Evaluate the first N images only")
@@ -71,12 +72,22 @@ int main(int argc, char **argv) {
   app.add_option("--std", options.std, "Normalisation std (of p / 255)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "Print the figures as one JSON object");
+  bool compare = false;
+  app.add_flag("--compare-reference", compare,
+               "Also run the reference executor and compare spike counts and "
+               "logits; fail below 99.9% identical counts or above 1e-4 "
+               "relative logit difference");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
 
+  if (backend.empty())
+    backend = libraryPath.empty() ? "reference" : "compiled";
+  if (backend == "compiled" && libraryPath.empty())
+    return fail("--backend compiled needs the compiled model: fsnn-run m.so "
+                "--model m.fsnn ...");
   model::ModelProto proto;
   if (model::Status status = model::loadModel(modelPath, proto))
     return fail(status.message());
@@ -95,12 +106,45 @@ int main(int argc, char **argv) {
     return fail(status.message());
   options.keepLogits = !dumpPath.empty();
 
+  reference::BatchForward forward;
+  model::Status made =
+      backend == "compiled"
+          ? reference::makeCompiledForward(proto, libraryPath, options.threads,
+                                           forward)
+          : reference::makeReferenceForward(proto, options.threads, forward);
+  if (!made.ok())
+    return fail((backend == "compiled" ? libraryPath : modelPath) + ": " +
+                made.message());
+
+  if (compare) {
+    reference::BatchForward oracle;
+    if (model::Status s =
+            reference::makeReferenceForward(proto, options.threads, oracle))
+      return fail(modelPath + ": " + s.message());
+    reference::CompareReport c;
+    if (model::Status s = reference::compareBackends(
+            proto, images.data, images.itemSize(), images.items(), options,
+            forward, oracle, c))
+      return fail(s.message());
+    double identical =
+        c.neurons ? double(c.identicalNeurons) / double(c.neurons) : 1.0;
+    std::cout << "compare: " << backend << " vs reference on " << c.images
+              << " images: " << c.identicalNeurons << "/" << c.neurons
+              << " neurons with identical spike counts (" << 100.0 * identical
+              << "%), max relative logit difference " << c.maxLogitDifference
+              << " over the " << c.agreeingSamples
+              << " samples whose counts agree\n";
+    if (identical < 0.999 || c.maxLogitDifference > 1e-4)
+      return fail("the " + backend + " backend disagrees with the reference");
+    return 0;
+  }
+
   bool tty = isatty(2) && !json;
   auto start = std::chrono::steady_clock::now();
   reference::EvaluateReport report;
-  model::Status status = reference::evaluateReference(
+  model::Status status = reference::evaluate(
       proto, images.data, images.itemSize(), images.items(), labels, options,
-      report, [&](int64_t done, int64_t total) {
+      forward, report, [&](int64_t done, int64_t total) {
         if (tty)
           drawProgress(done, total,
                        std::chrono::duration<double>(
@@ -131,7 +175,10 @@ int main(int argc, char **argv) {
       out["correct"] = report.correct;
       out["accuracy"] = double(report.correct) / report.images;
     }
-    out["mean_firing_rate"] = report.meanRate;
+    nlohmann::json rates = nlohmann::json::object();
+    for (const auto &[layer, rate] : report.meanRate)
+      rates["layer" + std::to_string(layer + 1)] = rate;
+    out["mean_firing_rate"] = rates;
     out["synaptic_operations_per_image"] = report.synapticOperationsPerImage;
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -143,9 +190,9 @@ int main(int argc, char **argv) {
     std::cout << "accuracy: " << report.correct << "/" << report.images << " = "
               << 100.0 * report.correct / report.images << "%\n";
   std::cout << "images/s: " << imagesPerSecond << "\n";
-  for (size_t l = 0; l < report.meanRate.size(); ++l)
-    std::cout << "mean firing rate, layer " << l + 1 << ": "
-              << report.meanRate[l] << "\n";
+  for (const auto &[layer, rate] : report.meanRate)
+    std::cout << "mean firing rate, layer " << layer + 1 << ": " << rate
+              << "\n";
   std::cout << "synaptic operations per image: "
             << report.synapticOperationsPerImage << "\n";
   return 0;

@@ -1,0 +1,308 @@
+//===- Compile.cpp - a model file to a shared library ---------------------===//
+
+#include "Compile.h"
+
+#include "dialect/translate/Translate.h"
+#include "passes/Pipelines.h"
+
+#include "fsnnrt/model.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+
+using namespace mlir;
+namespace fm = ::fsnn::model;
+
+namespace {
+
+/// The dtype word of the descriptor for an element type.
+const char *dtypeWord(Type element) {
+  if (element.isF64())
+    return "f64";
+  if (element.isInteger(32))
+    return "i32";
+  return "f32";
+}
+
+std::string tensorLine(const char *kind, StringRef name, Type type) {
+  auto tensor = cast<RankedTensorType>(type);
+  std::ostringstream os;
+  os << kind << " " << name.str() << " " << dtypeWord(tensor.getElementType());
+  for (int64_t d : tensor.getShape())
+    os << " " << d;
+  return os.str();
+}
+
+/// The ABI descriptor of the imported function (before lowering, while the
+/// arguments still carry their names and tensor types).
+std::string describe(func::FuncOp function, uint64_t hash, int64_t batch) {
+  std::ostringstream os;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+  os << "fsnn-model-abi " << FSNN_MODEL_ABI_VERSION << "\n"
+     << "hash " << hex << "\n"
+     << "function " << function.getSymName().str() << "\n"
+     << "batch " << batch << "\n";
+  for (unsigned i = 0; i < function.getNumArguments(); ++i) {
+    Type type = function.getArgument(i).getType();
+    auto name = function.getArgAttrOfType<StringAttr>(i, "fsnn.name");
+    if (type.isInteger(64))
+      os << "seed\n";
+    else if (function.getArgAttr(i, "fsnn.value"))
+      os << tensorLine("param", name.getValue(), type) << "\n";
+    else
+      os << tensorLine("input", name.getValue(), type) << "\n";
+  }
+  for (unsigned i = 0; i < function.getNumResults(); ++i) {
+    auto name = function.getResultAttrOfType<StringAttr>(i, "fsnn.name");
+    os << tensorLine("output", name.getValue(), function.getResultTypes()[i])
+       << "\n";
+  }
+  return os.str();
+}
+
+/// Adds the exported ABI: fsnn_model_abi_version, fsnn_model_descriptor and
+/// fsnn_model_entry(void **args), which unpacks the argument array into a
+/// call of the generated C interface.
+bool addABI(llvm::Module &module, const std::string &function,
+            const std::string &descriptor, std::string &error) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Function *ciface = module.getFunction("_mlir_ciface_" + function);
+  if (!ciface) {
+    error = "the lowered module has no C interface for @" + function;
+    return false;
+  }
+  llvm::IRBuilder<> b(ctx);
+  auto *ptr = llvm::PointerType::getUnqual(ctx);
+
+  auto *versionFn = llvm::Function::Create(
+      llvm::FunctionType::get(b.getInt32Ty(), false),
+      llvm::GlobalValue::ExternalLinkage, "fsnn_model_abi_version", module);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", versionFn));
+  b.CreateRet(b.getInt32(FSNN_MODEL_ABI_VERSION));
+
+  auto *text = new llvm::GlobalVariable(
+      module, llvm::ArrayType::get(b.getInt8Ty(), descriptor.size() + 1),
+      /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantDataArray::getString(ctx, descriptor), "fsnn.descriptor");
+  auto *descriptorFn = llvm::Function::Create(
+      llvm::FunctionType::get(ptr, false), llvm::GlobalValue::ExternalLinkage,
+      "fsnn_model_descriptor", module);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", descriptorFn));
+  b.CreateRet(text);
+
+  auto *entryFn = llvm::Function::Create(
+      llvm::FunctionType::get(b.getVoidTy(), {ptr}, false),
+      llvm::GlobalValue::ExternalLinkage, "fsnn_model_entry", module);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entryFn));
+  llvm::Value *args = entryFn->getArg(0);
+  std::vector<llvm::Value *> callArgs;
+  for (unsigned i = 0; i < ciface->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(ptr, args, i);
+    llvm::Value *pointer = b.CreateLoad(ptr, slot);
+    llvm::Type *type = ciface->getArg(i)->getType();
+    callArgs.push_back(type->isPointerTy() ? pointer
+                                           : b.CreateLoad(type, pointer));
+  }
+  b.CreateCall(ciface, callArgs);
+  b.CreateRetVoid();
+  return true;
+}
+
+bool writeText(const std::string &path, const std::string &text,
+               std::string &error) {
+  if (path.empty() || path == "-") {
+    llvm::outs() << text;
+    return true;
+  }
+  if (fm::Status status = fm::writeFileAtomically(path, text)) {
+    error = status.message();
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool mlir::fsnn::compileModel(const fm::ModelProto &model,
+                              const CompileOptions &options,
+                              std::string &error) {
+  fm::ModelInfo info;
+  if (fm::Status status = fm::validateModel(model, info)) {
+    error = status.message();
+    return false;
+  }
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerTranslateDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d.str() << "\n";
+    return success();
+  });
+
+  ImportOptions importOptions;
+  importOptions.batch = options.batch;
+  OwningOpRef<ModuleOp> module =
+      importModel(model, info, &context, importOptions);
+  if (!module) {
+    error = "import failed: " + diagnostics;
+    return false;
+  }
+  auto function = *module->getOps<func::FuncOp>().begin();
+  std::string name = function.getSymName().str();
+  std::string descriptor =
+      describe(function, fm::modelStructureHash(model), options.batch);
+  function->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+
+  PassManager pm(&context);
+  if (failed(buildCPULoweringPipeline(pm))) {
+    error = "cannot build the CPU pipeline";
+    return false;
+  }
+  if (options.dumpPipeline) {
+    pm.printAsTextualPipeline(llvm::errs());
+    llvm::errs() << "\n";
+  }
+  if (failed(pm.run(*module))) {
+    error = "lowering failed: " + diagnostics;
+    return false;
+  }
+  if (options.emit == EmitKind::MLIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    return writeText(options.output, text, error);
+  }
+
+  static std::once_flag targets;
+  std::call_once(targets, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, name);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed: " + diagnostics;
+    return false;
+  }
+  if (!addABI(*llvmModule, name, descriptor, error))
+    return false;
+
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  // The host CPU: the library is built for the machine that compiles it.
+  llvm::StringMap<bool> hostFeatures = llvm::sys::getHostCPUFeatures();
+  std::string features;
+  for (auto &feature : hostFeatures)
+    features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features, targetOptions,
+      llvm::Reloc::PIC_, std::nullopt,
+      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
+                              : llvm::CodeGenOptLevel::Default));
+  if (!machine) {
+    error = "cannot create a target machine for " + triple.str();
+    return false;
+  }
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(machine->createDataLayout());
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = "LLVM optimisation failed: " + llvm::toString(std::move(err));
+    return false;
+  }
+  if (options.emit == EmitKind::LLVMIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    return writeText(options.output, text, error);
+  }
+
+  // The object, in memory, through the target machine.
+  llvm::SmallVector<char, 0> object;
+  {
+    llvm::raw_svector_ostream os(object);
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile)) {
+      error = "the target machine cannot emit an object file";
+      return false;
+    }
+    codegen.run(*llvmModule);
+  }
+  std::string bytes(object.begin(), object.end());
+  if (options.emit == EmitKind::Object) {
+    if (fm::Status status = fm::writeFileAtomically(options.output, bytes)) {
+      error = status.message();
+      return false;
+    }
+    return true;
+  }
+
+  // Link with the system linker: cc -shared. The object and the library are
+  // temporaries next to the output, renamed over it only on success.
+  std::string objectPath = options.output + ".o.tmp";
+  std::string libraryPath = options.output + ".so.tmp";
+  if (fm::Status status = fm::writeFileAtomically(objectPath, bytes)) {
+    error = status.message();
+    return false;
+  }
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    std::remove(objectPath.c_str());
+    error = "cannot find the system linker driver 'cc' on PATH";
+    return false;
+  }
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(
+      *cc, {*cc, "-shared", "-o", libraryPath, objectPath}, std::nullopt, {}, 0,
+      0, &message);
+  std::remove(objectPath.c_str());
+  if (rc != 0) {
+    std::remove(libraryPath.c_str());
+    error = "linking the shared library failed (cc exited with " +
+            std::to_string(rc) + ")" + (message.empty() ? "" : ": " + message);
+    return false;
+  }
+  if (std::rename(libraryPath.c_str(), options.output.c_str()) != 0) {
+    std::remove(libraryPath.c_str());
+    error = options.output + ": cannot write the library";
+    return false;
+  }
+  return true;
+}

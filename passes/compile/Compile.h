@@ -1,0 +1,38 @@
+//===- Compile.h - a model file to a shared library -------------*- C++ -*-===//
+//
+// What fsnn-compile does, as a library: import, run the CPU pipeline, add
+// the model ABI (runtime/include/fsnnrt/model.h), optimise and emit an
+// object through an LLVM TargetMachine in-process, and link a shared library
+// with the system linker.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_PASSES_COMPILE_COMPILE_H
+#define FSNN_PASSES_COMPILE_COMPILE_H
+
+#include "Validate.h"
+
+#include <string>
+
+namespace mlir::fsnn {
+
+enum class EmitKind { MLIR, LLVMIR, Object, SharedLibrary };
+
+struct CompileOptions {
+  int64_t batch = 128;
+  unsigned optLevel = 3;
+  EmitKind emit = EmitKind::SharedLibrary;
+  /// Where the result goes ("-" for stdout, text forms only).
+  std::string output;
+  /// Print the pass pipeline before running it.
+  bool dumpPipeline = false;
+};
+
+/// Compiles `model` (validated) as `options` says. Returns false and sets
+/// `error` to a one-line message on failure.
+bool compileModel(const ::fsnn::model::ModelProto &model,
+                  const CompileOptions &options, std::string &error);
+
+} // namespace mlir::fsnn
+
+#endif // FSNN_PASSES_COMPILE_COMPILE_H

@@ -1,0 +1,85 @@
+/*===- model.h - loading and running compiled fsnn models ----------*- C
+ *-*-===//
+ *
+ * A compiled model is a shared library made by fsnn-compile. It exports:
+ *
+ *   uint32_t    fsnn_model_abi_version(void);   FSNN_MODEL_ABI_VERSION
+ *   const char *fsnn_model_descriptor(void);    the text below
+ *   void        fsnn_model_entry(void **args);  one call on one batch
+ *
+ * The descriptor is line-based text:
+ *
+ *   fsnn-model-abi 1
+ *   hash <16 hex digits>        modelStructureHash of the model file
+ *   function <name>
+ *   batch <B>                   the batch size the code was compiled for
+ *   input <name> <f32|f64> <dims...>
+ *   param <name> <f32|f64> <dims...>    in argument order
+ *   seed                        present when the function takes a seed
+ *   output <name> <f32|f64|i32> <dims...>
+ *
+ * fsnn_model_entry takes, in this order, a pointer to a memref descriptor
+ * (allocated, aligned, offset, sizes, strides) for the input, each parameter,
+ * a pointer to an int64 seed if there is one, then one per output. The
+ * runtime builds these; callers use fsnn_model_run. docs/runtime-abi.md
+ * describes it. No LLVM or MLIR is needed to load or run a model.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef FSNNRT_MODEL_H
+#define FSNNRT_MODEL_H
+
+#include "fsnnrt/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FSNN_MODEL_ABI_VERSION 1u
+
+typedef struct fsnn_model fsnn_model;
+
+typedef enum fsnn_dtype {
+  FSNN_F32 = 0,
+  FSNN_F64 = 1,
+  FSNN_I32 = 2,
+} fsnn_dtype;
+
+typedef struct fsnn_tensor_info {
+  const char *name;
+  fsnn_dtype dtype;
+  int32_t rank;
+  const int64_t *dims;
+} fsnn_tensor_info;
+
+/* Opens a compiled model: dlopen, the three symbols, the ABI version and the
+ * descriptor are checked. Errors: FSNN_NOT_FOUND (file or symbol),
+ * FSNN_ABI_MISMATCH, FSNN_INVALID_ARGUMENT (bad descriptor). */
+fsnn_status fsnn_model_open(const char *path, fsnn_model **model);
+void fsnn_model_close(fsnn_model *model);
+
+/* The structure hash the library was compiled from (see model files). */
+uint64_t fsnn_model_hash(const fsnn_model *model);
+/* The compiled batch size. */
+int64_t fsnn_model_batch(const fsnn_model *model);
+int32_t fsnn_model_num_parameters(const fsnn_model *model);
+int32_t fsnn_model_num_outputs(const fsnn_model *model);
+fsnn_tensor_info fsnn_model_input(const fsnn_model *model);
+fsnn_tensor_info fsnn_model_parameter(const fsnn_model *model, int32_t i);
+fsnn_tensor_info fsnn_model_output(const fsnn_model *model, int32_t i);
+
+/* Runs `batch` samples (any number >= 1): `input` is batch x (the input's
+ * per-sample shape), `parameters` one pointer per parameter in order,
+ * `outputs` one pointer per output, each batch x per-sample, all dense
+ * row-major. The batch is cut into chunks of the compiled batch size that
+ * `threads` threads run; a last, partial chunk is padded. */
+fsnn_status fsnn_model_run(fsnn_model *model, const void *input,
+                           const void *const *parameters, int64_t seed,
+                           void *const *outputs, int64_t batch,
+                           int32_t threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FSNNRT_MODEL_H */

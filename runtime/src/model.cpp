@@ -1,0 +1,294 @@
+//===- model.cpp - loading and running compiled fsnn models ---------------===//
+
+#include "fsnnrt/model.h"
+#include "status_internal.h"
+
+#include <cstdio>
+#include <cstring>
+#include <dlfcn.h>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Tensor {
+  std::string name;
+  fsnn_dtype dtype = FSNN_F32;
+  std::vector<int64_t> dims;
+  int64_t elements() const {
+    int64_t n = 1;
+    for (int64_t d : dims)
+      n *= d;
+    return n;
+  }
+  /// Bytes per sample (dims[0] is the batch).
+  size_t sampleBytes() const {
+    size_t element = dtype == FSNN_F64 ? 8 : 4;
+    return size_t(elements() / dims[0]) * element;
+  }
+  fsnn_tensor_info info() const {
+    return {name.c_str(), dtype, int32_t(dims.size()), dims.data()};
+  }
+};
+
+bool parseDtype(const std::string &text, fsnn_dtype &dtype) {
+  if (text == "f32")
+    dtype = FSNN_F32;
+  else if (text == "f64")
+    dtype = FSNN_F64;
+  else if (text == "i32")
+    dtype = FSNN_I32;
+  else
+    return false;
+  return true;
+}
+
+/// A memref descriptor of any rank, as the generated code reads it.
+struct Descriptor {
+  std::vector<int64_t> words;
+  Descriptor(const void *data, const std::vector<int64_t> &dims) {
+    words.push_back(reinterpret_cast<int64_t>(data));
+    words.push_back(reinterpret_cast<int64_t>(data));
+    words.push_back(0);
+    words.insert(words.end(), dims.begin(), dims.end());
+    std::vector<int64_t> strides(dims.size());
+    int64_t stride = 1;
+    for (int i = int(dims.size()) - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride *= dims[i];
+    }
+    words.insert(words.end(), strides.begin(), strides.end());
+  }
+};
+
+} // namespace
+
+struct fsnn_model {
+  void *library = nullptr;
+  void (*entry)(void **) = nullptr;
+  uint64_t hash = 0;
+  std::string function;
+  int64_t batch = 0;
+  Tensor input;
+  std::vector<Tensor> parameters, outputs;
+  bool seed = false;
+  ~fsnn_model() {
+    if (library)
+      dlclose(library);
+  }
+};
+
+namespace {
+fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
+  std::istringstream in(text);
+  std::string line;
+  bool sawInput = false;
+  int lineNumber = 0;
+  while (std::getline(in, line)) {
+    ++lineNumber;
+    std::istringstream words(line);
+    std::string key;
+    if (!(words >> key))
+      continue;
+    auto bad = [&](const std::string &why) {
+      return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                          "model descriptor line " +
+                              std::to_string(lineNumber) + ": " + why + ": '" +
+                              line + "'");
+    };
+    if (key == "fsnn-model-abi") {
+      unsigned version = 0;
+      if (!(words >> version) || version != FSNN_MODEL_ABI_VERSION)
+        return fsnnrt::fail(FSNN_ABI_MISMATCH,
+                            "the library's descriptor is for ABI " +
+                                std::to_string(version) + ", this runtime " +
+                                "reads ABI " +
+                                std::to_string(FSNN_MODEL_ABI_VERSION));
+    } else if (key == "hash") {
+      std::string hex;
+      if (!(words >> hex) || hex.size() != 16)
+        return bad("expected 16 hex digits");
+      m.hash = std::strtoull(hex.c_str(), nullptr, 16);
+    } else if (key == "function") {
+      words >> m.function;
+    } else if (key == "batch") {
+      if (!(words >> m.batch) || m.batch < 1)
+        return bad("expected a positive batch");
+    } else if (key == "seed") {
+      m.seed = true;
+    } else if (key == "input" || key == "param" || key == "output") {
+      Tensor t;
+      std::string dtype;
+      if (!(words >> t.name >> dtype) || !parseDtype(dtype, t.dtype))
+        return bad("expected a name and f32, f64 or i32");
+      int64_t d;
+      while (words >> d) {
+        if (d < 1)
+          return bad("dimensions must be positive");
+        t.dims.push_back(d);
+      }
+      if (key == "input") {
+        if (t.dims.empty())
+          return bad("the input needs a batch dimension");
+        m.input = t;
+        sawInput = true;
+      } else if (key == "param") {
+        m.parameters.push_back(t);
+      } else {
+        if (t.dims.empty())
+          return bad("an output needs a batch dimension");
+        m.outputs.push_back(t);
+      }
+    } else {
+      return bad("unknown key");
+    }
+  }
+  if (!sawInput || m.outputs.empty() || m.batch < 1)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        "the model descriptor lacks the input, the outputs "
+                        "or the batch");
+  return FSNN_OK;
+}
+} // namespace
+
+extern "C" fsnn_status fsnn_model_open(const char *path, fsnn_model **model) {
+  if (!path || !model)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_open: null argument");
+  *model = nullptr;
+  auto m = std::make_unique<fsnn_model>();
+  // A name without a slash would make dlopen search the library path; a
+  // model is always a file path.
+  std::string file = std::strchr(path, '/') ? path : std::string("./") + path;
+  m->library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!m->library)
+    return fsnnrt::fail(FSNN_NOT_FOUND,
+                        std::string("cannot load compiled model: ") +
+                            dlerror());
+  auto version = reinterpret_cast<uint32_t (*)()>(
+      dlsym(m->library, "fsnn_model_abi_version"));
+  auto descriptor = reinterpret_cast<const char *(*)()>(
+      dlsym(m->library, "fsnn_model_descriptor"));
+  m->entry = reinterpret_cast<void (*)(void **)>(
+      dlsym(m->library, "fsnn_model_entry"));
+  if (!version || !descriptor || !m->entry)
+    return fsnnrt::fail(FSNN_NOT_FOUND,
+                        std::string(path) +
+                            ": not an fsnn compiled model (missing symbol " +
+                            (!version      ? "fsnn_model_abi_version"
+                             : !descriptor ? "fsnn_model_descriptor"
+                                           : "fsnn_model_entry") +
+                            ")");
+  if (version() != FSNN_MODEL_ABI_VERSION)
+    return fsnnrt::fail(FSNN_ABI_MISMATCH,
+                        std::string(path) + ": compiled for model ABI " +
+                            std::to_string(version()) + ", this runtime " +
+                            "runs ABI " +
+                            std::to_string(FSNN_MODEL_ABI_VERSION) +
+                            "; recompile it with this fsnn-compile");
+  if (fsnn_status status = parseDescriptor(descriptor(), *m))
+    return status;
+  *model = m.release();
+  return FSNN_OK;
+}
+
+extern "C" void fsnn_model_close(fsnn_model *model) { delete model; }
+extern "C" uint64_t fsnn_model_hash(const fsnn_model *m) { return m->hash; }
+extern "C" int64_t fsnn_model_batch(const fsnn_model *m) { return m->batch; }
+extern "C" int32_t fsnn_model_num_parameters(const fsnn_model *m) {
+  return int32_t(m->parameters.size());
+}
+extern "C" int32_t fsnn_model_num_outputs(const fsnn_model *m) {
+  return int32_t(m->outputs.size());
+}
+extern "C" fsnn_tensor_info fsnn_model_input(const fsnn_model *m) {
+  return m->input.info();
+}
+extern "C" fsnn_tensor_info fsnn_model_parameter(const fsnn_model *m,
+                                                 int32_t i) {
+  return m->parameters.at(i).info();
+}
+extern "C" fsnn_tensor_info fsnn_model_output(const fsnn_model *m, int32_t i) {
+  return m->outputs.at(i).info();
+}
+
+namespace {
+struct RunState {
+  fsnn_model *model;
+  const char *input;
+  const void *const *parameters;
+  int64_t seed;
+  char *const *outputs;
+  int64_t batch;
+};
+
+/// Runs the chunks [range.begin, range.end) of the compiled batch size.
+fsnn_status runChunks(fsnn_batch_range range, void *user) {
+  RunState &s = *static_cast<RunState *>(user);
+  fsnn_model &m = *s.model;
+  const int64_t B = m.batch;
+  std::vector<char> paddedInput;
+  std::vector<std::vector<char>> paddedOutputs(m.outputs.size());
+  for (int64_t chunk = range.begin; chunk < range.end; ++chunk) {
+    int64_t first = chunk * B;
+    int64_t count = std::min(B, s.batch - first);
+    bool partial = count < B;
+    const char *input = s.input + first * m.input.sampleBytes();
+    if (partial) {
+      paddedInput.assign(B * m.input.sampleBytes(), 0);
+      std::memcpy(paddedInput.data(), input, count * m.input.sampleBytes());
+      input = paddedInput.data();
+    }
+    std::vector<char *> outputs(m.outputs.size());
+    for (size_t o = 0; o < m.outputs.size(); ++o) {
+      outputs[o] = s.outputs[o] + first * m.outputs[o].sampleBytes();
+      if (partial) {
+        paddedOutputs[o].assign(B * m.outputs[o].sampleBytes(), 0);
+        outputs[o] = paddedOutputs[o].data();
+      }
+    }
+    std::vector<Descriptor> descriptors;
+    descriptors.reserve(2 + m.parameters.size() + m.outputs.size());
+    descriptors.emplace_back(input, m.input.dims);
+    for (size_t p = 0; p < m.parameters.size(); ++p)
+      descriptors.emplace_back(s.parameters[p], m.parameters[p].dims);
+    std::vector<void *> args;
+    for (size_t i = 0; i < descriptors.size(); ++i)
+      args.push_back(descriptors[i].words.data());
+    int64_t seed = s.seed;
+    if (m.seed)
+      args.push_back(&seed);
+    std::vector<Descriptor> outputDescriptors;
+    outputDescriptors.reserve(m.outputs.size());
+    for (size_t o = 0; o < m.outputs.size(); ++o) {
+      outputDescriptors.emplace_back(outputs[o], m.outputs[o].dims);
+      args.push_back(outputDescriptors.back().words.data());
+    }
+    m.entry(args.data());
+    if (partial)
+      for (size_t o = 0; o < m.outputs.size(); ++o)
+        std::memcpy(s.outputs[o] + first * m.outputs[o].sampleBytes(),
+                    outputs[o], count * m.outputs[o].sampleBytes());
+  }
+  return FSNN_OK;
+}
+} // namespace
+
+extern "C" fsnn_status fsnn_model_run(fsnn_model *model, const void *input,
+                                      const void *const *parameters,
+                                      int64_t seed, void *const *outputs,
+                                      int64_t batch, int32_t threads) {
+  if (!model || !input || !outputs ||
+      (!parameters && !model->parameters.empty()))
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_run: null argument");
+  if (batch < 1)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        "model_run: batch must be >= 1, got " +
+                            std::to_string(batch));
+  RunState state{model, static_cast<const char *>(input),         parameters,
+                 seed,  reinterpret_cast<char *const *>(outputs), batch};
+  int64_t chunks = (batch + model->batch - 1) / model->batch;
+  return fsnn_parallel_batch(chunks, threads < 1 ? 1 : threads, runChunks,
+                             &state);
+}

@@ -1,0 +1,74 @@
+//===- fsnn-compile.cpp - compile a model file to native code -------------===//
+//
+//   fsnn-compile m.fsnn -o m.so [-O0..3] [--target cpu] [--batch N]
+//                [--emit mlir|llvm|obj|so] [--dump-pipeline]
+//
+// Flag parsing only; the work is FSNNCompile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Compile.h"
+#include "Model.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace cl = llvm::cl;
+namespace fm = ::fsnn::model;
+
+static cl::opt<std::string> input(cl::Positional, cl::desc("<model file>"),
+                                  cl::Required);
+static cl::opt<std::string> output("o", cl::desc("Output file"),
+                                   cl::value_desc("path"), cl::Required);
+enum OptLevel { O0 = 0, O1 = 1, O2 = 2, O3 = 3 };
+static cl::opt<OptLevel>
+    optLevel(cl::desc("Optimisation level:"),
+             cl::values(clEnumVal(O0, "none"), clEnumVal(O1, "some"),
+                        clEnumVal(O2, "more"), clEnumVal(O3, "most (default)")),
+             cl::init(O3));
+static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
+                                   cl::init("cpu"));
+static cl::opt<int64_t> batch("batch",
+                              cl::desc("Batch size the code is compiled for"),
+                              cl::init(128));
+static cl::opt<mlir::fsnn::EmitKind>
+    emit("emit", cl::desc("What to write"),
+         cl::values(
+             clEnumValN(mlir::fsnn::EmitKind::MLIR, "mlir", "the LLVM dialect"),
+             clEnumValN(mlir::fsnn::EmitKind::LLVMIR, "llvm", "LLVM IR"),
+             clEnumValN(mlir::fsnn::EmitKind::Object, "obj", "an object file"),
+             clEnumValN(mlir::fsnn::EmitKind::SharedLibrary, "so",
+                        "a shared library (the default)")),
+         cl::init(mlir::fsnn::EmitKind::SharedLibrary));
+static cl::opt<bool> dumpPipeline("dump-pipeline",
+                                  cl::desc("Print the pass pipeline"));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "fsnn-compile: a model file to native code\n");
+  auto fail = [](const std::string &message) {
+    llvm::errs() << "fsnn-compile: error: " << message << "\n";
+    return 1;
+  };
+  if (target != "cpu")
+    return fail("--target " + target +
+                " is not available; this version compiles for 'cpu'");
+  if (batch < 1 || batch > (int64_t(1) << 20))
+    return fail("--batch must be in [1, 1048576], got " +
+                std::to_string(batch));
+  fm::ModelProto model;
+  if (fm::Status status = fm::loadModel(input, model))
+    return fail(status.message());
+  mlir::fsnn::CompileOptions options;
+  options.batch = batch;
+  options.optLevel = static_cast<unsigned>(optLevel.getValue());
+  options.emit = emit;
+  options.output = output;
+  options.dumpPipeline = dumpPipeline;
+  std::string error;
+  if (!mlir::fsnn::compileModel(model, options, error))
+    return fail(input + ": " + error);
+  return 0;
+}
