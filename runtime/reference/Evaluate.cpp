@@ -152,14 +152,15 @@ Status makeCompiledForward(const fm::ModelProto &model,
   std::shared_ptr<fsnn_model> compiled(raw, fsnn_model_close);
   uint64_t expected = fm::modelStructureHash(model);
   if (fsnn_model_hash(raw) != expected) {
-    char message[160];
-    std::snprintf(message, sizeof message,
-                  "model_mismatch: %s was compiled from another model "
-                  "(structure hash %016" PRIx64
-                  ", the model file has %016" PRIx64
-                  "); recompile it with fsnn-compile",
-                  libraryPath.c_str(), fsnn_model_hash(raw), expected);
-    return Status::error(message);
+    auto hex = [](uint64_t value) {
+      char text[17];
+      std::snprintf(text, sizeof text, "%016" PRIx64, value);
+      return std::string(text);
+    };
+    return Status::error("model_mismatch: " + libraryPath +
+                         " was compiled from another model (structure hash " +
+                         hex(fsnn_model_hash(raw)) + ", the model file has " +
+                         hex(expected) + "); recompile it with fsnn-compile");
   }
   // Parameters in the library's order, converted to its dtype.
   auto parameters = std::make_shared<std::vector<std::vector<char>>>();
