@@ -374,6 +374,56 @@ TEST(CompiledVsReference, SpikeFrames) {
   compareWithReference(b.model, 4, 12);
 }
 
+TEST(CompiledVsReference, WorkedCaseSpikeCountsOfTheSpec) {
+  // IDE_SPEC §8.3: the exact IF spike counts for T = 5, 30 and 100, from the
+  // compiled code itself (float32 is exact enough up to T = 100).
+  struct Case {
+    int64_t T;
+    std::vector<int32_t> counts;
+  };
+  for (const Case &c : std::vector<Case>{
+           {5, {5, 4, 0, 1}}, {30, {30, 24, 0, 9}}, {100, {100, 83, 0, 32}}}) {
+    ModelBuilder b("worked_case", fm::TensorProto::FLOAT32);
+    b.input("x", {3});
+    b.output("logits");
+    b.output("snn.count1", true);
+    b.tensor("F", {4, 3},
+             {0.8, -0.3, 0.5, 0.2, 0.9, -0.4, -0.5, 0.4, 0.7, 0.3, 0.3, 0.3});
+    b.tensor("b", {4}, {1.5, -0.2, 0.05, 0.0137});
+    b.tensor("W", {4, 4},
+             {0.0, 0.4, -0.3, 0.2, 0.5, 0.0, 0.2, -0.4, -0.2, 0.3, 0.0, 0.5,
+              0.3, -0.5, 0.4, 0.0});
+    b.tensor("C", {2, 4}, {1.0, -0.5, 0.25, 0.5, -0.75, 0.5, 0.5, -0.25});
+    auto maps = b.feedback("x", 1, c.T);
+    b.mapIO(*maps[0], "x.in", {3}, "I", {4});
+    ModelBuilder::node(*maps[0], "Linear", "F", {"x.in", "F", "b"}, "I");
+    b.mapIO(*maps[1], "s", {4}, "fb", {4});
+    ModelBuilder::node(*maps[1], "Linear", "W", {"s", "W"}, "fb");
+    b.node("Linear", "readout", {"snn.rate1", "C"}, "logits");
+
+    std::unique_ptr<CompiledModel> compiled =
+        CompiledModel::compile(b.model, 1);
+    ASSERT_TRUE(compiled);
+    std::vector<float> x = {2.0f, 1.0f, -0.5f};
+    std::vector<std::vector<float>> parameters;
+    std::vector<Descriptor> arguments;
+    arguments.emplace_back(x.data(), std::vector<int64_t>{1, 3});
+    for (const fm::TensorProto &t : b.model.graph().initializers()) {
+      std::vector<double> values = fm::tensorValues(t);
+      parameters.emplace_back(values.begin(), values.end());
+      arguments.emplace_back(
+          parameters.back().data(),
+          std::vector<int64_t>(t.dims().begin(), t.dims().end()));
+    }
+    std::vector<float> logits(2);
+    std::vector<int32_t> counts(4);
+    arguments.emplace_back(logits.data(), std::vector<int64_t>{1, 2});
+    arguments.emplace_back(counts.data(), std::vector<int64_t>{1, 4});
+    compiled->run(arguments, /*dropoutSeed=*/false);
+    EXPECT_EQ(counts, c.counts) << "T = " << c.T;
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {

@@ -1,0 +1,85 @@
+//===- ModelLoaderTest.cpp - loading and running model libraries ----------===//
+
+#include "fsnnrt/model.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string error() { return fsnn_last_error(); }
+
+TEST(ModelLoader, RunsAnyBatchInChunksOfTheCompiledBatch) {
+  fsnn_model *model = nullptr;
+  ASSERT_EQ(fsnn_model_open(FAKE_GOOD_PATH, &model), FSNN_OK) << error();
+  EXPECT_EQ(fsnn_model_hash(model), 0xabu);
+  EXPECT_EQ(fsnn_model_batch(model), 4);
+  ASSERT_EQ(fsnn_model_num_parameters(model), 1);
+  EXPECT_STREQ(fsnn_model_parameter(model, 0).name, "p");
+  EXPECT_STREQ(fsnn_model_output(model, 0).name, "y");
+  EXPECT_EQ(fsnn_model_input(model).rank, 2);
+
+  // 11 samples: chunks of 4, 4 and a padded 3, on 1 and on 3 threads.
+  for (int threads : {1, 3}) {
+    std::vector<float> x(11 * 3), y(11 * 3, -1.0f), p = {10, 20, 30};
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = float(i);
+    const void *params[] = {p.data()};
+    void *outputs[] = {y.data()};
+    ASSERT_EQ(fsnn_model_run(model, x.data(), params, 0, outputs, 11, threads),
+              FSNN_OK)
+        << error();
+    for (size_t i = 0; i < y.size(); ++i)
+      EXPECT_EQ(y[i], x[i] + p[i % 3]) << "element " << i;
+  }
+  fsnn_model_close(model);
+}
+
+TEST(ModelLoader, RejectsBadArguments) {
+  fsnn_model *model = nullptr;
+  ASSERT_EQ(fsnn_model_open(FAKE_GOOD_PATH, &model), FSNN_OK);
+  std::vector<float> x(12), y(12), p(3);
+  const void *params[] = {p.data()};
+  void *outputs[] = {y.data()};
+  EXPECT_EQ(fsnn_model_run(model, x.data(), params, 0, outputs, 0, 1),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("batch must be >= 1"), std::string::npos);
+  EXPECT_EQ(fsnn_model_run(model, nullptr, params, 0, outputs, 4, 1),
+            FSNN_INVALID_ARGUMENT);
+  fsnn_model_close(model);
+}
+
+TEST(ModelLoader, RefusesAnotherAbiVersion) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_ABI_99_PATH, &model), FSNN_ABI_MISMATCH);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_NE(error().find("compiled for model ABI 99, this runtime runs ABI 1"),
+            std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, ReportsAMissingSymbol) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_NO_ENTRY_PATH, &model), FSNN_NOT_FOUND);
+  EXPECT_NE(error().find("missing symbol fsnn_model_entry"), std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, ReportsABadDescriptor) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_BAD_DESCRIPTOR_PATH, &model),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("line 3: expected a positive batch"),
+            std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, ReportsAFileThatIsNotALibrary) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open("/etc/hostname", &model), FSNN_NOT_FOUND);
+  EXPECT_NE(error().find("cannot load compiled model"), std::string::npos);
+}
+
+} // namespace
