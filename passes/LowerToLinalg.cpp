@@ -126,16 +126,17 @@ struct Lowering {
           return (Value)arith::SelectOp::create(nb, nl, inside, value, zero);
         });
   }
-  /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w(o, c, kh, kw),
-  /// `filterMap` giving the filter element for loops (n,o,oh,ow,c,kh,kw).
-  Value convolution(Value input, Value filter, AffineMap filterMap, Value init,
-                    int64_t sh, int64_t sw) {
+  /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
+  /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are
+  /// innermost, contiguous in the output (and, at stride 1, in the input).
+  Value convolution(Value input, Value filter, Value init, int64_t sh,
+                    int64_t sw) {
     auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
     AffineMap inputMap = AffineMap::get(
-        7, 0, {d(0), d(4), d(2) * sh + d(5), d(3) * sw + d(6)}, b.getContext());
+        7, 0, {d(0), d(2), d(5) * sh + d(3), d(6) * sw + d(4)}, b.getContext());
     return generic(typeOf(init), ValueRange{input, filter}, init,
-                   {inputMap, filterMap, pick(7, {0, 1, 2, 3})},
-                   {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+                   {inputMap, pick(7, {1, 2, 3, 4}), pick(7, {0, 1, 5, 6})},
+                   {kPar, kPar, kRed, kRed, kRed, kPar, kPar},
                    [](OpBuilder &nb, Location nl, ValueRange a) {
                      Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
                      return (Value)arith::AddFOp::create(nb, nl, a[2], product);
@@ -149,11 +150,22 @@ struct Lowering {
 
 Value lowerLinear(Lowering &l, LinearOp op) {
   RankedTensorType type = op.getType();
+  RankedTensorType wType = l.typeOf(op.getWeight());
   Value init = l.initWithBias(type, op.getBias(), 1);
-  // y[b, o] += x[b, i] * W[o, i]
-  return l.generic(type, ValueRange{op.getInput(), op.getWeight()}, init,
-                   {l.pick(3, {0, 2}), l.pick(3, {1, 2}), l.pick(3, {0, 1})},
-                   {kPar, kPar, kRed},
+  // Wᵀ, so that the innermost loop runs over contiguous outputs and weights
+  // (and vectorizes without reassociating a sum). It depends only on the
+  // weight, so loop-invariant code motion takes it out of the time loop.
+  auto tType = RankedTensorType::get({wType.getDimSize(1), wType.getDimSize(0)},
+                                     wType.getElementType());
+  Value transposed =
+      l.generic(tType, ValueRange{op.getWeight()}, l.empty(tType),
+                {l.pick(2, {1, 0}), l.identity(2)}, {kPar, kPar},
+                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  // Loops (b, i, o): y[b, o] += x[b, i] * Wᵀ[i, o], each output summed in
+  // the order of i, as the reference does.
+  return l.generic(type, ValueRange{op.getInput(), transposed}, init,
+                   {l.pick(3, {0, 1}), l.pick(3, {1, 2}), l.pick(3, {0, 2})},
+                   {kPar, kRed, kPar},
                    [](OpBuilder &nb, Location nl, ValueRange a) {
                      Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
                      return (Value)arith::AddFOp::create(nb, nl, a[2], product);
@@ -173,8 +185,7 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
                 {0, 0, pad[0], pad[1]}, {1, 1, 1, 1});
   }
   Value init = l.initWithBias(op.getType(), op.getBias(), 1);
-  return l.convolution(input, op.getWeight(), l.pick(7, {1, 4, 5, 6}), init,
-                       stride[0], stride[1]);
+  return l.convolution(input, op.getWeight(), init, stride[0], stride[1]);
 }
 
 FailureOr<Value> lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
@@ -212,7 +223,7 @@ FailureOr<Value> lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
                 {flipMap, l.identity(4)}, {kPar, kPar, kPar, kPar},
                 [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   Value init = l.initWithBias(op.getType(), op.getBias(), 1);
-  return l.convolution(dilated, flipped, l.pick(7, {1, 4, 5, 6}), init, 1, 1);
+  return l.convolution(dilated, flipped, init, 1, 1);
 }
 
 /// x * (gamma * rsqrt(var + eps)) + (beta - mean * gamma * rsqrt(var + eps)),
@@ -351,8 +362,9 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
   RankedTensorType type = op.getType();
   ArrayRef<int64_t> kernel = op.getKernel(), stride = op.getStrides();
   auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  // Loops (n, c, kh, kw, oh, ow), the output's spatial loops innermost.
   AffineMap inputMap = AffineMap::get(
-      6, 0, {d(0), d(1), d(2) * stride[0] + d(4), d(3) * stride[1] + d(5)},
+      6, 0, {d(0), d(1), d(4) * stride[0] + d(2), d(5) * stride[1] + d(3)},
       l.b.getContext());
   double scale = 1.0 / double(kernel[0] * kernel[1]);
   Type element = type.getElementType();
@@ -360,8 +372,8 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
   Value window =
       l.empty(RankedTensorType::get({kernel[0], kernel[1]}, element));
   return l.generic(type, ValueRange{op.getInput(), window}, l.filled(type, 0.0),
-                   {inputMap, l.pick(6, {4, 5}), l.pick(6, {0, 1, 2, 3})},
-                   {kPar, kPar, kPar, kPar, kRed, kRed},
+                   {inputMap, l.pick(6, {2, 3}), l.pick(6, {0, 1, 4, 5})},
+                   {kPar, kPar, kRed, kRed, kPar, kPar},
                    [&](OpBuilder &nb, Location nl, ValueRange a) {
                      Value s = arith::ConstantOp::create(
                          nb, nl, element, nb.getFloatAttr(element, scale));

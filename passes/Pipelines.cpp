@@ -23,6 +23,9 @@ LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm) {
   buildInferencePreparationPipeline(pm);
   pm.addPass(createConvertFSNNToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  // Work that depends only on parameters (transposed weights, the spectral
+  // weight) leaves the time loop.
+  pm.addPass(createLoopInvariantCodeMotionPass());
   // The upstream stages, as ../shared/docs/TOOLCHAIN.md found them to work
   // in LLVM 22; parsePassPipeline takes the contents of the module pipeline
   // and needs the upstream passes registered, whoever calls this.

@@ -10,6 +10,7 @@
 #include "Zoo.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 
@@ -75,6 +76,16 @@ int main(int argc, char **argv) {
                    "binary)")
       ->check(CLI::IsMember({"binary", "text"}));
 
+  std::string directory;
+  CLI::App *exportWeights = app.add_subcommand(
+      "export-weights",
+      "Write every initializer as raw little-endian data (NAME.bin) and a "
+      "manifest.json naming dims and dtypes, for other tools");
+  exportWeights->add_option("model", input, "Model file")->required();
+  exportWeights->add_option("directory", directory, "Existing directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+
   CLI::App *validate =
       app.add_subcommand("validate", "Check a model file and report the first "
                                      "problem");
@@ -123,6 +134,31 @@ int main(int argc, char **argv) {
                     : to == "text" ? Format::Text
                                    : Format::Binary;
     if (Status status = saveModel(model, output, target))
+      return fail(status.message());
+  } else if (exportWeights->parsed()) {
+    nlohmann::json manifest = nlohmann::json::array();
+    for (const TensorProto &tensor : model.graph().initializers()) {
+      std::vector<double> values = tensorValues(tensor);
+      std::string bytes;
+      if (tensor.dtype() == TensorProto::FLOAT64) {
+        bytes.assign(reinterpret_cast<const char *>(values.data()),
+                     values.size() * sizeof(double));
+      } else {
+        std::vector<float> narrow(values.begin(), values.end());
+        bytes.assign(reinterpret_cast<const char *>(narrow.data()),
+                     narrow.size() * sizeof(float));
+      }
+      std::string file = tensor.name() + ".bin";
+      if (Status status = writeFileAtomically(directory + "/" + file, bytes))
+        return fail(status.message());
+      manifest.push_back({{"name", tensor.name()},
+                          {"file", file},
+                          {"dtype", fsnn::model::dtypeName(tensor.dtype())},
+                          {"dims", std::vector<int64_t>(tensor.dims().begin(),
+                                                        tensor.dims().end())}});
+    }
+    if (Status status = writeFileAtomically(directory + "/manifest.json",
+                                            manifest.dump(2) + "\n"))
       return fail(status.message());
   } else if (validate->parsed()) {
     std::cout << input << ": ok (" << modelInfo.parameterCount
