@@ -1,16 +1,28 @@
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s
+// RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg -loop-invariant-code-motion | FileCheck %s --check-prefix=HOIST
+
+// As in the CPU pipeline, loop-invariant code motion takes the feedback
+// weight's transpose out of the time loop: it is computed once per call.
+// HOIST-LABEL: func.func @static_if
+// HOIST: linalg.generic {{.*}} ins(%arg2 : tensor<3x3xf32>)
+// HOIST: scf.for
+// HOIST-NOT: ins(%arg2
+// HOIST: scf.yield
 
 // Static input, one IF layer: F(x) is computed once before the time loop,
 // the loop carries u, s, acc and the count, the feedback is skipped at step
 // 1, and the rate is the accumulator times 1/T.
 // CHECK-LABEL: func.func @static_if
-// CHECK: %[[F:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// The linear map: Fᵀ, then loops (b, i, o) with the outputs innermost.
+// CHECK: %[[FT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg1 : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>)
+// CHECK: %[[F:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%arg0, %[[FT]]
 // CHECK: %[[LOOP:.*]]:4 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}})
-// CHECK-NOT: iterator_types = ["parallel", "parallel", "reduction"]{{.*}}ins(%arg0
+// CHECK-NOT: ins(%arg0
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
 // CHECK: %[[FB:.*]] = scf.if %[[FIRST]] -> (tensor<2x3xf32>)
 // CHECK: } else {
-// CHECK: linalg.generic {{.*}} ins(%[[S]], %arg2
+// CHECK: %[[WT:.*]] = linalg.generic {{.*}} ins(%arg2
+// CHECK: linalg.generic {{.*}} ins(%[[S]], %[[WT]]
 // CHECK: %[[CUR:.*]] = arith.addf %[[F]], %[[FB]]
 // CHECK: %[[V:.*]] = arith.addf %[[U]], %[[CUR]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
@@ -74,7 +86,7 @@ func.func @lif_reset_zero(%x: tensor<1x2xf32>, %w: tensor<2x2xf32>) -> tensor<1x
 // CHECK-LABEL: func.func @spike_frames
 // CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step
 // CHECK: %[[FRAME:.*]] = tensor.extract_slice %arg0[0, %[[T]], 0] [2, 1, 4] [1, 1, 1] : tensor<2x6x4xf32> to tensor<2x4xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[FRAME]], %arg1
+// CHECK: linalg.generic {{.*}} ins(%[[FRAME]], %{{.*}} : tensor<2x4xf32>, tensor<4x3xf32>)
 func.func @spike_frames(%x: tensor<2x6x4xf32>, %f: tensor<3x4xf32>) -> tensor<2x3xf32> {
   %r, %c = fsnn.feedback %x steps 6 neuron #fsnn.neuron<if> input spike_frames : tensor<2x6x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
     feedback {

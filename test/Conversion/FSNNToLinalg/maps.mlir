@@ -3,20 +3,20 @@
 
 // The index maps that carry the semantics: the strided window, the flipped
 // transposed-conv kernel, and v on the flattened trailing dims of V.
-// MAP-DAG: affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5, d3 * 2 + d6)>
+// MAP-DAG: affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5 * 2 + d3, d6 * 2 + d4)>
 // MAP-DAG: affine_map<(d0, d1, d2, d3) -> (d1, d0, -d2 + 2, -d3 + 2)>
 // MAP-DAG: affine_map<(d0, d1, d2, d3) -> (d3 + d2 * 3 + d1 * 9)>
 
 // A padded, strided conv: the input is gathered into a zero-padded tensor,
-// the bias initialises the output, and the window loops read it at
-// oh * 2 + kh.
+// the bias initialises the output, and the loops (n, o, c, kh, kw, oh, ow)
+// read it at oh * 2 + kh, the output's spatial loops innermost.
 // CHECK-LABEL: func.func @conv_padded_strided
 // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x8x8xf32>)
 // CHECK: linalg.index 2
 // CHECK: tensor.extract %arg0
 // CHECK: arith.select
 // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%arg2 : tensor<4xf32>)
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%[[PADDED]], %arg1 : {{.*}}) outs(%[[INIT]]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]} ins(%[[PADDED]], %arg1 : {{.*}}) outs(%[[INIT]]
 func.func @conv_padded_strided(%x: tensor<1x1x6x6xf32>, %w: tensor<4x1x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x3x3xf32> {
   %y = fsnn.conv2d %x, %w, %b strides [2, 2] padding [1, 1] : tensor<1x1x6x6xf32>, tensor<4x1x3x3xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
   return %y : tensor<1x4x3x3xf32>
@@ -67,7 +67,7 @@ func.func @spectral_conv_weight(%V: tensor<2x2x3x3xf32>, %g: tensor<f32>, %u: te
 
 // Flatten is a collapse; average pooling a windowed sum scaled by 1/4.
 // CHECK-LABEL: func.func @pool_and_flatten
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel", "parallel"]
 // CHECK: arith.constant 2.500000e-01
 // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<2x3x2x2xf32> into tensor<2x12xf32>
 func.func @pool_and_flatten(%x: tensor<2x3x4x4xf32>) -> tensor<2x12xf32> {
