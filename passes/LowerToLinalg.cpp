@@ -148,6 +148,26 @@ struct Lowering {
 // Maps
 //===----------------------------------------------------------------------===//
 
+/// gamma * rsqrt(variance + epsilon): batch norm's per-channel scale, in a
+/// linalg body.
+Value batchNormScale(OpBuilder &b, Location loc, Type element, double epsilon,
+                     Value gamma, Value variance) {
+  Value eps = arith::ConstantOp::create(b, loc, element,
+                                        b.getFloatAttr(element, epsilon));
+  return arith::MulFOp::create(
+      b, loc, gamma,
+      math::RsqrtOp::create(b, loc,
+                            arith::AddFOp::create(b, loc, variance, eps)));
+}
+
+/// (x - mean) * scale + beta, in a linalg body.
+Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
+                     Value scale, Value beta) {
+  Value centred = arith::SubFOp::create(b, loc, x, mean);
+  return arith::AddFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, centred, scale), beta);
+}
+
 Value lowerLinear(Lowering &l, LinearOp op) {
   RankedTensorType type = op.getType();
   RankedTensorType wType = l.typeOf(op.getWeight());
@@ -241,15 +261,9 @@ Value lowerBatchNorm(Lowering &l, BatchNormOp op) {
                     l.pick(rank, {1}), l.pick(rank, {1}), l.identity(rank)},
                    SmallVector<IteratorType>(rank, kPar),
                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value epsilon = arith::ConstantOp::create(
-                         nb, nl, element, nb.getFloatAttr(element, eps));
-                     Value invStd = math::RsqrtOp::create(
-                         nb, nl, arith::AddFOp::create(nb, nl, a[4], epsilon));
-                     Value centred = arith::SubFOp::create(nb, nl, a[0], a[3]);
-                     Value scaled = arith::MulFOp::create(
-                         nb, nl, centred,
-                         arith::MulFOp::create(nb, nl, a[1], invStd));
-                     return (Value)arith::AddFOp::create(nb, nl, scaled, a[2]);
+                     Value scale =
+                         batchNormScale(nb, nl, element, eps, a[1], a[4]);
+                     return batchNormApply(nb, nl, a[0], a[3], scale, a[2]);
                    });
 }
 
@@ -260,14 +274,6 @@ void lowerFoldBatchNorm(Lowering &l, FoldBatchNormOp op,
   unsigned rank = wType.getRank();
   Type element = wType.getElementType();
   double eps = op.getEpsilon().convertToDouble();
-  auto invStd = [&](OpBuilder &nb, Location nl, Value gamma, Value var) {
-    Value epsilon = arith::ConstantOp::create(nb, nl, element,
-                                              nb.getFloatAttr(element, eps));
-    return (Value)arith::MulFOp::create(
-        nb, nl, gamma,
-        math::RsqrtOp::create(nb, nl,
-                              arith::AddFOp::create(nb, nl, var, epsilon)));
-  };
   results.push_back(l.generic(
       wType, ValueRange{op.getWeight(), op.getGamma(), op.getVariance()},
       l.empty(wType),
@@ -275,8 +281,8 @@ void lowerFoldBatchNorm(Lowering &l, FoldBatchNormOp op,
        l.identity(rank)},
       SmallVector<IteratorType>(rank, kPar),
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return (Value)arith::MulFOp::create(nb, nl, a[0],
-                                            invStd(nb, nl, a[1], a[2]));
+        return (Value)arith::MulFOp::create(
+            nb, nl, a[0], batchNormScale(nb, nl, element, eps, a[1], a[2]));
       }));
   Value bias = op.getBias() ? op.getBias() : l.filled(bType, 0.0);
   results.push_back(l.generic(
@@ -287,10 +293,8 @@ void lowerFoldBatchNorm(Lowering &l, FoldBatchNormOp op,
       {l.identity(1), l.identity(1), l.identity(1), l.identity(1),
        l.identity(1), l.identity(1)},
       {kPar}, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value centred = arith::SubFOp::create(nb, nl, a[0], a[3]);
-        Value scaled =
-            arith::MulFOp::create(nb, nl, centred, invStd(nb, nl, a[1], a[4]));
-        return (Value)arith::AddFOp::create(nb, nl, scaled, a[2]);
+        Value scale = batchNormScale(nb, nl, element, eps, a[1], a[4]);
+        return batchNormApply(nb, nl, a[0], a[3], scale, a[2]);
       }));
 }
 
