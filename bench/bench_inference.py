@@ -150,7 +150,9 @@ def main():
             os.makedirs(weights)
             run([os.path.join(bin_dir, "fsnn-model"), "export-weights", model, weights])
             library = os.path.join(work, arch + ".so")
-            run([os.path.join(bin_dir, "fsnn-compile"), model, "-o", library, "--batch", str(a.batch)])
+            # One chunk per thread: the runtime runs chunks of the compiled batch in parallel.
+            compiled_batch = max(1, a.batch // a.threads)
+            run([os.path.join(bin_dir, "fsnn-compile"), model, "-o", library, "--batch", str(compiled_batch)])
             images = os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")
             common = ["--model", model, "--images", images, "--limit", str(n), "--batch", str(a.batch),
                       "--threads", str(a.threads)]

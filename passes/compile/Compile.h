@@ -19,7 +19,11 @@ namespace mlir::fsnn {
 enum class EmitKind { MLIR, LLVMIR, Object, SharedLibrary };
 
 struct CompileOptions {
-  int64_t batch = 128;
+  /// The batch the code is compiled for. The runtime cuts a larger batch
+  /// into chunks of it and runs the chunks on its threads, so run batch /
+  /// threads is a good choice (fsnn-compile's default, 64, suits batch 128
+  /// on 2 threads).
+  int64_t batch = 64;
   unsigned optLevel = 3;
   EmitKind emit = EmitKind::SharedLibrary;
   /// Where the result goes ("-" for stdout, text forms only).

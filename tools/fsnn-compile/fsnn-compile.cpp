@@ -31,7 +31,7 @@ static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
                                    cl::init("cpu"));
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Batch size the code is compiled for"),
-                              cl::init(128));
+                              cl::init(64));
 static cl::opt<mlir::fsnn::EmitKind>
     emit("emit", cl::desc("What to write"),
          cl::values(
