@@ -17,6 +17,10 @@ using namespace mlir::fsnn;
 namespace {
 
 using utils::IteratorType;
+
+/// Marks a linear map whose input is a spike tensor (0/1 values): its
+/// lowering then only visits the neurons that fired.
+constexpr StringLiteral kSpikeInput = "fsnn.spike_input";
 constexpr IteratorType kPar = IteratorType::parallel;
 constexpr IteratorType kRed = IteratorType::reduction;
 
@@ -168,6 +172,76 @@ Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
       b, loc, arith::MulFOp::create(b, loc, centred, scale), beta);
 }
 
+/// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the
+/// neurons that fired are added to the output. Each output is still summed
+/// in input order (a silent neuron only adds 0), so the result is the dense
+/// one, bit for bit; the work is proportional to the number of spikes.
+Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  RankedTensorType type = op.getType();
+  RankedTensorType tType = l.typeOf(transposed);
+  int64_t batch = type.getDimSize(0), in = tType.getDimSize(0),
+          out = tType.getDimSize(1);
+  Type element = type.getElementType();
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  };
+  auto rowType = RankedTensorType::get({1, out}, element);
+  auto outer = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, batch), index(b, 1), ValueRange{init},
+      [&](OpBuilder &bb, Location, Value n, ValueRange state) {
+        auto inner = scf::ForOp::create(
+            bb, loc, index(bb, 0), index(bb, in), index(bb, 1),
+            ValueRange{state[0]},
+            [&](OpBuilder &ib, Location, Value i, ValueRange acc) {
+              Value spike = tensor::ExtractOp::create(ib, loc, op.getInput(),
+                                                      ValueRange{n, i});
+              Value fired = arith::CmpFOp::create(
+                  ib, loc, arith::CmpFPredicate::UNE, spike,
+                  arith::ConstantOp::create(ib, loc, element,
+                                            ib.getFloatAttr(element, 0.0)));
+              auto guard = scf::IfOp::create(ib, loc, TypeRange{type}, fired,
+                                             /*withElseRegion=*/true);
+              {
+                OpBuilder::InsertionGuard g(ib);
+                ib.setInsertionPointToStart(&guard.getThenRegion().front());
+                Lowering tl{ib, loc};
+                SmallVector<OpFoldResult> one = {ib.getIndexAttr(1),
+                                                 ib.getIndexAttr(1)};
+                SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
+                                                   ib.getIndexAttr(out)};
+                Value row = tensor::ExtractSliceOp::create(
+                    ib, loc, rowType, acc[0],
+                    SmallVector<OpFoldResult>{n, ib.getIndexAttr(0)}, sizes,
+                    one);
+                Value weights = tensor::ExtractSliceOp::create(
+                    ib, loc, rowType, transposed,
+                    SmallVector<OpFoldResult>{i, ib.getIndexAttr(0)}, sizes,
+                    one);
+                Value updated = tl.generic(
+                    rowType, ValueRange{weights}, row,
+                    {tl.identity(2), tl.identity(2)}, {kPar, kPar},
+                    [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      return (Value)arith::AddFOp::create(
+                          nb, nl, a[1],
+                          arith::MulFOp::create(nb, nl, spike, a[0]));
+                    });
+                Value inserted = tensor::InsertSliceOp::create(
+                    ib, loc, updated, acc[0],
+                    SmallVector<OpFoldResult>{n, ib.getIndexAttr(0)}, sizes,
+                    one);
+                scf::YieldOp::create(ib, loc, inserted);
+                ib.setInsertionPointToStart(&guard.getElseRegion().front());
+                scf::YieldOp::create(ib, loc, acc[0]);
+              }
+              scf::YieldOp::create(ib, loc, guard.getResult(0));
+            });
+        scf::YieldOp::create(bb, loc, inner.getResult(0));
+      });
+  return outer.getResult(0);
+}
+
 Value lowerLinear(Lowering &l, LinearOp op) {
   RankedTensorType type = op.getType();
   RankedTensorType wType = l.typeOf(op.getWeight());
@@ -181,6 +255,8 @@ Value lowerLinear(Lowering &l, LinearOp op) {
       l.generic(tType, ValueRange{op.getWeight()}, l.empty(tType),
                 {l.pick(2, {1, 0}), l.identity(2)}, {kPar, kPar},
                 [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  if (op->hasAttr(kSpikeInput))
+    return lowerSpikeLinear(l, op, transposed, init);
   // Loops (b, i, o): y[b, o] += x[b, i] * Wᵀ[i, o], each output summed in
   // the order of i, as the reference does.
   return l.generic(type, ValueRange{op.getInput(), transposed}, init,
@@ -402,12 +478,17 @@ Value lowerFlatten(Lowering &l, FlattenOp op) {
 
 /// Clones the single-block `region` at the builder's insertion point with its
 /// argument bound to `argument`; returns the yielded value.
-Value inlineMap(OpBuilder &b, Region &region, Value argument) {
+Value inlineMap(OpBuilder &b, Region &region, Value argument,
+                bool argumentIsSpikes = false) {
   Block &block = region.front();
   IRMapping mapping;
   mapping.map(block.getArgument(0), argument);
-  for (Operation &op : block.without_terminator())
-    b.clone(op, mapping);
+  for (Operation &op : block.without_terminator()) {
+    Operation *clone = b.clone(op, mapping);
+    if (argumentIsSpikes && isa<LinearOp>(clone) &&
+        op.getOperand(0) == block.getArgument(0))
+      clone->setAttr(kSpikeInput, b.getUnitAttr());
+  }
   auto yield = cast<YieldOp>(block.getTerminator());
   return mapping.lookup(yield.getValues()[0]);
 }
@@ -499,13 +580,15 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
               Lowering z{lb, ll};
               scf::YieldOp::create(lb, ll, z.filled(type, 0.0));
               lb.setInsertionPointToStart(&guard.getElseRegion().front());
-              scf::YieldOp::create(
-                  lb, ll, inlineMap(lb, op.getFeedback(), previousLast));
+              scf::YieldOp::create(lb, ll,
+                                   inlineMap(lb, op.getFeedback(), previousLast,
+                                             /*argumentIsSpikes=*/true));
             }
             current =
                 arith::AddFOp::create(lb, ll, current, guard.getResult(0));
           } else {
-            current = inlineMap(lb, op.getLayers()[i], next[4 * (i - 1) + 1]);
+            current = inlineMap(lb, op.getLayers()[i], next[4 * (i - 1) + 1],
+                                /*argumentIsSpikes=*/true);
           }
           Value v = arith::AddFOp::create(lb, ll, u, current);
           Value fired = arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::OGE,
