@@ -568,24 +568,18 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
               current = staticCurrent;
             }
             // Feedback of the previous step's last-layer spikes; none at
-            // step 1 (IDE_SPEC §1.3).
+            // step 1 (IDE_SPEC §1.3). The map runs at every step (at step
+            // 1 on no spikes, which event-driven maps make cheap) and a
+            // select drops it, so that its parameter-only work stays in the
+            // loop body, where loop-invariant code motion can hoist it.
+            Value feedback = inlineMap(lb, op.getFeedback(), previousLast,
+                                       /*argumentIsSpikes=*/true);
             Value first = arith::CmpIOp::create(
                 lb, ll, arith::CmpIPredicate::eq, t,
                 arith::ConstantIndexOp::create(lb, ll, 0));
-            auto guard = scf::IfOp::create(lb, ll, TypeRange{type}, first,
-                                           /*withElseRegion=*/true);
-            {
-              OpBuilder::InsertionGuard g(lb);
-              lb.setInsertionPointToStart(&guard.getThenRegion().front());
-              Lowering z{lb, ll};
-              scf::YieldOp::create(lb, ll, z.filled(type, 0.0));
-              lb.setInsertionPointToStart(&guard.getElseRegion().front());
-              scf::YieldOp::create(lb, ll,
-                                   inlineMap(lb, op.getFeedback(), previousLast,
-                                             /*argumentIsSpikes=*/true));
-            }
-            current =
-                arith::AddFOp::create(lb, ll, current, guard.getResult(0));
+            Value gated = arith::SelectOp::create(
+                lb, ll, first, in.filled(type, 0.0), feedback);
+            current = arith::AddFOp::create(lb, ll, current, gated);
           } else {
             current = inlineMap(lb, op.getLayers()[i], next[4 * (i - 1) + 1],
                                 /*argumentIsSpikes=*/true);

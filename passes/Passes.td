@@ -68,7 +68,10 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
       before the loop for static input, so F(x) is computed once; for spike
       frames, on `input[:, t]` inside it). The neuron update (spike at
       `v >= V_th`, reset, leak, accumulation) is elementwise arith on tensors.
-      The feedback map is skipped at step 1 (`scf.if`), as IDE_SPEC §1.3 says.
+      The feedback map's contribution is dropped at step 1 (`arith.select`),
+      as IDE_SPEC §1.3 says. Linear maps whose input is spikes (the feedback
+      map and layers 2..N) are event-driven: only the neurons that fired add
+      their weights, in input order, so the result equals the dense product.
     * linear, conv2d and conv_transpose2d become `linalg.generic` contractions
       (a transposed conv as a stride-1 conv with the flipped kernel over the
       input dilated by the stride); padding is an insert into a zero tensor.

@@ -38,6 +38,9 @@ LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm) {
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map "
       "allow-return-allocs-from-loops},"
+      // In-place updates of a row leave a copy of a view onto itself: CSE
+      // makes the two views one, and the canonicalizer drops the self-copy.
+      "cse,canonicalize,"
       "buffer-results-to-out-params{hoist-static-allocs=true "
       "modify-public-functions=true},"
       "buffer-deallocation-pipeline,"
