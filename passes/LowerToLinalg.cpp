@@ -18,8 +18,8 @@ namespace {
 
 using utils::IteratorType;
 
-/// Marks a linear map whose input is a spike tensor (0/1 values): its
-/// lowering then only visits the neurons that fired.
+/// Marks a linear or conv map whose input is a spike tensor (0/1 values):
+/// its lowering then only visits the neurons that fired.
 constexpr StringLiteral kSpikeInput = "fsnn.spike_input";
 constexpr IteratorType kPar = IteratorType::parallel;
 constexpr IteratorType kRed = IteratorType::reduction;
@@ -268,7 +268,126 @@ Value lowerLinear(Lowering &l, LinearOp op) {
                    });
 }
 
+/// A stride-1 conv of spikes, event-driven: every input neuron that fired
+/// adds its channel's flipped kernel into a K x K window of a padded output.
+/// For a fixed output the contributions arrive in (c, kh, kw) order, as in
+/// the dense conv, and silent neurons only add 0: the result is the dense
+/// one, bit for bit.
+Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
+  int64_t batch = inType.getDimSize(0), channels = inType.getDimSize(1),
+          height = inType.getDimSize(2), width = inType.getDimSize(3);
+  int64_t out = wType.getDimSize(0), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  int64_t shiftH = kh - 1 - op.getPadding()[0],
+          shiftW = kw - 1 - op.getPadding()[1];
+  // Wf[c, j, k, o] = W[o, c, K-1-j, K-1-k], output channels last so that
+  // the window update runs over contiguous channels; it depends only on the
+  // weight.
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  auto flippedType = RankedTensorType::get({channels, kh, kw, out}, element);
+  Value flipped = l.generic(
+      flippedType, ValueRange{op.getWeight()}, l.empty(flippedType),
+      {AffineMap::get(4, 0, {d(3), d(0), (kh - 1) - d(1), (kw - 1) - d(2)},
+                      b.getContext()),
+       l.identity(4)},
+      {kPar, kPar, kPar, kPar},
+      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  // The accumulator is channels-last too: [n, y + K-1-p, x + K-1-p, o].
+  auto paddedType = RankedTensorType::get(
+      {batch, height + kh - 1, width + kw - 1, out}, element);
+  Value padded = l.initWithBias(paddedType, op.getBias(), 3);
+  auto windowType = RankedTensorType::get({1, kh, kw, out}, element);
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  };
+  // Loops over the input in (n, c, h, w) order, the accumulator carried.
+  SmallVector<int64_t> bounds = {batch, channels, height, width};
+  std::function<Value(OpBuilder &, unsigned, SmallVector<Value> &, Value)>
+      nest = [&](OpBuilder &nb, unsigned level, SmallVector<Value> &ivs,
+                 Value acc) -> Value {
+    if (level == bounds.size()) {
+      Value spike = tensor::ExtractOp::create(nb, loc, op.getInput(), ivs);
+      Value fired = arith::CmpFOp::create(
+          nb, loc, arith::CmpFPredicate::UNE, spike,
+          arith::ConstantOp::create(nb, loc, element,
+                                    nb.getFloatAttr(element, 0.0)));
+      auto guard = scf::IfOp::create(nb, loc, TypeRange{paddedType}, fired,
+                                     /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(nb);
+      nb.setInsertionPointToStart(&guard.getThenRegion().front());
+      Lowering tl{nb, loc};
+      SmallVector<OpFoldResult> ones(4, nb.getIndexAttr(1));
+      SmallVector<OpFoldResult> sizes = {
+          nb.getIndexAttr(1), nb.getIndexAttr(kh), nb.getIndexAttr(kw),
+          nb.getIndexAttr(out)};
+      SmallVector<OpFoldResult> at = {ivs[0], ivs[2], ivs[3],
+                                      nb.getIndexAttr(0)};
+      Value window = tensor::ExtractSliceOp::create(nb, loc, windowType, acc,
+                                                    at, sizes, ones);
+      Value kernel = tensor::ExtractSliceOp::create(
+          nb, loc, windowType, flipped,
+          SmallVector<OpFoldResult>{ivs[1], nb.getIndexAttr(0),
+                                    nb.getIndexAttr(0), nb.getIndexAttr(0)},
+          sizes, ones);
+      Value updated = tl.generic(
+          windowType, ValueRange{kernel}, window,
+          {tl.identity(4), tl.identity(4)}, {kPar, kPar, kPar, kPar},
+          [&](OpBuilder &bb, Location bl, ValueRange a) {
+            return (Value)arith::AddFOp::create(
+                bb, bl, a[1], arith::MulFOp::create(bb, bl, spike, a[0]));
+          });
+      Value inserted =
+          tensor::InsertSliceOp::create(nb, loc, updated, acc, at, sizes, ones);
+      scf::YieldOp::create(nb, loc, inserted);
+      nb.setInsertionPointToStart(&guard.getElseRegion().front());
+      scf::YieldOp::create(nb, loc, acc);
+      return guard.getResult(0);
+    }
+    auto loop = scf::ForOp::create(
+        nb, loc, index(nb, 0), index(nb, bounds[level]), index(nb, 1),
+        ValueRange{acc},
+        [&](OpBuilder &lb, Location, Value iv, ValueRange state) {
+          ivs.push_back(iv);
+          Value result = nest(lb, level + 1, ivs, state[0]);
+          ivs.pop_back();
+          scf::YieldOp::create(lb, loc, result);
+        });
+    return loop.getResult(0);
+  };
+  SmallVector<Value> ivs;
+  Value accumulated = nest(b, 0, ivs, padded);
+  // The output is the window of the padded accumulator the conv covers,
+  // back in NCHW.
+  auto windowOut = RankedTensorType::get(
+      {batch, type.getDimSize(2), type.getDimSize(3), out}, element);
+  SmallVector<OpFoldResult> offsets = {
+      b.getIndexAttr(0), b.getIndexAttr(shiftH), b.getIndexAttr(shiftW),
+      b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim : windowOut.getShape())
+    sizes.push_back(b.getIndexAttr(dim));
+  Value nhwc = tensor::ExtractSliceOp::create(
+      b, loc, windowOut, accumulated, offsets, sizes,
+      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+  return l.generic(type, ValueRange{nhwc}, l.empty(type),
+                   {l.pick(4, {0, 2, 3, 1}), l.identity(4)},
+                   {kPar, kPar, kPar, kPar},
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
 Value lowerConv2D(Lowering &l, Conv2DOp op) {
+  ArrayRef<int64_t> pads = op.getPadding(), steps = op.getStrides();
+  RankedTensorType kernelType = l.typeOf(op.getWeight());
+  if (op->hasAttr(kSpikeInput) && steps[0] == 1 && steps[1] == 1 &&
+      pads[0] <= kernelType.getDimSize(2) - 1 &&
+      pads[1] <= kernelType.getDimSize(3) - 1)
+    return lowerSpikeConv2D(l, op);
   RankedTensorType inType = l.typeOf(op.getInput());
   ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides();
   Value input = op.getInput();
@@ -485,7 +604,7 @@ Value inlineMap(OpBuilder &b, Region &region, Value argument,
   mapping.map(block.getArgument(0), argument);
   for (Operation &op : block.without_terminator()) {
     Operation *clone = b.clone(op, mapping);
-    if (argumentIsSpikes && isa<LinearOp>(clone) &&
+    if (argumentIsSpikes && isa<LinearOp, Conv2DOp>(clone) &&
         op.getOperand(0) == block.getArgument(0))
       clone->setAttr(kSpikeInput, b.getUnitAttr());
   }

@@ -136,3 +136,37 @@ func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3
     }
   return %r#1 : tensor<1x2xf32>
 }
+
+// -----
+
+// A stride-1 conv on spikes (the feedback map) is event-driven: over the
+// input in (n, c, h, w) order, a neuron that fired adds its channel's
+// flipped kernel, channels last, into a K x K window of a padded
+// accumulator, which is then cropped and turned back to NCHW.
+// CHECK-LABEL: func.func @event_driven_conv_feedback
+// CHECK: scf.for
+// CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} ins(%arg2 : tensor<4x4x3x3xf32>) outs(%{{.*}} : tensor<4x3x3x4xf32>)
+// CHECK: scf.for %[[N:[a-z0-9_]+]] =
+// CHECK: scf.for %[[C:[a-z0-9_]+]] =
+// CHECK: scf.for %[[H:[a-z0-9_]+]] =
+// CHECK: scf.for %[[W:[a-z0-9_]+]] =
+// CHECK: %[[SPIKE:.*]] = tensor.extract %{{.*}}[%[[N]], %[[C]], %[[H]], %[[W]]] : tensor<1x4x5x5xf32>
+// CHECK: scf.if
+// CHECK: tensor.extract_slice %{{.*}}[%[[N]], %[[H]], %[[W]], 0] [1, 3, 3, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x3x3x4xf32>
+// CHECK: tensor.extract_slice %[[FLIPPED]][%[[C]], 0, 0, 0] [1, 3, 3, 4]
+// CHECK: tensor.insert_slice
+// CHECK: tensor.extract_slice %{{.*}}[0, 1, 1, 0] [1, 5, 5, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x5x5x4xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x5x5xf32>)
+func.func @event_driven_conv_feedback(%x: tensor<1x4x5x5xf32>, %k: tensor<4x4x1x1xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x5x5xf32> {
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input static : tensor<1x4x5x5xf32> -> (tensor<1x4x5x5xf32>), (tensor<1x4x5x5xi32>)
+    feedback {
+    ^bb0(%s: tensor<1x4x5x5xf32>):
+      %y = fsnn.conv2d %s, %w strides [1, 1] padding [1, 1] : tensor<1x4x5x5xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x5x5xf32>
+      fsnn.yield %y : tensor<1x4x5x5xf32>
+    } layers {
+    ^bb0(%in: tensor<1x4x5x5xf32>):
+      %y = fsnn.conv2d %in, %k strides [1, 1] padding [0, 0] : tensor<1x4x5x5xf32>, tensor<4x4x1x1xf32> -> tensor<1x4x5x5xf32>
+      fsnn.yield %y : tensor<1x4x5x5xf32>
+    }
+  return %r : tensor<1x4x5x5xf32>
+}
