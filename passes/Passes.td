@@ -69,9 +69,10 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
       frames, on `input[:, t]` inside it). The neuron update (spike at
       `v >= V_th`, reset, leak, accumulation) is elementwise arith on tensors.
       The feedback map's contribution is dropped at step 1 (`arith.select`),
-      as IDE_SPEC §1.3 says. Linear maps whose input is spikes (the feedback
-      map and layers 2..N) are event-driven: only the neurons that fired add
-      their weights, in input order, so the result equals the dense product.
+      as IDE_SPEC §1.3 says. Linear maps and stride-1 convolutions whose input
+      is spikes (the feedback map and layers 2..N) are event-driven: only the
+      neurons that fired add their weights, in the dense summation order, so
+      the result equals the dense one bit for bit.
     * linear, conv2d and conv_transpose2d become `linalg.generic` contractions
       (a transposed conv as a stride-1 conv with the flipped kernel over the
       input dilated by the stride); padding is an insert into a zero tensor.
