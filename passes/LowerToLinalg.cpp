@@ -172,74 +172,91 @@ Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
       b, loc, arith::MulFOp::create(b, loc, centred, scale), beta);
 }
 
-/// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the
-/// neurons that fired are added to the output. Each output is still summed
-/// in input order (a silent neuron only adds 0), so the result is the dense
-/// one, bit for bit; the work is proportional to the number of spikes.
-Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
-  OpBuilder &b = l.b;
+/// The event-driven core shared by linear maps and convolutions on spikes:
+/// loops over every element of `spikes` (row-major, the accumulator carried)
+/// and, where the spike is not 0, adds spike x `weights`[weightAt(ivs)] into
+/// the window of `acc` at accAt(ivs). Both windows have `windowType`. For a
+/// fixed output, contributions arrive in input order and silent neurons
+/// would only add 0, so the result is the dense one, bit for bit.
+Value scatterSpikes(
+    Lowering &l, Value spikes, Value weights, Value acc,
+    RankedTensorType windowType,
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> accAt,
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt) {
   Location loc = l.loc;
-  RankedTensorType type = op.getType();
-  RankedTensorType tType = l.typeOf(transposed);
-  int64_t batch = type.getDimSize(0), in = tType.getDimSize(0),
-          out = tType.getDimSize(1);
-  Type element = type.getElementType();
-  auto index = [&](OpBuilder &nb, int64_t v) {
-    return arith::ConstantIndexOp::create(nb, loc, v);
+  RankedTensorType accType = l.typeOf(acc);
+  Type element = accType.getElementType();
+  ArrayRef<int64_t> bounds = l.typeOf(spikes).getShape();
+  unsigned rank = windowType.getRank();
+  std::function<Value(OpBuilder &, unsigned, SmallVector<Value> &, Value)>
+      nest = [&](OpBuilder &nb, unsigned level, SmallVector<Value> &ivs,
+                 Value state) -> Value {
+    if (level == bounds.size()) {
+      Value spike = tensor::ExtractOp::create(nb, loc, spikes, ivs);
+      Value fired = arith::CmpFOp::create(
+          nb, loc, arith::CmpFPredicate::UNE, spike,
+          arith::ConstantOp::create(nb, loc, element,
+                                    nb.getFloatAttr(element, 0.0)));
+      auto guard = scf::IfOp::create(nb, loc, TypeRange{accType}, fired,
+                                     /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(nb);
+      nb.setInsertionPointToStart(&guard.getThenRegion().front());
+      Lowering tl{nb, loc};
+      SmallVector<OpFoldResult> ones(rank, nb.getIndexAttr(1)), sizes;
+      for (int64_t d : windowType.getShape())
+        sizes.push_back(nb.getIndexAttr(d));
+      SmallVector<OpFoldResult> at = accAt(nb, ivs);
+      Value window = tensor::ExtractSliceOp::create(nb, loc, windowType, state,
+                                                    at, sizes, ones);
+      Value kernel = tensor::ExtractSliceOp::create(
+          nb, loc, windowType, weights, weightAt(nb, ivs), sizes, ones);
+      SmallVector<IteratorType> parallel(rank, kPar);
+      Value updated = tl.generic(
+          windowType, ValueRange{kernel}, window,
+          {tl.identity(rank), tl.identity(rank)}, parallel,
+          [&](OpBuilder &bb, Location bl, ValueRange a) {
+            return (Value)arith::AddFOp::create(
+                bb, bl, a[1], arith::MulFOp::create(bb, bl, spike, a[0]));
+          });
+      scf::YieldOp::create(nb, loc,
+                           tensor::InsertSliceOp::create(nb, loc, updated,
+                                                         state, at, sizes, ones)
+                               .getResult());
+      nb.setInsertionPointToStart(&guard.getElseRegion().front());
+      scf::YieldOp::create(nb, loc, state);
+      return guard.getResult(0);
+    }
+    auto index = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(nb, loc, v);
+    };
+    auto loop = scf::ForOp::create(
+        nb, loc, index(0), index(bounds[level]), index(1), ValueRange{state},
+        [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
+          ivs.push_back(iv);
+          Value result = nest(lb, level + 1, ivs, carried[0]);
+          ivs.pop_back();
+          scf::YieldOp::create(lb, loc, result);
+        });
+    return loop.getResult(0);
   };
-  auto rowType = RankedTensorType::get({1, out}, element);
-  auto outer = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, batch), index(b, 1), ValueRange{init},
-      [&](OpBuilder &bb, Location, Value n, ValueRange state) {
-        auto inner = scf::ForOp::create(
-            bb, loc, index(bb, 0), index(bb, in), index(bb, 1),
-            ValueRange{state[0]},
-            [&](OpBuilder &ib, Location, Value i, ValueRange acc) {
-              Value spike = tensor::ExtractOp::create(ib, loc, op.getInput(),
-                                                      ValueRange{n, i});
-              Value fired = arith::CmpFOp::create(
-                  ib, loc, arith::CmpFPredicate::UNE, spike,
-                  arith::ConstantOp::create(ib, loc, element,
-                                            ib.getFloatAttr(element, 0.0)));
-              auto guard = scf::IfOp::create(ib, loc, TypeRange{type}, fired,
-                                             /*withElseRegion=*/true);
-              {
-                OpBuilder::InsertionGuard g(ib);
-                ib.setInsertionPointToStart(&guard.getThenRegion().front());
-                Lowering tl{ib, loc};
-                SmallVector<OpFoldResult> one = {ib.getIndexAttr(1),
-                                                 ib.getIndexAttr(1)};
-                SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
-                                                   ib.getIndexAttr(out)};
-                Value row = tensor::ExtractSliceOp::create(
-                    ib, loc, rowType, acc[0],
-                    SmallVector<OpFoldResult>{n, ib.getIndexAttr(0)}, sizes,
-                    one);
-                Value weights = tensor::ExtractSliceOp::create(
-                    ib, loc, rowType, transposed,
-                    SmallVector<OpFoldResult>{i, ib.getIndexAttr(0)}, sizes,
-                    one);
-                Value updated = tl.generic(
-                    rowType, ValueRange{weights}, row,
-                    {tl.identity(2), tl.identity(2)}, {kPar, kPar},
-                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                      return (Value)arith::AddFOp::create(
-                          nb, nl, a[1],
-                          arith::MulFOp::create(nb, nl, spike, a[0]));
-                    });
-                Value inserted = tensor::InsertSliceOp::create(
-                    ib, loc, updated, acc[0],
-                    SmallVector<OpFoldResult>{n, ib.getIndexAttr(0)}, sizes,
-                    one);
-                scf::YieldOp::create(ib, loc, inserted);
-                ib.setInsertionPointToStart(&guard.getElseRegion().front());
-                scf::YieldOp::create(ib, loc, acc[0]);
-              }
-              scf::YieldOp::create(ib, loc, guard.getResult(0));
-            });
-        scf::YieldOp::create(bb, loc, inner.getResult(0));
+  SmallVector<Value> ivs;
+  return nest(l.b, 0, ivs, acc);
+}
+
+/// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the
+/// neurons that fired are added to the output row.
+Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
+  int64_t out = l.typeOf(transposed).getDimSize(1);
+  auto rowType =
+      RankedTensorType::get({1, out}, l.typeOf(init).getElementType());
+  return scatterSpikes(
+      l, op.getInput(), transposed, init, rowType,
+      [](OpBuilder &b, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{ivs[0], b.getIndexAttr(0)};
+      },
+      [](OpBuilder &b, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{ivs[1], b.getIndexAttr(0)};
       });
-  return outer.getResult(0);
 }
 
 Value lowerLinear(Lowering &l, LinearOp op) {
@@ -303,65 +320,17 @@ Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
       {batch, height + kh - 1, width + kw - 1, out}, element);
   Value padded = l.initWithBias(paddedType, op.getBias(), 3);
   auto windowType = RankedTensorType::get({1, kh, kw, out}, element);
-  auto index = [&](OpBuilder &nb, int64_t v) {
-    return arith::ConstantIndexOp::create(nb, loc, v);
-  };
-  // Loops over the input in (n, c, h, w) order, the accumulator carried.
-  SmallVector<int64_t> bounds = {batch, channels, height, width};
-  std::function<Value(OpBuilder &, unsigned, SmallVector<Value> &, Value)>
-      nest = [&](OpBuilder &nb, unsigned level, SmallVector<Value> &ivs,
-                 Value acc) -> Value {
-    if (level == bounds.size()) {
-      Value spike = tensor::ExtractOp::create(nb, loc, op.getInput(), ivs);
-      Value fired = arith::CmpFOp::create(
-          nb, loc, arith::CmpFPredicate::UNE, spike,
-          arith::ConstantOp::create(nb, loc, element,
-                                    nb.getFloatAttr(element, 0.0)));
-      auto guard = scf::IfOp::create(nb, loc, TypeRange{paddedType}, fired,
-                                     /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard g(nb);
-      nb.setInsertionPointToStart(&guard.getThenRegion().front());
-      Lowering tl{nb, loc};
-      SmallVector<OpFoldResult> ones(4, nb.getIndexAttr(1));
-      SmallVector<OpFoldResult> sizes = {
-          nb.getIndexAttr(1), nb.getIndexAttr(kh), nb.getIndexAttr(kw),
-          nb.getIndexAttr(out)};
-      SmallVector<OpFoldResult> at = {ivs[0], ivs[2], ivs[3],
-                                      nb.getIndexAttr(0)};
-      Value window = tensor::ExtractSliceOp::create(nb, loc, windowType, acc,
-                                                    at, sizes, ones);
-      Value kernel = tensor::ExtractSliceOp::create(
-          nb, loc, windowType, flipped,
-          SmallVector<OpFoldResult>{ivs[1], nb.getIndexAttr(0),
-                                    nb.getIndexAttr(0), nb.getIndexAttr(0)},
-          sizes, ones);
-      Value updated = tl.generic(
-          windowType, ValueRange{kernel}, window,
-          {tl.identity(4), tl.identity(4)}, {kPar, kPar, kPar, kPar},
-          [&](OpBuilder &bb, Location bl, ValueRange a) {
-            return (Value)arith::AddFOp::create(
-                bb, bl, a[1], arith::MulFOp::create(bb, bl, spike, a[0]));
-          });
-      Value inserted =
-          tensor::InsertSliceOp::create(nb, loc, updated, acc, at, sizes, ones);
-      scf::YieldOp::create(nb, loc, inserted);
-      nb.setInsertionPointToStart(&guard.getElseRegion().front());
-      scf::YieldOp::create(nb, loc, acc);
-      return guard.getResult(0);
-    }
-    auto loop = scf::ForOp::create(
-        nb, loc, index(nb, 0), index(nb, bounds[level]), index(nb, 1),
-        ValueRange{acc},
-        [&](OpBuilder &lb, Location, Value iv, ValueRange state) {
-          ivs.push_back(iv);
-          Value result = nest(lb, level + 1, ivs, state[0]);
-          ivs.pop_back();
-          scf::YieldOp::create(lb, loc, result);
-        });
-    return loop.getResult(0);
-  };
-  SmallVector<Value> ivs;
-  Value accumulated = nest(b, 0, ivs, padded);
+  // A neuron (n, c, h, w) that fired adds Wf[c] at [n, h, w, 0].
+  Value accumulated = scatterSpikes(
+      l, op.getInput(), flipped, padded, windowType,
+      [](OpBuilder &nb, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{ivs[0], ivs[2], ivs[3],
+                                         nb.getIndexAttr(0)};
+      },
+      [](OpBuilder &nb, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{
+            ivs[1], nb.getIndexAttr(0), nb.getIndexAttr(0), nb.getIndexAttr(0)};
+      });
   // The output is the window of the padded accumulator the conv covers,
   // back in NCHW.
   auto windowOut = RankedTensorType::get(
