@@ -135,8 +135,11 @@ private:
   const AttributeProto *attribute(const NodeProto &node, const char *name) {
     return findAttribute(node, name);
   }
-  Status intAttr(const NodeProto &node, const char *name, bool required,
-                 int64_t fallback, int64_t &out) {
+  /// A numeric attribute read with `get`; `fallback` when absent and not
+  /// `required`.
+  template <typename T, typename Getter>
+  Status numberAttr(const NodeProto &node, const char *name, bool required,
+                    T fallback, T &out, Getter get) {
     const AttributeProto *attr = attribute(node, name);
     if (!attr) {
       if (required)
@@ -145,20 +148,19 @@ private:
       out = fallback;
       return Status();
     }
-    out = attr->i();
+    out = get(*attr);
     return Status();
+  }
+  Status intAttr(const NodeProto &node, const char *name, bool required,
+                 int64_t fallback, int64_t &out) {
+    return numberAttr(node, name, required, fallback, out,
+                      [](const AttributeProto &a) { return a.i(); });
   }
   Status floatAttr(const NodeProto &node, const char *name, bool required,
                    double fallback, double &out) {
-    const AttributeProto *attr = attribute(node, name);
-    if (!attr) {
-      if (required)
-        return Status::error(where(node) + ": attribute '" + name +
-                             "' is required");
-      out = fallback;
-      return Status();
-    }
-    out = attr->f();
+    if (Status s = numberAttr(node, name, required, fallback, out,
+                              [](const AttributeProto &a) { return a.f(); }))
+      return s;
     if (!std::isfinite(out))
       return Status::error(where(node) + ": attribute '" + name +
                            "' must be finite");
