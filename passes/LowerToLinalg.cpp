@@ -468,7 +468,9 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
   RankedTensorType scalar = l.typeOf(op.getSigma());
   unsigned rank = vType.getRank();
   Type element = vType.getElementType();
-  // σ̂ = Σ u[i0] V[i0, i1, ...] v[linear(i1, ...)]
+  // σ̂ = uᵀ (V_mat v), in two stages like the reference: a sum of a few
+  // hundred terms per stage, not one float32 sum over all of V (whose
+  // rounding, through W_eff, shifts every feedback current).
   AffineExpr column = l.b.getAffineConstantExpr(0);
   int64_t stride = 1;
   for (int i = rank - 1; i >= 1; --i) {
@@ -477,16 +479,22 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
   }
   AffineMap vMap = AffineMap::get(rank, 0, {column}, l.b.getContext());
   AffineMap scalarMap = AffineMap::get(rank, 0, {}, l.b.getContext());
+  auto rowsType =
+      RankedTensorType::get({vType.getDimSize(0)}, vType.getElementType());
+  SmallVector<IteratorType> rowIterators(rank, kRed);
+  rowIterators[0] = kPar;
+  auto multiplyAdd = [](OpBuilder &nb, Location nl, ValueRange a) {
+    Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+    return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+  };
+  Value vv = l.generic(
+      rowsType, ValueRange{op.getWeight(), op.getV()}, l.filled(rowsType, 0.0),
+      {l.identity(rank), vMap, l.pick(rank, {0})}, rowIterators, multiplyAdd);
   Value sigma =
-      l.generic(scalar, ValueRange{op.getWeight(), op.getU(), op.getV()},
-                l.filled(scalar, 0.0),
-                {l.identity(rank), l.pick(rank, {0}), vMap, scalarMap},
-                SmallVector<IteratorType>(rank, kRed),
-                [](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value product = arith::MulFOp::create(
-                      nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
-                  return (Value)arith::AddFOp::create(nb, nl, a[3], product);
-                });
+      l.generic(scalar, ValueRange{op.getU(), vv}, l.filled(scalar, 0.0),
+                {l.identity(1), l.identity(1),
+                 AffineMap::get(1, 0, {}, l.b.getContext())},
+                {kRed}, multiplyAdd);
   // W = clamp(g, -1, 1) * V / σ̂
   Value weight = l.generic(
       vType, ValueRange{op.getWeight(), op.getScale(), sigma}, l.empty(vType),

@@ -79,14 +79,16 @@ std::vector<double> fanOutPerLayer(const fm::ModelProto &model,
   return fanOut;
 }
 
-Status makeReferenceForward(const fm::ModelProto &model, int threads,
-                            BatchForward &forward) {
+namespace {
+template <typename T>
+Status makeReferenceForwardIn(const fm::ModelProto &model, int threads,
+                              BatchForward &forward) {
   if (threads < 1)
     return Status::error("--threads must be >= 1, got " +
                          std::to_string(threads));
-  auto executors = std::make_shared<std::vector<Executor<float>>>(threads);
-  for (Executor<float> &executor : *executors)
-    if (Status status = Executor<float>::create(model, executor))
+  auto executors = std::make_shared<std::vector<Executor<T>>>(threads);
+  for (Executor<T> &executor : *executors)
+    if (Status status = Executor<T>::create(model, executor))
       return status;
   std::string logitsName = model.graph().outputs(0).name();
   forward = [executors, threads, logitsName](const Matrix<float> &input,
@@ -95,16 +97,17 @@ Status makeReferenceForward(const fm::ModelProto &model, int threads,
     int32_t count = 0;
     fsnn_partition_batch(input.rows(), threads, ranges.data(), &count);
     struct Slice {
-      Executor<float> *executor;
-      Matrix<float> input;
-      ForwardResult<float> result;
+      Executor<T> *executor;
+      Matrix<T> input;
+      ForwardResult<T> result;
       Status status;
     };
     std::vector<Slice> slices(count);
     for (int32_t i = 0; i < count; ++i)
       slices[i] = Slice{
           &(*executors)[i],
-          input.middleRows(ranges[i].begin, ranges[i].end - ranges[i].begin),
+          input.middleRows(ranges[i].begin, ranges[i].end - ranges[i].begin)
+              .template cast<T>(),
           {},
           Status()};
     // Slice i runs on executor i: no executor is shared between threads.
@@ -126,20 +129,33 @@ Status makeReferenceForward(const fm::ModelProto &model, int threads,
     }
     result.logits.resize(input.rows(), classes);
     result.counts.clear();
+    result.thresholdMargin.clear();
     for (int32_t i = 0; i < count; ++i) {
       const Slice &s = slices[i];
       int64_t rows = s.input.rows();
       result.logits.middleRows(ranges[i].begin, rows) =
-          s.result.outputs.at(logitsName);
+          s.result.outputs.at(logitsName).template cast<float>();
+      result.thresholdMargin.insert(result.thresholdMargin.end(),
+                                    s.result.thresholdMargin.begin(),
+                                    s.result.thresholdMargin.end());
       for (size_t l = 0; l < s.result.counts.size(); ++l) {
         Matrix<float> &c = result.counts[int(l)];
         c.resize(input.rows(), s.result.counts[l].cols());
-        c.middleRows(ranges[i].begin, rows) = s.result.counts[l];
+        c.middleRows(ranges[i].begin, rows) =
+            s.result.counts[l].template cast<float>();
       }
     }
     return Status();
   };
   return Status();
+}
+} // namespace
+
+Status makeReferenceForward(const fm::ModelProto &model, int threads,
+                            BatchForward &forward, bool doublePrecision) {
+  return doublePrecision
+             ? makeReferenceForwardIn<double>(model, threads, forward)
+             : makeReferenceForwardIn<float>(model, threads, forward);
 }
 
 Status makeCompiledForward(const fm::ModelProto &model,
@@ -263,7 +279,8 @@ Status compareBackends(const fm::ModelProto &model,
                        int64_t pixelsPerImage, int64_t images,
                        const EvaluateOptions &options,
                        const BatchForward &tested,
-                       const BatchForward &reference, CompareReport &report) {
+                       const BatchForward &reference, CompareReport &report,
+                       const BatchForward *precise) {
   report = CompareReport();
   int64_t total = options.limit > 0 ? std::min(options.limit, images) : images;
   report.images = total;
@@ -271,11 +288,20 @@ Status compareBackends(const fm::ModelProto &model,
     int64_t batch = std::min(options.batch, total - first);
     Matrix<float> input =
         normalisedBatch(pixels, pixelsPerImage, first, batch, options);
-    BatchResult a, b;
+    BatchResult a, b, p;
     if (Status status = tested(input, a))
       return status;
     if (Status status = reference(input, b))
       return status;
+    if (precise)
+      if (Status status = (*precise)(input, p))
+        return status;
+    // A sample is a tie when, in float64, a spiking decision came within
+    // kThresholdTieMargin of V_th.
+    std::vector<bool> tie(batch, false);
+    if (precise)
+      for (int64_t n = 0; n < batch; ++n)
+        tie[n] = p.thresholdMargin.at(n) < kThresholdTieMargin;
     std::vector<bool> agrees(batch, true);
     for (const auto &[layer, counts] : a.counts) {
       auto other = b.counts.find(layer);
@@ -283,13 +309,19 @@ Status compareBackends(const fm::ModelProto &model,
         continue;
       for (int64_t n = 0; n < batch; ++n)
         for (int64_t i = 0; i < counts.cols(); ++i) {
+          bool same = counts(n, i) == other->second(n, i);
           ++report.neurons;
-          if (counts(n, i) == other->second(n, i))
-            ++report.identicalNeurons;
-          else
+          report.identicalNeurons += same;
+          if (!tie[n]) {
+            ++report.stableNeurons;
+            report.identicalStableNeurons += same;
+          }
+          if (!same)
             agrees[n] = false;
         }
     }
+    for (int64_t n = 0; n < batch; ++n)
+      report.tieSamples += tie[n];
     for (int64_t n = 0; n < batch; ++n) {
       if (!agrees[n])
         continue;

@@ -52,16 +52,26 @@ struct EvaluateReport {
 struct BatchResult {
   Matrix<float> logits;
   std::map<int, Matrix<float>> counts;
+  /// Reference backends: per sample, the smallest |v - V_th| of any spiking
+  /// decision (empty for the compiled backend).
+  std::vector<double> thresholdMargin;
 };
+
+/// A sample whose spiking decisions came closer than this to V_th is a
+/// threshold tie for float32 arithmetic: backends that round differently
+/// (BN folded, another summation order) may fire otherwise on it.
+constexpr double kThresholdTieMargin = 1e-4;
 
 /// Runs one batch (batch x per-sample input) on some backend.
 using BatchForward =
     std::function<Status(const Matrix<float> &input, BatchResult &result)>;
 
 /// The reference backend: one executor per thread, the batch split over
-/// `threads`.
+/// `threads`; in float64 with `doublePrecision` (the input and the results
+/// are still float32).
 Status makeReferenceForward(const fsnn::model::ModelProto &model, int threads,
-                            BatchForward &forward);
+                            BatchForward &forward,
+                            bool doublePrecision = false);
 
 /// The compiled backend: the shared library made by fsnn-compile from this
 /// model (its structure hash must match), run by the runtime on `threads`.
@@ -83,6 +93,11 @@ struct CompareReport {
   int64_t images = 0;
   /// Neurons (over the layers both backends report) with equal spike counts.
   int64_t neurons = 0, identicalNeurons = 0;
+  /// With a float64 reference: samples that are threshold ties (a spiking
+  /// decision within kThresholdTieMargin of V_th in float64), and the counts
+  /// over the other, stable samples.
+  int64_t tieSamples = 0;
+  int64_t stableNeurons = 0, identicalStableNeurons = 0;
   /// Samples whose spike counts agree everywhere, and the largest relative
   /// logit difference among them (relative to max(1, |reference|)).
   int64_t agreeingSamples = 0;
@@ -90,13 +105,16 @@ struct CompareReport {
 };
 
 /// Runs the same images through two backends and compares spike counts and
-/// logits, as compiled code is checked against the reference.
+/// logits, as compiled code is checked against the reference. With
+/// `precise` (the reference in float64), samples that are threshold ties
+/// for float32 arithmetic are told apart.
 Status compareBackends(const fsnn::model::ModelProto &model,
                        const std::vector<uint8_t> &pixels,
                        int64_t pixelsPerImage, int64_t images,
                        const EvaluateOptions &options,
                        const BatchForward &tested,
-                       const BatchForward &reference, CompareReport &report);
+                       const BatchForward &reference, CompareReport &report,
+                       const BatchForward *precise = nullptr);
 
 /// Outgoing synapses per neuron of each layer of the model's SpikingFeedback
 /// node (layer l feeds map l + 1; the last layer feeds the feedback map).

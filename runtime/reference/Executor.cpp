@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 namespace fsnn::reference {
@@ -444,7 +445,8 @@ template <typename T> struct Executor<T>::Impl {
   void simulate(const Matrix<T> &input, int64_t steps, Context &layer1Ctx,
                 Context &ctx, std::vector<Matrix<T>> &rates,
                 std::vector<Matrix<T>> &counts,
-                std::vector<std::vector<Matrix<T>>> *trains = nullptr) {
+                std::vector<std::vector<Matrix<T>>> *trains = nullptr,
+                std::vector<double> *margins = nullptr) {
     int numLayers = layerMaps.size();
     int64_t batch = input.rows();
     std::vector<Matrix<T>> u(numLayers), s(numLayers), acc(numLayers);
@@ -455,6 +457,8 @@ template <typename T> struct Executor<T>::Impl {
     }
     if (trains)
       trains->assign(numLayers, {});
+    if (margins)
+      margins->assign(batch, std::numeric_limits<double>::infinity());
     Matrix<T> staticCurrent;
     if (!spikeFrames)
       staticCurrent = evalMap(*layerMaps[0], input, layer1Ctx, nullptr);
@@ -473,6 +477,11 @@ template <typename T> struct Executor<T>::Impl {
           v += evalMap(*layerMaps[l], s[l - 1], ctx, nullptr);
         }
         Matrix<T> spikes = (v.array() >= vth).template cast<T>().matrix();
+        if (margins)
+          for (int64_t n = 0; n < batch; ++n)
+            (*margins)[n] =
+                std::min((*margins)[n],
+                         double((v.row(n).array() - vth).abs().minCoeff()));
         // For the multi-layer model, layer N's previous spikes must stay
         // available to layer 1 until this step's layer N fires, which it does
         // last; layers 2..N read this step's spikes of the layer before.
@@ -741,7 +750,8 @@ Status Executor<T>::forward(const Matrix<T> &input, const RunOptions &options,
   }
   result.spikeTrains.clear();
   m.simulate(input, steps, layer1, ctx, result.rates, result.counts,
-             options.recordSpikes ? &result.spikeTrains : nullptr);
+             options.recordSpikes ? &result.spikeTrains : nullptr,
+             &result.thresholdMargin);
   result.outputs.clear();
   typename Impl::Context readoutCtx = ctx;
   if (training)

@@ -65,6 +65,9 @@ template <typename T> struct ForwardResult {
   std::vector<Matrix<T>> counts;
   /// With RunOptions::recordSpikes: [layer][step], batch x neurons of 0/1.
   std::vector<std::vector<Matrix<T>>> spikeTrains;
+  /// Per sample, the smallest |v - V_th| of any spiking decision: how close
+  /// the sample came to a threshold tie.
+  std::vector<double> thresholdMargin;
 };
 
 inline SolverSettings paperAdjoint() {

@@ -74,9 +74,10 @@ int main(int argc, char **argv) {
   app.add_flag("--json", json, "Print the figures as one JSON object");
   bool compare = false;
   app.add_flag("--compare-reference", compare,
-               "Also run the reference executor and compare spike counts and "
-               "logits; fail below 99.9% identical counts or above 1e-4 "
-               "relative logit difference");
+               "Also run the reference executor (float32, and float64 to "
+               "tell threshold ties apart) and compare spike counts and "
+               "logits; fail below 99.9% identical counts outside ties or "
+               "above 1e-4 relative logit difference");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -117,24 +118,36 @@ int main(int argc, char **argv) {
                 made.message());
 
   if (compare) {
-    reference::BatchForward oracle;
+    // The reference in float32, and in float64 to tell threshold ties apart.
+    reference::BatchForward oracle, precise;
     if (model::Status s =
             reference::makeReferenceForward(proto, options.threads, oracle))
+      return fail(modelPath + ": " + s.message());
+    if (model::Status s = reference::makeReferenceForward(
+            proto, options.threads, precise, /*doublePrecision=*/true))
       return fail(modelPath + ": " + s.message());
     reference::CompareReport c;
     if (model::Status s = reference::compareBackends(
             proto, images.data, images.itemSize(), images.items(), options,
-            forward, oracle, c))
+            forward, oracle, c, &precise))
       return fail(s.message());
-    double identical =
-        c.neurons ? double(c.identicalNeurons) / double(c.neurons) : 1.0;
+    auto percent = [](int64_t part, int64_t whole) {
+      return whole ? 100.0 * double(part) / double(whole) : 100.0;
+    };
+    double stable = percent(c.identicalStableNeurons, c.stableNeurons);
     std::cout << "compare: " << backend << " vs reference on " << c.images
               << " images: " << c.identicalNeurons << "/" << c.neurons
-              << " neurons with identical spike counts (" << 100.0 * identical
-              << "%), max relative logit difference " << c.maxLogitDifference
-              << " over the " << c.agreeingSamples
-              << " samples whose counts agree\n";
-    if (identical < 0.999 || c.maxLogitDifference > 1e-4)
+              << " neurons with identical spike counts ("
+              << percent(c.identicalNeurons, c.neurons) << "%); "
+              << c.tieSamples
+              << " images are threshold ties (a spiking decision within "
+              << reference::kThresholdTieMargin
+              << " of V_th in float64); on the others "
+              << c.identicalStableNeurons << "/" << c.stableNeurons << " ("
+              << stable << "%); max relative logit difference "
+              << c.maxLogitDifference << " over the " << c.agreeingSamples
+              << " images whose counts agree\n";
+    if (stable < 99.9 || c.maxLogitDifference > 1e-4)
       return fail("the " + backend + " backend disagrees with the reference");
     return 0;
   }

@@ -50,10 +50,11 @@ func.func @conv_transpose_upsampling(%s: tensor<1x4x3x3xf32>, %w: tensor<4x2x3x3
 
 // -----
 
-// The spectral weight: σ̂ is one reduction over V with u on dimension 0 and
-// v on the flattened rest; W = clamp(g) V / σ̂.
+// The spectral weight: σ̂ = uᵀ (V_mat v) in two stages, V_mat v reading v on
+// the flattened trailing dims, then the dot with u; W = clamp(g) V / σ̂.
 // CHECK-LABEL: func.func @spectral_conv_weight
-// CHECK: %[[SIGMA:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction", "reduction", "reduction"]
+// CHECK: %[[VV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "reduction", "reduction"]} ins(%arg0, %arg3 : tensor<2x2x3x3xf32>, tensor<18xf32>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: %[[SIGMA:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%arg2, %[[VV]] : tensor<2xf32>, tensor<2xf32>) outs(%{{.*}} : tensor<f32>)
 // CHECK: arith.maximumf
 // CHECK: arith.minimumf
 // CHECK: arith.divf
