@@ -276,24 +276,33 @@ Matrix<T> batchNormBackward(const Matrix<T> &x, const Matrix<T> &dy,
   return dx;
 }
 
+/// Visits every (input element, output element) pair of an average pooling
+/// window without padding, over channels x (C*H*W); the callback receives the
+/// flat input and output indices within one sample.
+template <typename Visit>
+void forEachPoolTap(int64_t channels, int64_t height, int64_t width, int64_t kh,
+                    int64_t kw, int64_t sh, int64_t sw, int64_t outH,
+                    int64_t outW, Visit &&visit) {
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t oi = 0; oi < outH; ++oi)
+      for (int64_t oj = 0; oj < outW; ++oj)
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j)
+            visit((c * height + oi * sh + i) * width + oj * sw + j,
+                  (c * outH + oi) * outW + oj);
+}
+
 /// Average pooling without padding over batch x (C*H*W).
 template <typename T>
 Matrix<T> avgPoolForward(const Matrix<T> &x, int64_t channels, int64_t height,
                          int64_t width, int64_t kh, int64_t kw, int64_t sh,
                          int64_t sw, int64_t outH, int64_t outW) {
   Matrix<T> y = Matrix<T>::Zero(x.rows(), channels * outH * outW);
-  T scale = T(1) / T(kh * kw);
   for (int64_t n = 0; n < x.rows(); ++n)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t oi = 0; oi < outH; ++oi)
-        for (int64_t oj = 0; oj < outW; ++oj) {
-          T sum = 0;
-          for (int64_t i = 0; i < kh; ++i)
-            for (int64_t j = 0; j < kw; ++j)
-              sum += x(n, (c * height + oi * sh + i) * width + oj * sw + j);
-          y(n, (c * outH + oi) * outW + oj) = sum * scale;
-        }
-  return y;
+    forEachPoolTap(channels, height, width, kh, kw, sh, sw, outH, outW,
+                   [&](int64_t in, int64_t out) { y(n, out) += x(n, in); });
+  // Scaling the window sum once keeps the rounding of a plain mean.
+  return y * (T(1) / T(kh * kw));
 }
 
 template <typename T>
@@ -303,13 +312,9 @@ Matrix<T> avgPoolBackward(const Matrix<T> &dy, int64_t channels, int64_t height,
   Matrix<T> dx = Matrix<T>::Zero(dy.rows(), channels * height * width);
   T scale = T(1) / T(kh * kw);
   for (int64_t n = 0; n < dy.rows(); ++n)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t oi = 0; oi < outH; ++oi)
-        for (int64_t oj = 0; oj < outW; ++oj)
-          for (int64_t i = 0; i < kh; ++i)
-            for (int64_t j = 0; j < kw; ++j)
-              dx(n, (c * height + oi * sh + i) * width + oj * sw + j) +=
-                  dy(n, (c * outH + oi) * outW + oj) * scale;
+    forEachPoolTap(
+        channels, height, width, kh, kw, sh, sw, outH, outW,
+        [&](int64_t in, int64_t out) { dx(n, in) += dy(n, out) * scale; });
   return dx;
 }
 

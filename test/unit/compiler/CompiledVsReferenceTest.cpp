@@ -266,13 +266,10 @@ TEST(CompiledVsReference, ConvWithPoolingReadout) {
   b.tensor("c", {3}, values(r, 3, 0.1));
   auto maps = b.feedback("x", 1, 20);
   b.mapIO(*maps[0], "x.in", {1, 8, 8}, "f.out", {4, 4, 4});
-  auto *conv =
-      ModelBuilder::node(*maps[0], "Conv2d", "f", {"x.in", "K", "Kb"}, "f.out");
-  ModelBuilder::ints(conv, "strides", {2, 2});
-  ModelBuilder::ints(conv, "pads", {1, 1});
+  ModelBuilder::conv(*maps[0], "Conv2d", "f", {"x.in", "K", "Kb"}, "f.out", 2,
+                     1);
   b.mapIO(*maps[1], "s", {4, 4, 4}, "fb.out", {4, 4, 4});
-  auto *fb = ModelBuilder::node(*maps[1], "Conv2d", "fb", {"s", "W"}, "fb.out");
-  ModelBuilder::ints(fb, "pads", {1, 1});
+  ModelBuilder::conv(*maps[1], "Conv2d", "fb", {"s", "W"}, "fb.out", 1, 1);
   auto *pool = b.node("AvgPool2d", "pool", {"snn.rate1"}, "pooled");
   ModelBuilder::ints(pool, "kernel", {2, 2});
   b.node("Flatten", "flat", {"pooled"}, "flat.out");
@@ -296,23 +293,18 @@ TEST(CompiledVsReference, ThreeLayersWithTransposedConvFeedback) {
   b.tensor("C", {5, 64}, values(r, 320, 0.5));
   auto maps = b.feedback("x", 3, 25);
   b.mapIO(*maps[0], "x.in", {2, 8, 8}, "l1.out", {3, 4, 4});
-  auto *c1 = ModelBuilder::node(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"},
-                                "l1.out");
-  ModelBuilder::ints(c1, "strides", {2, 2});
-  ModelBuilder::ints(c1, "pads", {1, 1});
+  ModelBuilder::conv(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"}, "l1.out",
+                     2, 1);
   b.mapIO(*maps[1], "s1", {3, 4, 4}, "l2.out", {4, 4, 4});
-  auto *c2 = ModelBuilder::node(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"},
-                                "l2.out");
-  ModelBuilder::ints(c2, "pads", {1, 1});
+  ModelBuilder::conv(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"}, "l2.out", 1,
+                     1);
   b.mapIO(*maps[2], "s2", {4, 4, 4}, "l3.out", {4, 4, 4});
-  auto *c3 = ModelBuilder::node(*maps[2], "Conv2d", "l3", {"s2", "K3", "K3b"},
-                                "l3.out");
-  ModelBuilder::ints(c3, "pads", {1, 1});
+  ModelBuilder::conv(*maps[2], "Conv2d", "l3", {"s2", "K3", "K3b"}, "l3.out", 1,
+                     1);
   // 4x4 back up to... layer 1 is 4x4 too: stride 1 transposed conv.
   b.mapIO(*maps[3], "s3", {4, 4, 4}, "fb.out", {3, 4, 4});
-  auto *t = ModelBuilder::node(*maps[3], "ConvTranspose2d", "fb", {"s3", "T"},
-                               "fb.out");
-  ModelBuilder::ints(t, "pads", {1, 1});
+  ModelBuilder::conv(*maps[3], "ConvTranspose2d", "fb", {"s3", "T"}, "fb.out",
+                     1, 1);
   b.node("Flatten", "flat", {"snn.rate3"}, "flat.out");
   b.node("Linear", "readout", {"flat.out", "C"}, "logits");
   compareWithReference(b.model, 2, 8);
@@ -334,21 +326,14 @@ TEST(CompiledVsReference, StridedTransposedConvUpsampling) {
   b.tensor("C", {2, 12}, values(r, 24, 0.5));
   auto maps = b.feedback("x", 2, 25);
   b.mapIO(*maps[0], "x.in", {1, 8, 8}, "l1.out", {2, 4, 4});
-  auto *c1 = ModelBuilder::node(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"},
-                                "l1.out");
-  ModelBuilder::ints(c1, "strides", {2, 2});
-  ModelBuilder::ints(c1, "pads", {1, 1});
+  ModelBuilder::conv(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"}, "l1.out",
+                     2, 1);
   b.mapIO(*maps[1], "s1", {2, 4, 4}, "l2.out", {3, 2, 2});
-  auto *c2 = ModelBuilder::node(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"},
-                                "l2.out");
-  ModelBuilder::ints(c2, "strides", {2, 2});
-  ModelBuilder::ints(c2, "pads", {1, 1});
+  ModelBuilder::conv(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"}, "l2.out", 2,
+                     1);
   b.mapIO(*maps[2], "s2", {3, 2, 2}, "fb.out", {2, 4, 4});
-  auto *t = ModelBuilder::node(*maps[2], "ConvTranspose2d", "fb", {"s2", "T"},
-                               "fb.out");
-  ModelBuilder::ints(t, "strides", {2, 2});
-  ModelBuilder::ints(t, "pads", {1, 1});
-  ModelBuilder::ints(t, "output_padding", {1, 1});
+  ModelBuilder::conv(*maps[2], "ConvTranspose2d", "fb", {"s2", "T"}, "fb.out",
+                     2, 1, 1);
   b.node("Flatten", "flat", {"snn.rate2"}, "flat.out");
   b.node("Linear", "readout", {"flat.out", "C"}, "logits");
   compareWithReference(b.model, 3, 10);

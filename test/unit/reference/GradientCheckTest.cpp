@@ -109,15 +109,11 @@ fsnn::model::ModelProto convModel(Random &r) {
   b.tensor("C", {2, 27}, r.normal(54, 0.5));
   auto maps = b.feedback("x", 1, 30);
   b.mapIO(*maps[0], "x.in", {1, 6, 6}, "f.bn.out", {3, 3, 3});
-  auto *conv = ModelBuilder::node(*maps[0], "Conv2d", "f", {"x.in", "K", "Kb"},
-                                  "f.conv");
-  ModelBuilder::ints(conv, "strides", {2, 2});
-  ModelBuilder::ints(conv, "pads", {1, 1});
+  ModelBuilder::conv(*maps[0], "Conv2d", "f", {"x.in", "K", "Kb"}, "f.conv", 2,
+                     1);
   addBatchNorm(b, r, *maps[0], "f.bn", 3, "f.conv", "f.bn.out");
   b.mapIO(*maps[1], "s", {3, 3, 3}, "fb.conv", {3, 3, 3});
-  auto *fb =
-      ModelBuilder::node(*maps[1], "Conv2d", "fb", {"s", "Weff"}, "fb.conv");
-  ModelBuilder::ints(fb, "pads", {1, 1});
+  ModelBuilder::conv(*maps[1], "Conv2d", "fb", {"s", "Weff"}, "fb.conv", 1, 1);
   b.node("Flatten", "flat", {"snn.rate1"}, "flat.out");
   b.node("Linear", "readout", {"flat.out", "C"}, "logits");
   return b.model;
@@ -142,26 +138,18 @@ fsnn::model::ModelProto multiLayerModel(Random &r) {
   b.tensor("c", {3}, r.normal(3, 0.1));
   auto maps = b.feedback("x", 3, 30);
   b.mapIO(*maps[0], "x.in", {1, 6, 6}, "l1.out", {2, 3, 3});
-  auto *c1 = ModelBuilder::node(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"},
-                                "l1.out");
-  ModelBuilder::ints(c1, "strides", {2, 2});
-  ModelBuilder::ints(c1, "pads", {1, 1});
+  ModelBuilder::conv(*maps[0], "Conv2d", "l1", {"x.in", "K1", "K1b"}, "l1.out",
+                     2, 1);
   b.mapIO(*maps[1], "s1", {2, 3, 3}, "l2.bn.out", {2, 3, 3});
-  auto *c2 = ModelBuilder::node(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"},
-                                "l2.conv");
-  ModelBuilder::ints(c2, "pads", {1, 1});
+  ModelBuilder::conv(*maps[1], "Conv2d", "l2", {"s1", "K2", "K2b"}, "l2.conv",
+                     1, 1);
   addBatchNorm(b, r, *maps[1], "l2.bn", 2, "l2.conv", "l2.bn.out", 1.0);
   b.mapIO(*maps[2], "s2", {2, 3, 3}, "l3.bn.out", {2, 2, 2});
-  auto *c3 =
-      ModelBuilder::node(*maps[2], "Conv2d", "l3", {"s2", "K3"}, "l3.conv");
-  ModelBuilder::ints(c3, "strides", {2, 2});
-  ModelBuilder::ints(c3, "pads", {1, 1});
+  ModelBuilder::conv(*maps[2], "Conv2d", "l3", {"s2", "K3"}, "l3.conv", 2, 1);
   addBatchNorm(b, r, *maps[2], "l3.bn", 2, "l3.conv", "l3.bn.out", 1.0);
   b.mapIO(*maps[3], "s3", {2, 2, 2}, "fb.out", {2, 3, 3});
-  auto *t = ModelBuilder::node(*maps[3], "ConvTranspose2d", "fb",
-                               {"s3", "Weff"}, "fb.out");
-  ModelBuilder::ints(t, "strides", {2, 2});
-  ModelBuilder::ints(t, "pads", {1, 1});
+  ModelBuilder::conv(*maps[3], "ConvTranspose2d", "fb", {"s3", "Weff"},
+                     "fb.out", 2, 1);
   auto *pool = b.node("AvgPool2d", "pool", {"snn.rate3"}, "pooled");
   ModelBuilder::ints(pool, "kernel", {2, 2});
   b.node("Flatten", "flat", {"pooled"}, "flat.out");

@@ -64,6 +64,23 @@ public:
     for (int64_t v : values)
       a->mutable_ints()->add_values(v);
   }
+  /// A Conv2d or ConvTranspose2d node with square strides and padding;
+  /// attributes equal to their defaults (stride 1, no padding) are omitted so
+  /// that the defaults are exercised too.
+  static NodeProto *conv(GraphProto &g, const std::string &op,
+                         const std::string &name,
+                         const std::vector<std::string> &inputs,
+                         const std::string &output, int64_t stride, int64_t pad,
+                         int64_t outputPadding = 0) {
+    NodeProto *n = node(g, op, name, inputs, output);
+    if (stride != 1)
+      ints(n, "strides", {stride, stride});
+    if (pad != 0)
+      ints(n, "pads", {pad, pad});
+    if (outputPadding != 0)
+      ints(n, "output_padding", {outputPadding, outputPadding});
+    return n;
+  }
   static void f(NodeProto *n, const std::string &name, double value) {
     AttributeProto *a = n->add_attributes();
     a->set_name(name);
