@@ -34,10 +34,11 @@ struct ConvGeometry {
   int64_t outputs() const { return outH * outW; }
 };
 
-/// Unfolds one sample (C x H x W) into columns (C*kh*kw x Ho*Wo).
-template <typename T>
-void im2col(const T *image, const ConvGeometry &g, Matrix<T> &columns) {
-  columns.setZero(g.patch(), g.outputs());
+/// Visits every tap of a convolution that falls inside the image (padding
+/// taps are skipped): the callback receives the im2col row and column and the
+/// flat index of the image element within one sample.
+template <typename Visit>
+void forEachConvTap(const ConvGeometry &g, Visit &&visit) {
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < g.kernelH; ++ki)
       for (int64_t kj = 0; kj < g.kernelW; ++kj) {
@@ -49,32 +50,27 @@ void im2col(const T *image, const ConvGeometry &g, Matrix<T> &columns) {
           for (int64_t oj = 0; oj < g.outW; ++oj) {
             int64_t j = oj * g.strideW - g.padW + kj;
             if (j >= 0 && j < g.width)
-              columns(row, oi * g.outW + oj) =
-                  image[(c * g.height + i) * g.width + j];
+              visit(row, oi * g.outW + oj, (c * g.height + i) * g.width + j);
           }
         }
       }
 }
 
+/// Unfolds one sample (C x H x W) into columns (C*kh*kw x Ho*Wo).
+template <typename T>
+void im2col(const T *image, const ConvGeometry &g, Matrix<T> &columns) {
+  columns.setZero(g.patch(), g.outputs());
+  forEachConvTap(g, [&](int64_t row, int64_t column, int64_t pixel) {
+    columns(row, column) = image[pixel];
+  });
+}
+
 /// The adjoint of im2col: adds columns back into an image.
 template <typename T>
 void col2im(const Matrix<T> &columns, const ConvGeometry &g, T *image) {
-  for (int64_t c = 0; c < g.channels; ++c)
-    for (int64_t ki = 0; ki < g.kernelH; ++ki)
-      for (int64_t kj = 0; kj < g.kernelW; ++kj) {
-        int64_t row = (c * g.kernelH + ki) * g.kernelW + kj;
-        for (int64_t oi = 0; oi < g.outH; ++oi) {
-          int64_t i = oi * g.strideH - g.padH + ki;
-          if (i < 0 || i >= g.height)
-            continue;
-          for (int64_t oj = 0; oj < g.outW; ++oj) {
-            int64_t j = oj * g.strideW - g.padW + kj;
-            if (j >= 0 && j < g.width)
-              image[(c * g.height + i) * g.width + j] +=
-                  columns(row, oi * g.outW + oj);
-          }
-        }
-      }
+  forEachConvTap(g, [&](int64_t row, int64_t column, int64_t pixel) {
+    image[pixel] += columns(row, column);
+  });
 }
 
 /// y = x Wᵀ + b. W is out x in.
