@@ -680,32 +680,53 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
             current = inlineMap(lb, op.getLayers()[i], next[4 * (i - 1) + 1],
                                 /*argumentIsSpikes=*/true);
           }
-          Value v = arith::AddFOp::create(lb, ll, u, current);
-          Value fired = arith::CmpFOp::create(lb, ll, arith::CmpFPredicate::OGE,
-                                              v, in.splat(type, vth));
-          Value spikes = arith::UIToFPOp::create(lb, ll, type, fired);
-          Value reset = resetToZero
-                            ? (Value)arith::MulFOp::create(
-                                  lb, ll, v,
-                                  arith::SubFOp::create(
-                                      lb, ll, in.splat(type, 1.0), spikes))
-                            : (Value)arith::SubFOp::create(
-                                  lb, ll, v,
-                                  arith::MulFOp::create(lb, ll, spikes,
-                                                        in.splat(type, vth)));
-          Value uNext = leak == 1.0 ? reset
-                                    : (Value)arith::MulFOp::create(
-                                          lb, ll, reset, in.splat(type, leak));
-          Value accNext =
-              leak == 1.0 ? (Value)arith::AddFOp::create(lb, ll, acc, spikes)
-                          : (Value)arith::AddFOp::create(
-                                lb, ll,
-                                arith::MulFOp::create(lb, ll, acc,
-                                                      in.splat(type, leak)),
-                                spikes);
-          Value countNext = arith::AddIOp::create(
-              lb, ll, count,
-              arith::ExtUIOp::create(lb, ll, countTypes[i], fired));
+          // The whole neuron update in one elementwise pass: separate ops
+          // would each write a temporary (an i1 one among them) per step.
+          unsigned rank = type.getRank();
+          SmallVector<AffineMap> maps(5, in.identity(rank));
+          auto update = linalg::GenericOp::create(
+              lb, ll, TypeRange{type, type, type, countTypes[i]},
+              ValueRange{current}, ValueRange{u, in.empty(type), acc, count},
+              maps, SmallVector<IteratorType>(rank, kPar),
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Type element = type.getElementType();
+                auto constant = [&](double value) -> Value {
+                  return arith::ConstantOp::create(
+                      nb, nl, element, nb.getFloatAttr(element, value));
+                };
+                Value current = a[0], u = a[1], acc = a[3], count = a[4];
+                Value v = arith::AddFOp::create(nb, nl, u, current);
+                Value fired = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OGE, v, constant(vth));
+                Value spike = arith::UIToFPOp::create(nb, nl, element, fired);
+                Value reset = resetToZero
+                                  ? (Value)arith::MulFOp::create(
+                                        nb, nl, v,
+                                        arith::SubFOp::create(
+                                            nb, nl, constant(1.0), spike))
+                                  : (Value)arith::SubFOp::create(
+                                        nb, nl, v,
+                                        arith::MulFOp::create(nb, nl, spike,
+                                                              constant(vth)));
+                Value uNext = leak == 1.0 ? reset
+                                          : (Value)arith::MulFOp::create(
+                                                nb, nl, reset, constant(leak));
+                Value accNext =
+                    leak == 1.0
+                        ? (Value)arith::AddFOp::create(nb, nl, acc, spike)
+                        : (Value)arith::AddFOp::create(
+                              nb, nl,
+                              arith::MulFOp::create(nb, nl, acc,
+                                                    constant(leak)),
+                              spike);
+                Value countNext = arith::AddIOp::create(
+                    nb, nl, count,
+                    arith::ExtUIOp::create(nb, nl, count.getType(), fired));
+                linalg::YieldOp::create(
+                    nb, nl, ValueRange{uNext, spike, accNext, countNext});
+              });
+          Value uNext = update.getResult(0), spikes = update.getResult(1),
+                accNext = update.getResult(2), countNext = update.getResult(3);
           next.append({uNext, spikes, accNext, countNext});
         }
         scf::YieldOp::create(lb, ll, next);

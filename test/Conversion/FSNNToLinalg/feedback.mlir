@@ -32,13 +32,19 @@
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
 // CHECK: %[[FB:.*]] = arith.select %[[FIRST]], %{{.*}}, %[[FBMAP]] : tensor<2x3xf32>
 // CHECK: %[[CUR:.*]] = arith.addf %[[F]], %[[FB]]
-// CHECK: %[[V:.*]] = arith.addf %[[U]], %[[CUR]]
+// The neuron update is one elementwise pass that reads the current and
+// updates u, s, acc and the count in place (no temporaries per step).
+// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%[[CUR]] : tensor<2x3xf32>) outs(%[[U]], %{{.*}}, %[[ACC]], %[[N]] : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi32>)
+// CHECK: ^bb0(%[[IN:.*]]: f32, %[[UO:.*]]: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %[[NO:.*]]: i32):
+// CHECK: %[[V:.*]] = arith.addf %[[UO]], %[[IN]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
 // CHECK: %[[SPK:.*]] = arith.uitofp %[[FIRED]]
 // CHECK: %[[UN:.*]] = arith.subf %[[V]]
-// CHECK: %[[ACCN:.*]] = arith.addf %[[ACC]], %[[SPK]]
-// CHECK: %[[NN:.*]] = arith.addi %[[N]]
-// CHECK: scf.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[NN]]
+// CHECK: %[[ACCN:.*]] = arith.addf %[[ACCO]], %[[SPK]]
+// CHECK: %[[INC:.*]] = arith.extui %[[FIRED]] : i1 to i32
+// CHECK: %[[NN:.*]] = arith.addi %[[NO]], %[[INC]]
+// CHECK: linalg.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[NN]]
+// CHECK: scf.yield %[[STEP]]#0, %[[STEP]]#1, %[[STEP]]#2, %[[STEP]]#3
 // CHECK: %[[RATE:.*]] = arith.mulf %[[LOOP]]#2, %{{.*}} : tensor<2x3xf32>
 // CHECK: return %[[RATE]], %[[LOOP]]#3
 func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xi32>) {
@@ -62,16 +68,20 @@ func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf3
 // CHECK-LABEL: func.func @lif_reset_zero
 // CHECK: scf.for
 // CHECK: %[[CUR:.*]] = arith.addf %{{.*}}, %{{.*}} : tensor<1x2xf32>
-// CHECK: %[[V:.*]] = arith.addf %{{.*}}, %[[CUR]] : tensor<1x2xf32>
+// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%[[CUR]] : tensor<1x2xf32>)
+// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %{{.*}}: i32):
+// CHECK: %[[V:.*]] = arith.addf
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
 // CHECK: %[[S:.*]] = arith.uitofp %[[FIRED]]
-// CHECK: %[[KEEP:.*]] = arith.subf %{{.*}}, %[[S]]
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[KEEP:.*]] = arith.subf %[[ONE]], %[[S]]
 // CHECK: %[[RESET:.*]] = arith.mulf %[[V]], %[[KEEP]]
-// CHECK: %[[LEAK:.*]] = arith.constant dense<5.000000e-01>
+// CHECK: %[[LEAK:.*]] = arith.constant 5.000000e-01 : f32
 // CHECK: %[[UNEXT:.*]] = arith.mulf %[[RESET]], %[[LEAK]] :
-// CHECK: %[[DECAYED:.*]] = arith.mulf %{{.*}}, %{{.*}} :
+// CHECK: %[[DECAYED:.*]] = arith.mulf %[[ACCO]], %{{.*}} :
 // CHECK: %[[ACC:.*]] = arith.addf %[[DECAYED]], %[[S]]
-// CHECK: scf.yield %[[UNEXT]], %[[S]], %[[ACC]]
+// CHECK: linalg.yield %[[UNEXT]], %[[S]], %[[ACC]]
+// CHECK: scf.yield %[[STEP]]#0, %[[STEP]]#1, %[[STEP]]#2
 // 1 / (1 + 0.5 + 0.25) = 0.571428...
 // CHECK: arith.constant dense<0.571428{{[0-9]*}}> : tensor<1x2xf32>
 func.func @lif_reset_zero(%x: tensor<1x2xf32>, %w: tensor<2x2xf32>) -> tensor<1x2xf32> {
@@ -116,8 +126,9 @@ func.func @spike_frames(%x: tensor<2x6x4xf32>, %f: tensor<3x4xf32>) -> tensor<2x
 // CHECK: scf.for {{.*}} iter_args(%[[U1:.*]] = %{{.*}}, %[[S1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[S2:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
 // CHECK: tensor.extract %[[S2]]
 // CHECK: arith.select
-// CHECK: %[[NEW_S1:.*]] = arith.uitofp
-// CHECK: tensor.extract %[[NEW_S1]]
+// CHECK: %[[STEP1:.*]]:4 = linalg.generic
+// CHECK: arith.uitofp
+// CHECK: tensor.extract %[[STEP1]]#1
 // CHECK: scf.yield
 func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3xf32>) -> tensor<1x2xf32> {
   %r:2, %c:2 = fsnn.feedback %x steps 4 neuron #fsnn.neuron<if> input static : tensor<1x2xf32> -> (tensor<1x3xf32>, tensor<1x2xf32>), (tensor<1x3xi32>, tensor<1x2xi32>)
