@@ -640,7 +640,8 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
           RankedTensorType type = rateTypes[i];
           Value u = state[4 * i], acc = state[4 * i + 2],
                 count = state[4 * i + 3];
-          Value current;
+          // The terms of the input current, summed in this order.
+          SmallVector<Value> current;
           if (i == 0) {
             if (frames) {
               // input[:, t] of a batch x T x ... tensor.
@@ -659,9 +660,9 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
                   RankedTensorType::get(frameShape, inType.getElementType());
               Value frame = tensor::ExtractSliceOp::create(
                   lb, ll, frameType, op.getInput(), offsets, sizes, strides);
-              current = inlineMap(lb, op.getLayers()[0], frame);
+              current.push_back(inlineMap(lb, op.getLayers()[0], frame));
             } else {
-              current = staticCurrent;
+              current.push_back(staticCurrent);
             }
             // Feedback of the previous step's last-layer spikes; none at
             // step 1 (IDE_SPEC §1.3). The map runs at every step (at step
@@ -675,27 +676,32 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
                 arith::ConstantIndexOp::create(lb, ll, 0));
             Value gated = arith::SelectOp::create(
                 lb, ll, first, in.filled(type, 0.0), feedback);
-            current = arith::AddFOp::create(lb, ll, current, gated);
+            current.push_back(gated);
           } else {
-            current = inlineMap(lb, op.getLayers()[i], next[4 * (i - 1) + 1],
-                                /*argumentIsSpikes=*/true);
+            current.push_back(inlineMap(lb, op.getLayers()[i],
+                                        next[4 * (i - 1) + 1],
+                                        /*argumentIsSpikes=*/true));
           }
           // The whole neuron update in one elementwise pass: separate ops
           // would each write a temporary (an i1 one among them) per step.
           unsigned rank = type.getRank();
-          SmallVector<AffineMap> maps(5, in.identity(rank));
+          SmallVector<AffineMap> maps(current.size() + 4, in.identity(rank));
           auto update = linalg::GenericOp::create(
-              lb, ll, TypeRange{type, type, type, countTypes[i]},
-              ValueRange{current}, ValueRange{u, in.empty(type), acc, count},
-              maps, SmallVector<IteratorType>(rank, kPar),
+              lb, ll, TypeRange{type, type, type, countTypes[i]}, current,
+              ValueRange{u, in.empty(type), acc, count}, maps,
+              SmallVector<IteratorType>(rank, kPar),
               [&](OpBuilder &nb, Location nl, ValueRange a) {
                 Type element = type.getElementType();
                 auto constant = [&](double value) -> Value {
                   return arith::ConstantOp::create(
                       nb, nl, element, nb.getFloatAttr(element, value));
                 };
-                Value current = a[0], u = a[1], acc = a[3], count = a[4];
-                Value v = arith::AddFOp::create(nb, nl, u, current);
+                size_t terms = current.size();
+                Value sum = a[0];
+                for (size_t k = 1; k < terms; ++k)
+                  sum = arith::AddFOp::create(nb, nl, sum, a[k]);
+                Value u = a[terms], acc = a[terms + 2], count = a[terms + 3];
+                Value v = arith::AddFOp::create(nb, nl, u, sum);
                 Value fired = arith::CmpFOp::create(
                     nb, nl, arith::CmpFPredicate::OGE, v, constant(vth));
                 Value spike = arith::UIToFPOp::create(nb, nl, element, fired);

@@ -31,12 +31,13 @@
 // No feedback at step 1: a select drops the map's result.
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
 // CHECK: %[[FB:.*]] = arith.select %[[FIRST]], %{{.*}}, %[[FBMAP]] : tensor<2x3xf32>
-// CHECK: %[[CUR:.*]] = arith.addf %[[F]], %[[FB]]
-// The neuron update is one elementwise pass that reads the current and
-// updates u, s, acc and the count in place (no temporaries per step).
-// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%[[CUR]] : tensor<2x3xf32>) outs(%[[U]], %{{.*}}, %[[ACC]], %[[N]] : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi32>)
-// CHECK: ^bb0(%[[IN:.*]]: f32, %[[UO:.*]]: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %[[NO:.*]]: i32):
-// CHECK: %[[V:.*]] = arith.addf %[[UO]], %[[IN]]
+// The neuron update is one elementwise pass that reads the current's terms
+// (F(x), then the feedback) and updates u, s, acc and the count in place (no
+// temporaries per step).
+// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%[[F]], %[[FB]] : tensor<2x3xf32>, tensor<2x3xf32>) outs(%[[U]], %{{.*}}, %[[ACC]], %[[N]] : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi32>)
+// CHECK: ^bb0(%[[INF:.*]]: f32, %[[INFB:.*]]: f32, %[[UO:.*]]: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %[[NO:.*]]: i32):
+// CHECK: %[[CUR:.*]] = arith.addf %[[INF]], %[[INFB]]
+// CHECK: %[[V:.*]] = arith.addf %[[UO]], %[[CUR]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
 // CHECK: %[[SPK:.*]] = arith.uitofp %[[FIRED]]
 // CHECK: %[[UN:.*]] = arith.subf %[[V]]
@@ -67,10 +68,10 @@ func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf3
 // the potential and the accumulator, and the rate divides by Σ λ^k.
 // CHECK-LABEL: func.func @lif_reset_zero
 // CHECK: scf.for
-// CHECK: %[[CUR:.*]] = arith.addf %{{.*}}, %{{.*}} : tensor<1x2xf32>
-// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%[[CUR]] : tensor<1x2xf32>)
-// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %{{.*}}: i32):
-// CHECK: %[[V:.*]] = arith.addf
+// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2xf32>, tensor<1x2xf32>)
+// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %{{.*}}: i32):
+// CHECK: %[[CUR:.*]] = arith.addf
+// CHECK: %[[V:.*]] = arith.addf %{{.*}}, %[[CUR]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
 // CHECK: %[[S:.*]] = arith.uitofp %[[FIRED]]
 // CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
