@@ -2,6 +2,7 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -243,10 +244,126 @@ Value scatterSpikes(
   return nest(l.b, 0, ivs, acc);
 }
 
+/// The widest output tile (a multiple of 16 floats, at most 128, dividing
+/// `out`) whose accumulator fits in vector registers, or 0.
+constexpr int64_t kLanes = 16;
+
+int64_t registerTile(int64_t out) {
+  for (int64_t tile = 128; tile >= 16; tile -= 16)
+    if (out % tile == 0)
+      return tile;
+  return 0;
+}
+
+/// The register-tiled form of the event-driven linear map: for every sample,
+/// the indices of the neurons that fired are first compacted (branch-free),
+/// then every output tile loops over them, so that the tile's accumulator is
+/// loaded and stored once per tile, not once per fired neuron. Each output
+/// still receives its contributions in input order: bit for bit the dense
+/// result.
+Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
+                            Value init, int64_t tile) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  Value spikes = op.getInput();
+  RankedTensorType sType = l.typeOf(spikes);
+  Type element = sType.getElementType();
+  int64_t batch = sType.getDimSize(0), in = sType.getDimSize(1),
+          out = l.typeOf(transposed).getDimSize(1);
+  auto index = [&](OpBuilder &nb, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  };
+  auto laneType = VectorType::get({kLanes}, element);
+  Value fired0 =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{in}, b.getIndexType());
+  auto samples = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, batch), index(b, 1),
+      ValueRange{init, fired0},
+      [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
+        Value zero = arith::ConstantOp::create(sb, loc, element,
+                                               sb.getFloatAttr(element, 0.0));
+        auto compact = scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, in), index(sb, 1),
+            ValueRange{sampleState[1], index(sb, 0)},
+            [&](OpBuilder &cb, Location, Value i, ValueRange list) {
+              Value spike =
+                  tensor::ExtractOp::create(cb, loc, spikes, ValueRange{n, i});
+              Value stored = tensor::InsertOp::create(cb, loc, i, list[0],
+                                                      ValueRange{list[1]});
+              Value fired = arith::CmpFOp::create(
+                  cb, loc, arith::CmpFPredicate::UNE, spike, zero);
+              Value next = arith::SelectOp::create(
+                  cb, loc, fired,
+                  arith::AddIOp::create(cb, loc, list[1], index(cb, 1)),
+                  list[1]);
+              scf::YieldOp::create(cb, loc, ValueRange{stored, next});
+            });
+        Value firedList = compact.getResult(0), count = compact.getResult(1);
+        auto tiles = scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
+            ValueRange{sampleState[0]},
+            [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
+              // The tile is a vector value carried by the loop, so that it
+              // lives in registers; a memory window would be loaded and
+              // stored around every addition.
+              // Carried as several 16-lane vectors: LLVM keeps those in
+              // registers, where one wide vector of another width is split
+              // badly across the loop.
+              SmallVector<bool> inBounds{true};
+              int64_t parts = tile / kLanes;
+              auto column = [&](OpBuilder &pb, Value o, int64_t part) {
+                return arith::AddIOp::create(pb, loc, o,
+                                             index(pb, part * kLanes))
+                    .getResult();
+              };
+              SmallVector<Value> tileInit;
+              for (int64_t p = 0; p < parts; ++p)
+                tileInit.push_back(vector::TransferReadOp::create(
+                    tb, loc, laneType, accState[0],
+                    ValueRange{n, column(tb, o, p)}, zero,
+                    ArrayRef<bool>(inBounds)));
+              auto sum = scf::ForOp::create(
+                  tb, loc, index(tb, 0), count, index(tb, 1), tileInit,
+                  [&](OpBuilder &kb, Location, Value k, ValueRange partial) {
+                    Value i = tensor::ExtractOp::create(kb, loc, firedList,
+                                                        ValueRange{k});
+                    Value spike = tensor::ExtractOp::create(kb, loc, spikes,
+                                                            ValueRange{n, i});
+                    Value spikeLanes =
+                        vector::BroadcastOp::create(kb, loc, laneType, spike);
+                    SmallVector<Value> updated;
+                    for (int64_t p = 0; p < parts; ++p) {
+                      Value row = vector::TransferReadOp::create(
+                          kb, loc, laneType, transposed,
+                          ValueRange{i, column(kb, o, p)}, zero,
+                          ArrayRef<bool>(inBounds));
+                      updated.push_back(arith::AddFOp::create(
+                          kb, loc, partial[p],
+                          arith::MulFOp::create(kb, loc, spikeLanes, row)));
+                    }
+                    scf::YieldOp::create(kb, loc, updated);
+                  });
+              Value acc = accState[0];
+              for (int64_t p = 0; p < parts; ++p)
+                acc = vector::TransferWriteOp::create(
+                          tb, loc, sum.getResult(p), acc,
+                          ValueRange{n, column(tb, o, p)},
+                          ArrayRef<bool>(inBounds))
+                          .getResult();
+              scf::YieldOp::create(tb, loc, acc);
+            });
+        scf::YieldOp::create(sb, loc,
+                             ValueRange{tiles.getResult(0), firedList});
+      });
+  return samples.getResult(0);
+}
+
 /// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the
 /// neurons that fired are added to the output row.
 Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
   int64_t out = l.typeOf(transposed).getDimSize(1);
+  if (int64_t tile = registerTile(out))
+    return lowerSpikeLinearTiled(l, op, transposed, init, tile);
   auto rowType =
       RankedTensorType::get({1, out}, l.typeOf(init).getElementType());
   return scatterSpikes(

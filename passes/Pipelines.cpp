@@ -50,6 +50,9 @@ LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm) {
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"
+      // Before the generic conversion: it also lowers the in-bounds vector
+      // transfers (the register tiles) to plain vector loads and stores.
+      "convert-vector-to-llvm,"
       "convert-to-llvm,"
       "reconcile-unrealized-casts",
       pm, errorStream);

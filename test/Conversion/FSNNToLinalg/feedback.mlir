@@ -182,3 +182,38 @@ func.func @event_driven_conv_feedback(%x: tensor<1x4x5x5xf32>, %k: tensor<4x4x1x
     }
   return %r : tensor<1x4x5x5xf32>
 }
+
+// -----
+
+// A linear map on spikes whose width is a multiple of 16 is register-tiled:
+// per sample, the indices of the neurons that fired are compacted without
+// branches, then each output tile (here one of 32 = two 16-lane vectors)
+// is carried in vector registers over that list, and written back once.
+// CHECK-LABEL: func.func @register_tiled_feedback
+// CHECK: scf.for
+// CHECK: scf.for %[[N:[a-z0-9_]+]] = {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x32xf32>, tensor<32xindex>)
+// CHECK: %[[LIST:.*]]:2 = scf.for %[[I:[a-z0-9_]+]] = {{.*}} -> (tensor<32xindex>, index)
+// CHECK: tensor.insert %[[I]]
+// CHECK: %[[FIRED:.*]] = arith.cmpf une
+// CHECK: arith.select %[[FIRED]]
+// CHECK: scf.for %[[O:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c32
+// CHECK-COUNT-2: vector.transfer_read {{.*}} : tensor<2x32xf32>, vector<16xf32>
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %{{.*}} to %[[LIST]]#1 {{.*}} -> (vector<16xf32>, vector<16xf32>)
+// CHECK: %[[IDX:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: vector.transfer_read %{{.*}}[%[[IDX]], %{{.*}}]{{.*}}: tensor<32x32xf32>, vector<16xf32>
+// CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK: scf.yield {{.*}} : vector<16xf32>, vector<16xf32>
+// CHECK-COUNT-2: vector.transfer_write {{.*}} : vector<16xf32>, tensor<2x32xf32>
+func.func @register_tiled_feedback(%x: tensor<2x4xf32>, %f: tensor<32x4xf32>, %w: tensor<32x32xf32>) -> tensor<2x32xf32> {
+  %r, %c = fsnn.feedback %x steps 5 neuron #fsnn.neuron<if> input static : tensor<2x4xf32> -> (tensor<2x32xf32>), (tensor<2x32xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x32xf32>):
+      %y = fsnn.linear %s, %w : tensor<2x32xf32>, tensor<32x32xf32> -> tensor<2x32xf32>
+      fsnn.yield %y : tensor<2x32xf32>
+    } layers {
+    ^bb0(%in: tensor<2x4xf32>):
+      %y = fsnn.linear %in, %f : tensor<2x4xf32>, tensor<32x4xf32> -> tensor<2x32xf32>
+      fsnn.yield %y : tensor<2x32xf32>
+    }
+  return %r : tensor<2x32xf32>
+}
