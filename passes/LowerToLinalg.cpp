@@ -25,6 +25,16 @@ constexpr StringLiteral kSpikeInput = "fsnn.spike_input";
 constexpr IteratorType kPar = IteratorType::parallel;
 constexpr IteratorType kRed = IteratorType::reduction;
 
+/// A scalar float constant of type `element`.
+Value floatConstant(OpBuilder &b, Location loc, Type element, double value) {
+  return arith::ConstantOp::create(b, loc, element,
+                                   b.getFloatAttr(element, value));
+}
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
 /// Builders shared by the lowerings; `b` inserts before the op being lowered.
 struct Lowering {
   OpBuilder &b;
@@ -34,8 +44,7 @@ struct Lowering {
     return cast<RankedTensorType>(v.getType());
   }
   Value constant(Type element, double value) {
-    return arith::ConstantOp::create(b, loc, element,
-                                     b.getFloatAttr(element, value));
+    return floatConstant(b, loc, element, value);
   }
   Value empty(RankedTensorType type) {
     return tensor::EmptyOp::create(b, loc, type.getShape(),
@@ -96,9 +105,7 @@ struct Lowering {
         paddedType, ValueRange{}, empty(paddedType), {identity(rank)},
         SmallVector<IteratorType>(rank, kPar),
         [&](OpBuilder &nb, Location nl, ValueRange) {
-          auto index = [&](int64_t v) {
-            return arith::ConstantIndexOp::create(nb, nl, v);
-          };
+          auto index = [&](int64_t v) { return indexConstant(nb, nl, v); };
           Value inside = arith::ConstantIntOp::create(nb, nl, 1, 1);
           SmallVector<Value> source;
           for (unsigned d = 0; d < rank; ++d) {
@@ -126,8 +133,7 @@ struct Lowering {
                 nb, nl, quotient, index(xType.getDimSize(d) - 1)));
           }
           Value value = tensor::ExtractOp::create(nb, nl, x, source);
-          Value zero = arith::ConstantOp::create(nb, nl, element,
-                                                 nb.getFloatAttr(element, 0.0));
+          Value zero = floatConstant(nb, nl, element, 0.0);
           return (Value)arith::SelectOp::create(nb, nl, inside, value, zero);
         });
   }
@@ -157,8 +163,7 @@ struct Lowering {
 /// linalg body.
 Value batchNormScale(OpBuilder &b, Location loc, Type element, double epsilon,
                      Value gamma, Value variance) {
-  Value eps = arith::ConstantOp::create(b, loc, element,
-                                        b.getFloatAttr(element, epsilon));
+  Value eps = floatConstant(b, loc, element, epsilon);
   return arith::MulFOp::create(
       b, loc, gamma,
       math::RsqrtOp::create(b, loc,
@@ -194,10 +199,9 @@ Value scatterSpikes(
                  Value state) -> Value {
     if (level == bounds.size()) {
       Value spike = tensor::ExtractOp::create(nb, loc, spikes, ivs);
-      Value fired = arith::CmpFOp::create(
-          nb, loc, arith::CmpFPredicate::UNE, spike,
-          arith::ConstantOp::create(nb, loc, element,
-                                    nb.getFloatAttr(element, 0.0)));
+      Value fired =
+          arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::UNE, spike,
+                                floatConstant(nb, loc, element, 0.0));
       auto guard = scf::IfOp::create(nb, loc, TypeRange{accType}, fired,
                                      /*withElseRegion=*/true);
       OpBuilder::InsertionGuard g(nb);
@@ -227,9 +231,7 @@ Value scatterSpikes(
       scf::YieldOp::create(nb, loc, state);
       return guard.getResult(0);
     }
-    auto index = [&](int64_t v) {
-      return arith::ConstantIndexOp::create(nb, loc, v);
-    };
+    auto index = [&](int64_t v) { return indexConstant(nb, loc, v); };
     auto loop = scf::ForOp::create(
         nb, loc, index(0), index(bounds[level]), index(1), ValueRange{state},
         [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
@@ -244,10 +246,12 @@ Value scatterSpikes(
   return nest(l.b, 0, ivs, acc);
 }
 
-/// The widest output tile (a multiple of 16 floats, at most 128, dividing
-/// `out`) whose accumulator fits in vector registers, or 0.
+/// The lanes of one vector register tile (16 floats: one AVX-512 register,
+/// two AVX2 ones).
 constexpr int64_t kLanes = 16;
 
+/// The widest output tile (a multiple of kLanes floats, at most 128, dividing
+/// `out`) whose accumulator fits in vector registers, or 0.
 int64_t registerTile(int64_t out) {
   for (int64_t tile = 128; tile >= 16; tile -= 16)
     if (out % tile == 0)
@@ -270,8 +274,8 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
   Type element = sType.getElementType();
   int64_t batch = sType.getDimSize(0), in = sType.getDimSize(1),
           out = l.typeOf(transposed).getDimSize(1);
-  auto index = [&](OpBuilder &nb, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(nb, loc, v);
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
   };
   auto laneType = VectorType::get({kLanes}, element);
   Value fired0 =
@@ -280,8 +284,7 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
       b, loc, index(b, 0), index(b, batch), index(b, 1),
       ValueRange{init, fired0},
       [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
-        Value zero = arith::ConstantOp::create(sb, loc, element,
-                                               sb.getFloatAttr(element, 0.0));
+        Value zero = floatConstant(sb, loc, element, 0.0);
         auto compact = scf::ForOp::create(
             sb, loc, index(sb, 0), index(sb, in), index(sb, 1),
             ValueRange{sampleState[1], index(sb, 0)},
@@ -303,12 +306,10 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
             sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
             ValueRange{sampleState[0]},
             [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
-              // The tile is a vector value carried by the loop, so that it
-              // lives in registers; a memory window would be loaded and
-              // stored around every addition.
-              // Carried as several 16-lane vectors: LLVM keeps those in
-              // registers, where one wide vector of another width is split
-              // badly across the loop.
+              // The tile is carried by the loop as several kLanes-wide
+              // vectors, so that it lives in registers: a memory window
+              // would be loaded and stored around every addition, and one
+              // vector of the whole tile's width is split badly by LLVM.
               SmallVector<bool> inBounds{true};
               int64_t parts = tile / kLanes;
               auto column = [&](OpBuilder &pb, Value o, int64_t part) {
@@ -618,10 +619,8 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
       {l.identity(rank), scalarMap, scalarMap, l.identity(rank)},
       SmallVector<IteratorType>(rank, kPar),
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value one = arith::ConstantOp::create(nb, nl, element,
-                                              nb.getFloatAttr(element, 1.0));
-        Value minusOne = arith::ConstantOp::create(
-            nb, nl, element, nb.getFloatAttr(element, -1.0));
+        Value one = floatConstant(nb, nl, element, 1.0);
+        Value minusOne = floatConstant(nb, nl, element, -1.0);
         Value g = arith::MinimumFOp::create(
             nb, nl, arith::MaximumFOp::create(nb, nl, a[1], minusOne), one);
         return (Value)arith::MulFOp::create(
@@ -636,19 +635,16 @@ Value lowerClampRate(Lowering &l, ClampRateOp op) {
   unsigned rank = type.getRank();
   Type element = type.getElementType();
   double inverse = 1.0 / op.getThreshold().convertToDouble();
-  return l.generic(type, ValueRange{op.getInput()}, l.empty(type),
-                   {l.identity(rank), l.identity(rank)},
-                   SmallVector<IteratorType>(rank, kPar),
-                   [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     auto c = [&](double v) {
-                       return arith::ConstantOp::create(
-                           nb, nl, element, nb.getFloatAttr(element, v));
-                     };
-                     Value z = arith::MulFOp::create(nb, nl, a[0], c(inverse));
-                     return (Value)arith::MinimumFOp::create(
-                         nb, nl, arith::MaximumFOp::create(nb, nl, z, c(0.0)),
-                         c(1.0));
-                   });
+  return l.generic(
+      type, ValueRange{op.getInput()}, l.empty(type),
+      {l.identity(rank), l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        auto c = [&](double v) { return floatConstant(nb, nl, element, v); };
+        Value z = arith::MulFOp::create(nb, nl, a[0], c(inverse));
+        return (Value)arith::MinimumFOp::create(
+            nb, nl, arith::MaximumFOp::create(nb, nl, z, c(0.0)), c(1.0));
+      });
 }
 
 Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
@@ -668,8 +664,7 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
                    {inputMap, l.pick(6, {2, 3}), l.pick(6, {0, 1, 4, 5})},
                    {kPar, kPar, kRed, kRed, kPar, kPar},
                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value s = arith::ConstantOp::create(
-                         nb, nl, element, nb.getFloatAttr(element, scale));
+                     Value s = floatConstant(nb, nl, element, scale);
                      return (Value)arith::AddFOp::create(
                          nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], s));
                    });
@@ -744,9 +739,9 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
         DenseElementsAttr::get(countTypes[i], b.getI32IntegerAttr(0)));
     init.push_back(zero);
   }
-  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
-  Value upper = arith::ConstantIndexOp::create(b, loc, steps);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value lower = indexConstant(b, loc, 0);
+  Value upper = indexConstant(b, loc, steps);
+  Value one = indexConstant(b, loc, 1);
   auto loop = scf::ForOp::create(
       b, loc, lower, upper, one, init,
       [&](OpBuilder &lb, Location ll, Value t, ValueRange state) {
@@ -789,8 +784,7 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
             Value feedback = inlineMap(lb, op.getFeedback(), previousLast,
                                        /*argumentIsSpikes=*/true);
             Value first = arith::CmpIOp::create(
-                lb, ll, arith::CmpIPredicate::eq, t,
-                arith::ConstantIndexOp::create(lb, ll, 0));
+                lb, ll, arith::CmpIPredicate::eq, t, indexConstant(lb, ll, 0));
             Value gated = arith::SelectOp::create(
                 lb, ll, first, in.filled(type, 0.0), feedback);
             current.push_back(gated);
@@ -809,9 +803,8 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
               SmallVector<IteratorType>(rank, kPar),
               [&](OpBuilder &nb, Location nl, ValueRange a) {
                 Type element = type.getElementType();
-                auto constant = [&](double value) -> Value {
-                  return arith::ConstantOp::create(
-                      nb, nl, element, nb.getFloatAttr(element, value));
+                auto constant = [&](double value) {
+                  return floatConstant(nb, nl, element, value);
                 };
                 size_t terms = current.size();
                 Value sum = a[0];
