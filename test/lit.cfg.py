@@ -22,7 +22,8 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["fsnn-opt", "fsnn-translate", "fsnn-model", "fsnn-run", "fsnn-compile"],
+    ["fsnn-opt", "fsnn-translate", "fsnn-model", "fsnn-run", "fsnn-compile",
+     "fsnn-train"],
     [config.fsnn_tools_dir],
 )
 

@@ -199,6 +199,19 @@ Status saveModel(const ModelProto &model, const std::string &path) {
   return saveModel(model, path, formatForPath(path));
 }
 
+void setTensorValues(TensorProto &tensor, const std::vector<double> &values) {
+  tensor.clear_values();
+  std::string *raw = tensor.mutable_raw_data();
+  if (tensor.dtype() == TensorProto::FLOAT64) {
+    raw->resize(values.size() * 8);
+    std::memcpy(raw->data(), values.data(), raw->size());
+  } else {
+    std::vector<float> narrow(values.begin(), values.end());
+    raw->resize(narrow.size() * 4);
+    std::memcpy(raw->data(), narrow.data(), raw->size());
+  }
+}
+
 std::vector<double> tensorValues(const TensorProto &tensor) {
   if (tensor.values_size() > 0)
     return {tensor.values().begin(), tensor.values().end()};
@@ -221,7 +234,8 @@ uint64_t modelStructureHash(const ModelProto &model) {
   structure.clear_training();
   structure.clear_doc_string();
   structure.clear_producer();
-  for (TensorProto &tensor : *structure.mutable_graph()->mutable_initializers()) {
+  for (TensorProto &tensor :
+       *structure.mutable_graph()->mutable_initializers()) {
     tensor.clear_raw_data();
     tensor.clear_values();
   }

@@ -81,6 +81,10 @@ Status saveModel(const ModelProto &model, const std::string &path,
 /// values.
 std::vector<double> tensorValues(const TensorProto &tensor);
 
+/// Replaces a float tensor's elements, stored as raw_data in its dtype
+/// (float32 or float64); the dims are the caller's to keep consistent.
+void setTensorValues(TensorProto &tensor, const std::vector<double> &values);
+
 /// A hash of the model's structure: everything but the initializers' values
 /// and the training state. A compiled library records it; a model file with
 /// other weights (a checkpoint of the same model) has the same hash.

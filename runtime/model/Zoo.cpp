@@ -124,15 +124,7 @@ public:
     for (int64_t d : dims)
       tensor->add_dims(d);
     tensor->set_dtype(options.dtype);
-    std::string *raw = tensor->mutable_raw_data();
-    if (options.dtype == TensorProto::FLOAT64) {
-      raw->resize(values.size() * 8);
-      std::memcpy(raw->data(), values.data(), raw->size());
-    } else {
-      std::vector<float> narrow(values.begin(), values.end());
-      raw->resize(narrow.size() * 4);
-      std::memcpy(raw->data(), narrow.data(), raw->size());
-    }
+    setTensorValues(*tensor, values);
   }
 
   static void valueInfo(ValueInfoProto *info, const std::string &name,
