@@ -1,12 +1,16 @@
 // What the inference lowering refuses, with a diagnostic naming the op.
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg -verify-diagnostics
 
-// Dropout must be stripped for inference (fsnn-strip-dropout) first.
-func.func @negative_dropout_left(%x: tensor<2x3xf32>, %seed: i64) -> tensor<2x3xf32> {
-  // expected-error @+1 {{'fsnn.dropout_mask' op is not lowered by convert-fsnn-to-linalg: it belongs to the training step or must be removed first (fsnn-strip-dropout)}}
-  %m = fsnn.dropout_mask %seed {rate = 0.2, stream = 0} : i64 -> tensor<2x3xf32>
-  %y = fsnn.dropout %x, %m : tensor<2x3xf32>
-  return %y : tensor<2x3xf32>
+// The adjoint solve is differentiated by fsnn-generate-backward first.
+func.func @negative_adjoint_left(%a: tensor<2x3xf32>, %g: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'fsnn.adjoint_solve' op is not lowered by convert-fsnn-to-linalg: fsnn-generate-backward turns it into the adjoint's linear fixed point first}}
+  %beta, %res = fsnn.adjoint_solve %a, %g solver broyden max_iterations 30 tolerance 0.0
+      : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2xf32> map {
+    ^bb0(%x: tensor<2x3xf32>):
+      %f = fsnn.clamp_rate %x {threshold = 2.0} : tensor<2x3xf32>
+      fsnn.yield %f : tensor<2x3xf32>
+  }
+  return %beta : tensor<2x3xf32>
 }
 
 // -----

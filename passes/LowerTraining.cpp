@@ -1,0 +1,317 @@
+//===- LowerTraining.cpp - the training step's fsnn ops to linalg ---------===//
+//
+// The forward ops only training uses (dropout masks, batch norm on batch
+// statistics, the power iteration, the loss) and the backward ops that
+// fsnn-generate-backward emits (gradients of the clamp, of batch norm and of
+// the spectral reparameterisation, and the adjoint's linear fixed point).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LoweringBuilders.h"
+#include "passes/Passes.h"
+
+using namespace mlir;
+using namespace mlir::fsnn;
+using namespace mlir::fsnn::lowering;
+
+namespace {
+
+Value i64Constant(OpBuilder &b, Location loc, uint64_t value) {
+  return arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                      static_cast<int64_t>(value));
+}
+
+/// fsnn_splitmix64 of fsnnrt/dropout.h, in i64 arithmetic (wrapping).
+Value splitmix64(OpBuilder &b, Location loc, Value x) {
+  auto c = [&](uint64_t v) { return i64Constant(b, loc, v); };
+  x = arith::AddIOp::create(b, loc, x, c(0x9e3779b97f4a7c15ull));
+  auto mixStep = [&](Value v, int shift, uint64_t multiplier) {
+    Value shifted = arith::ShRUIOp::create(b, loc, v, c(shift));
+    return arith::MulIOp::create(
+               b, loc, arith::XOrIOp::create(b, loc, v, shifted), c(multiplier))
+        .getResult();
+  };
+  x = mixStep(x, 30, 0xbf58476d1ce4e5b9ull);
+  x = mixStep(x, 27, 0x94d049bb133111ebull);
+  return arith::XOrIOp::create(b, loc, x,
+                               arith::ShRUIOp::create(b, loc, x, c(31)));
+}
+
+/// The mask of fsnn_dropout_mask_value, element by element: the flat
+/// row-major index of each element is the counter.
+Value lowerDropoutMask(Lowering &l, DropoutMaskOp op) {
+  RankedTensorType type = op.getMask().getType();
+  unsigned rank = type.getRank();
+  double rate = op.getRate().convertToDouble();
+  uint64_t stream = op.getStream();
+  Type element = type.getElementType();
+  Value seed = op.getSeed();
+  return l.generic(
+      type, ValueRange{}, l.empty(type), {l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &b, Location loc, ValueRange) {
+        Value flat = indexConstant(b, loc, 0);
+        for (unsigned d = 0; d < rank; ++d) {
+          flat = arith::MulIOp::create(
+              b, loc, flat, indexConstant(b, loc, type.getDimSize(d)));
+          flat = arith::AddIOp::create(b, loc, flat,
+                                       linalg::IndexOp::create(b, loc, d));
+        }
+        Value index =
+            arith::IndexCastUIOp::create(b, loc, b.getI64Type(), flat);
+        Value h = splitmix64(b, loc, index);
+        h = splitmix64(
+            b, loc,
+            arith::XOrIOp::create(b, loc, h, i64Constant(b, loc, stream)));
+        h = splitmix64(b, loc, arith::XOrIOp::create(b, loc, seed, h));
+        Value top = arith::ShRUIOp::create(b, loc, h, i64Constant(b, loc, 11));
+        Value uniform = arith::MulFOp::create(
+            b, loc, arith::UIToFPOp::create(b, loc, b.getF64Type(), top),
+            floatConstant(b, loc, b.getF64Type(), 1.0 / 9007199254740992.0));
+        Value keep = arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::OLT, uniform,
+            floatConstant(b, loc, b.getF64Type(), 1.0 - rate));
+        return (Value)arith::SelectOp::create(
+            b, loc, keep, floatConstant(b, loc, element, 1.0 / (1.0 - rate)),
+            floatConstant(b, loc, element, 0.0));
+      });
+}
+
+Value elementwise(Lowering &l, RankedTensorType type, ValueRange inputs,
+                  function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  unsigned rank = type.getRank();
+  SmallVector<AffineMap> maps(inputs.size() + 1, l.identity(rank));
+  return l.generic(type, inputs, l.empty(type), maps,
+                   SmallVector<IteratorType>(rank, kPar), body);
+}
+
+Value multiply(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+
+Value multiplyAdd(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::AddFOp::create(b, loc, a[2], multiply(b, loc, a[0], a[1]));
+}
+
+/// A weight viewed as dim0 x (the rest): the matrix of the spectral norm.
+Value weightMatrix(Lowering &l, Value weight) {
+  RankedTensorType type = l.typeOf(weight);
+  if (type.getRank() == 2)
+    return weight;
+  ReassociationIndices rest;
+  for (unsigned i = 1; i < type.getRank(); ++i)
+    rest.push_back(i);
+  auto matrixType = RankedTensorType::get(
+      {type.getDimSize(0), type.getNumElements() / type.getDimSize(0)},
+      type.getElementType());
+  return tensor::CollapseShapeOp::create(
+      l.b, l.loc, matrixType, weight,
+      SmallVector<ReassociationIndices>{{0}, rest});
+}
+
+/// x / max(|x|, 1e-12) for a vector, as the reference normalises.
+Value normalise(Lowering &l, Value x) {
+  RankedTensorType type = l.typeOf(x);
+  Type element = type.getElementType();
+  auto scalar = RankedTensorType::get({}, element);
+  AffineMap toScalar = AffineMap::get(1, 0, {}, l.b.getContext());
+  Value squares = l.generic(scalar, ValueRange{x}, l.filled(scalar, 0.0),
+                            {l.identity(1), toScalar}, {kRed},
+                            [](OpBuilder &b, Location loc, ValueRange a) {
+                              return (Value)arith::AddFOp::create(
+                                  b, loc, a[1], multiply(b, loc, a[0], a[0]));
+                            });
+  return l.generic(type, ValueRange{x, squares}, l.empty(type),
+                   {l.identity(1), toScalar, l.identity(1)}, {kPar},
+                   [&](OpBuilder &b, Location loc, ValueRange a) {
+                     Value norm = arith::MaximumFOp::create(
+                         b, loc, math::SqrtOp::create(b, loc, a[1]),
+                         floatConstant(b, loc, element, 1e-12));
+                     return (Value)arith::DivFOp::create(b, loc, a[0], norm);
+                   });
+}
+
+/// y[i] = Σ_j M[i, j] x[j], or with `transposed` y[j] = Σ_i M[i, j] x[i].
+Value matrixVector(Lowering &l, Value matrix, Value x, bool transposed) {
+  RankedTensorType mType = l.typeOf(matrix);
+  auto type = RankedTensorType::get({mType.getDimSize(transposed ? 1 : 0)},
+                                    mType.getElementType());
+  return l.generic(type, ValueRange{matrix, x}, l.filled(type, 0.0),
+                   {l.identity(2), l.pick(2, {transposed ? 0u : 1u}),
+                    l.pick(2, {transposed ? 1u : 0u})},
+                   transposed ? SmallVector<IteratorType>{kRed, kPar}
+                              : SmallVector<IteratorType>{kPar, kRed},
+                   multiplyAdd);
+}
+
+void lowerPowerIteration(Lowering &l, SpectralPowerIterationOp op,
+                         SmallVectorImpl<Value> &results) {
+  Value matrix = weightMatrix(l, op.getWeight());
+  Value v = normalise(l, matrixVector(l, matrix, op.getU(), true));
+  Value u = normalise(l, matrixVector(l, matrix, v, false));
+  results.push_back(u);
+  results.push_back(v);
+}
+
+/// Per-channel sums of `x` (batch x channels x ...) over every other
+/// dimension, optionally of f(x, channel value) with `extra` per channel.
+Value channelSum(
+    Lowering &l, Value x, Value extra,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> term) {
+  RankedTensorType type = l.typeOf(x);
+  unsigned rank = type.getRank();
+  auto channels =
+      RankedTensorType::get({type.getDimSize(1)}, type.getElementType());
+  SmallVector<IteratorType> iterators(rank, kRed);
+  iterators[1] = kPar;
+  SmallVector<Value> inputs = {x};
+  SmallVector<AffineMap> maps = {l.identity(rank)};
+  if (extra) {
+    inputs.push_back(extra);
+    maps.push_back(l.pick(rank, {1}));
+  }
+  maps.push_back(l.pick(rank, {1}));
+  return l.generic(channels, inputs, l.filled(channels, 0.0), maps, iterators,
+                   [&](OpBuilder &b, Location loc, ValueRange a) {
+                     Value t = term(b, loc, a[0], extra ? a[1] : Value());
+                     return (Value)arith::AddFOp::create(b, loc, a.back(), t);
+                   });
+}
+
+int64_t perChannelCount(RankedTensorType type) {
+  return type.getNumElements() / type.getDimSize(1);
+}
+
+void lowerBatchNormTrain(Lowering &l, BatchNormTrainOp op,
+                         SmallVectorImpl<Value> &results) {
+  RankedTensorType type = op.getResult().getType();
+  RankedTensorType channelType = l.typeOf(op.getGamma());
+  Type element = type.getElementType();
+  unsigned rank = type.getRank();
+  double count = double(perChannelCount(type));
+  double eps = op.getEpsilon().convertToDouble();
+  auto scaleBy = [&](Value v, double factor) {
+    return elementwise(
+        l, channelType, ValueRange{v},
+        [&](OpBuilder &b, Location loc, ValueRange a) {
+          return multiply(b, loc, a[0], floatConstant(b, loc, element, factor));
+        });
+  };
+  Value mean = scaleBy(
+      channelSum(l, op.getInput(), Value(),
+                 [](OpBuilder &, Location, Value x, Value) { return x; }),
+      1.0 / count);
+  Value variance =
+      scaleBy(channelSum(l, op.getInput(), mean,
+                         [](OpBuilder &b, Location loc, Value x, Value m) {
+                           Value d = arith::SubFOp::create(b, loc, x, m);
+                           return multiply(b, loc, d, d);
+                         }),
+              1.0 / count);
+  Value result = l.generic(
+      type,
+      ValueRange{op.getInput(), op.getGamma(), op.getBeta(), mean, variance},
+      l.empty(type),
+      {l.identity(rank), l.pick(rank, {1}), l.pick(rank, {1}),
+       l.pick(rank, {1}), l.pick(rank, {1}), l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value scale = batchNormScale(b, loc, element, eps, a[1], a[4]);
+        return batchNormApply(b, loc, a[0], a[3], scale, a[2]);
+      });
+  results.push_back(result);
+  results.push_back(mean);
+  results.push_back(scaleBy(variance, count / std::max(1.0, count - 1.0)));
+}
+
+void lowerSoftmaxCrossEntropy(Lowering &l, SoftmaxCrossEntropyOp op,
+                              SmallVectorImpl<Value> &results) {
+  RankedTensorType type = op.getLogits().getType();
+  Type element = type.getElementType();
+  int64_t batch = type.getDimSize(0);
+  auto rows = RankedTensorType::get({batch}, element);
+  Value logits = op.getLogits();
+  Value rowMax =
+      l.generic(rows, ValueRange{logits}, l.filled(rows, -INFINITY),
+                {l.identity(2), l.pick(2, {0})}, {kPar, kRed},
+                [](OpBuilder &b, Location loc, ValueRange a) {
+                  return (Value)arith::MaximumFOp::create(b, loc, a[0], a[1]);
+                });
+  Value sumExp =
+      l.generic(rows, ValueRange{logits, rowMax}, l.filled(rows, 0.0),
+                {l.identity(2), l.pick(2, {0}), l.pick(2, {0})}, {kPar, kRed},
+                [](OpBuilder &b, Location loc, ValueRange a) {
+                  Value e = math::ExpOp::create(
+                      b, loc, arith::SubFOp::create(b, loc, a[0], a[1]));
+                  return (Value)arith::AddFOp::create(b, loc, a[2], e);
+                });
+  Value labels = op.getLabels();
+  auto isLabel = [&](OpBuilder &b, Location loc, Value label) {
+    Value k = arith::IndexCastOp::create(b, loc, label.getType(),
+                                         linalg::IndexOp::create(b, loc, 1));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k, label);
+  };
+  double inverseBatch = 1.0 / double(batch);
+  // loss = -(1/B) Σ_b (logit[b, label] - max - log sumExp)
+  auto scalar = RankedTensorType::get({}, element);
+  AffineMap toScalar = AffineMap::get(2, 0, {}, l.b.getContext());
+  Value loss = l.generic(
+      scalar, ValueRange{logits, rowMax, sumExp, labels}, l.filled(scalar, 0.0),
+      {l.identity(2), l.pick(2, {0}), l.pick(2, {0}), l.pick(2, {0}), toScalar},
+      {kRed, kRed}, [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value logProbability = arith::SubFOp::create(
+            b, loc, arith::SubFOp::create(b, loc, a[0], a[1]),
+            math::LogOp::create(b, loc, a[2]));
+        Value term = arith::SelectOp::create(
+            b, loc, isLabel(b, loc, a[3]),
+            multiply(b, loc, logProbability,
+                     floatConstant(b, loc, element, -inverseBatch)),
+            floatConstant(b, loc, element, 0.0));
+        return (Value)arith::AddFOp::create(b, loc, a[4], term);
+      });
+  Value grad = l.generic(
+      type, ValueRange{logits, rowMax, sumExp, labels}, l.empty(type),
+      {l.identity(2), l.pick(2, {0}), l.pick(2, {0}), l.pick(2, {0}),
+       l.identity(2)},
+      {kPar, kPar}, [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value p = arith::DivFOp::create(
+            b, loc,
+            math::ExpOp::create(b, loc,
+                                arith::SubFOp::create(b, loc, a[0], a[1])),
+            a[2]);
+        Value target = arith::SelectOp::create(
+            b, loc, isLabel(b, loc, a[3]), floatConstant(b, loc, element, 1.0),
+            floatConstant(b, loc, element, 0.0));
+        return (Value)multiply(b, loc, arith::SubFOp::create(b, loc, p, target),
+                               floatConstant(b, loc, element, inverseBatch));
+      });
+  results.push_back(loss);
+  results.push_back(grad);
+}
+
+} // namespace
+
+LogicalResult
+mlir::fsnn::lowering::lowerTrainingOp(Lowering &l, Operation *op,
+                                      SmallVectorImpl<Value> &results,
+                                      bool &handled) {
+  handled = true;
+  if (auto mask = dyn_cast<DropoutMaskOp>(op)) {
+    results.push_back(lowerDropoutMask(l, mask));
+  } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
+    results.push_back(elementwise(
+        l, dropout.getType(), ValueRange{dropout.getInput(), dropout.getMask()},
+        [](OpBuilder &b, Location loc, ValueRange a) {
+          return multiply(b, loc, a[0], a[1]);
+        }));
+  } else if (auto power = dyn_cast<SpectralPowerIterationOp>(op)) {
+    lowerPowerIteration(l, power, results);
+  } else if (auto bn = dyn_cast<BatchNormTrainOp>(op)) {
+    lowerBatchNormTrain(l, bn, results);
+  } else if (auto loss = dyn_cast<SoftmaxCrossEntropyOp>(op)) {
+    lowerSoftmaxCrossEntropy(l, loss, results);
+  } else {
+    handled = false;
+  }
+  return success();
+}

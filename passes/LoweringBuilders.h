@@ -1,0 +1,185 @@
+//===- LoweringBuilders.h - builders shared by the fsnn lowerings -*- C++ -*-//
+//
+// Small helpers that build linalg, tensor and arith ops on tensors, shared by
+// the lowering of the inference ops (LowerToLinalg.cpp) and of the training
+// ops (LowerTraining.cpp). Internal to passes/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_PASSES_LOWERINGBUILDERS_H
+#define FSNN_PASSES_LOWERINGBUILDERS_H
+
+#include "dialect/FSNNDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::fsnn::lowering {
+
+using utils::IteratorType;
+
+inline constexpr IteratorType kPar = IteratorType::parallel;
+inline constexpr IteratorType kRed = IteratorType::reduction;
+
+/// A scalar float constant of type `element`.
+inline Value floatConstant(OpBuilder &b, Location loc, Type element,
+                           double value) {
+  return arith::ConstantOp::create(b, loc, element,
+                                   b.getFloatAttr(element, value));
+}
+
+inline Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// Builders shared by the lowerings; `b` inserts before the op being lowered.
+struct Lowering {
+  OpBuilder &b;
+  Location loc;
+
+  RankedTensorType typeOf(Value v) {
+    return cast<RankedTensorType>(v.getType());
+  }
+  Value constant(Type element, double value) {
+    return floatConstant(b, loc, element, value);
+  }
+  Value empty(RankedTensorType type) {
+    return tensor::EmptyOp::create(b, loc, type.getShape(),
+                                   type.getElementType());
+  }
+  Value filled(RankedTensorType type, double value) {
+    Value zero = constant(type.getElementType(), value);
+    return linalg::FillOp::create(b, loc, ValueRange{zero},
+                                  ValueRange{empty(type)})
+        .getResult(0);
+  }
+  /// A splat constant tensor, for elementwise arith on tensors.
+  Value splat(RankedTensorType type, double value) {
+    return arith::ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(type,
+                               b.getFloatAttr(type.getElementType(), value)));
+  }
+  AffineMap identity(unsigned rank) { return b.getMultiDimIdentityMap(rank); }
+  /// The map from `rank` loops to the single dimension `dim`.
+  AffineMap pick(unsigned rank, ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : dims)
+      exprs.push_back(b.getAffineDimExpr(d));
+    return AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+  Value generic(RankedTensorType resultType, ValueRange inputs, Value init,
+                ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+               iterators,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+               })
+        .getResult(0);
+  }
+  /// `bias` broadcast along dimension `dim` of `type`, or zeros.
+  Value initWithBias(RankedTensorType type, Value bias, unsigned dim) {
+    if (!bias)
+      return filled(type, 0.0);
+    unsigned rank = type.getRank();
+    return generic(type, ValueRange{bias}, empty(type),
+                   {pick(rank, {dim}), identity(rank)},
+                   SmallVector<IteratorType>(rank, kPar),
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  }
+  /// `x` placed into a zero tensor of `paddedType` at `offsets`, every
+  /// `strides` elements (padding, and the dilation of a transposed conv).
+  /// A gather (each output element reads x or is 0) rather than an insert
+  /// into a zero tensor, whose strided copy would need a runtime library.
+  Value embed(Value x, RankedTensorType paddedType, ArrayRef<int64_t> offsets,
+              ArrayRef<int64_t> strides) {
+    RankedTensorType xType = typeOf(x);
+    unsigned rank = paddedType.getRank();
+    Type element = paddedType.getElementType();
+    return generic(
+        paddedType, ValueRange{}, empty(paddedType), {identity(rank)},
+        SmallVector<IteratorType>(rank, kPar),
+        [&](OpBuilder &nb, Location nl, ValueRange) {
+          auto index = [&](int64_t v) { return indexConstant(nb, nl, v); };
+          Value inside = arith::ConstantIntOp::create(nb, nl, 1, 1);
+          SmallVector<Value> source;
+          for (unsigned d = 0; d < rank; ++d) {
+            Value i = linalg::IndexOp::create(nb, nl, d);
+            Value shifted = arith::SubIOp::create(nb, nl, i, index(offsets[d]));
+            // shifted >= 0, shifted % stride == 0, shifted / stride < size
+            Value nonNegative = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::sge, shifted, index(0));
+            Value clamped = arith::MaxSIOp::create(nb, nl, shifted, index(0));
+            Value quotient =
+                arith::DivUIOp::create(nb, nl, clamped, index(strides[d]));
+            Value aligned = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::eq,
+                arith::RemUIOp::create(nb, nl, clamped, index(strides[d])),
+                index(0));
+            Value inRange =
+                arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                      quotient, index(xType.getDimSize(d)));
+            inside = arith::AndIOp::create(
+                nb, nl, inside,
+                arith::AndIOp::create(
+                    nb, nl, nonNegative,
+                    arith::AndIOp::create(nb, nl, aligned, inRange)));
+            source.push_back(arith::MinUIOp::create(
+                nb, nl, quotient, index(xType.getDimSize(d) - 1)));
+          }
+          Value value = tensor::ExtractOp::create(nb, nl, x, source);
+          Value zero = floatConstant(nb, nl, element, 0.0);
+          return (Value)arith::SelectOp::create(nb, nl, inside, value, zero);
+        });
+  }
+  /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
+  /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are
+  /// innermost, contiguous in the output (and, at stride 1, in the input).
+  Value convolution(Value input, Value filter, Value init, int64_t sh,
+                    int64_t sw) {
+    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+    AffineMap inputMap = AffineMap::get(
+        7, 0, {d(0), d(2), d(5) * sh + d(3), d(6) * sw + d(4)}, b.getContext());
+    return generic(typeOf(init), ValueRange{input, filter}, init,
+                   {inputMap, pick(7, {1, 2, 3, 4}), pick(7, {0, 1, 5, 6})},
+                   {kPar, kPar, kRed, kRed, kRed, kPar, kPar},
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+                   });
+  }
+};
+
+/// gamma * rsqrt(variance + epsilon): batch norm's per-channel scale, in a
+/// linalg body.
+inline Value batchNormScale(OpBuilder &b, Location loc, Type element,
+                            double epsilon, Value gamma, Value variance) {
+  Value eps = floatConstant(b, loc, element, epsilon);
+  return arith::MulFOp::create(
+      b, loc, gamma,
+      math::RsqrtOp::create(b, loc,
+                            arith::AddFOp::create(b, loc, variance, eps)));
+}
+
+/// (x - mean) * scale + beta, in a linalg body.
+inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
+                            Value scale, Value beta) {
+  Value centred = arith::SubFOp::create(b, loc, x, mean);
+  return arith::AddFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, centred, scale), beta);
+}
+
+/// Lowers the ops of the training step (dropout masks, training-mode batch
+/// norm, the power iteration, the loss, the backward ops and the adjoint
+/// solve) if `op` is one; `handled` says whether it was.
+LogicalResult lowerTrainingOp(Lowering &l, Operation *op,
+                              SmallVectorImpl<Value> &results, bool &handled);
+
+} // namespace mlir::fsnn::lowering
+
+#endif // FSNN_PASSES_LOWERINGBUILDERS_H
