@@ -682,7 +682,8 @@ namespace {
 /// Checks what both solves share: the solver settings, the map region over
 /// the fixed-point variable and the per-sample residual vector.
 LogicalResult checkSolve(Operation *op, int64_t maxIterations, double tolerance,
-                         Region &map, Type variableType, Type residualType) {
+                         Region &map, Type variableType, Type residualType,
+                         StringRef regionName = "map") {
   if (maxIterations < 1)
     return op->emitOpError()
            << "max_iterations must be >= 1, got " << maxIterations;
@@ -702,7 +703,7 @@ LogicalResult checkSolve(Operation *op, int64_t maxIterations, double tolerance,
                       cast<RankedTensorType>(residualType).getDimSize(0),
                       "batch size", variable.getDimSize(0))))
     return failure();
-  return checkMapRegion(op, map, "map", variableType, variableType);
+  return checkMapRegion(op, map, regionName, variableType, variableType);
 }
 } // namespace
 
@@ -720,4 +721,43 @@ LogicalResult AdjointSolveOp::verifyRegions() {
   return checkSolve(getOperation(), getMaxIterations(),
                     getTolerance().convertToDouble(), getMap(),
                     getPoint().getType(), getResidual().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Backward ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClampRateGradOp::verify() {
+  double threshold = getThreshold().convertToDouble();
+  if (!std::isfinite(threshold) || threshold <= 0.0)
+    return emitOpError() << "threshold must be a finite positive number, got "
+                         << formatShortestDouble(threshold);
+  return success();
+}
+
+LogicalResult BatchNormTrainGradOp::verify() {
+  Operation *op = getOperation();
+  int64_t channels;
+  if (failed(checkActivation(op, "input", getInput().getType(), channels)) ||
+      failed(checkChannelVector(op, "gamma", getGamma().getType(), channels)) ||
+      failed(checkElementTypes(op, {{"input", getInput().getType()},
+                                    {"gamma", getGamma().getType()}})))
+    return failure();
+  return checkPositiveEpsilon(op, getEpsilon().convertToDouble());
+}
+
+LogicalResult SpectralWeightGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkSpectralVectors(op, getWeight(), getU(), getV())) ||
+      failed(checkRank(op, "scale", getScale().getType(), 0, "a scalar")) ||
+      failed(checkElementTypes(op, {{"weight", getWeight().getType()},
+                                    {"scale", getScale().getType()}})))
+    return failure();
+  return success();
+}
+
+LogicalResult LinearFixedPointOp::verifyRegions() {
+  return checkSolve(getOperation(), getMaxIterations(),
+                    getTolerance().convertToDouble(), getOperator(),
+                    getRhs().getType(), getResidual().getType(), "operator");
 }

@@ -532,12 +532,138 @@ def FSNN_AdjointSolveOp : FSNN_SolveOp<"adjoint_solve",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Backward ops (emitted by fsnn-generate-backward)
+//===----------------------------------------------------------------------===//
+
+def FSNN_ClampRateGradOp : FSNN_Op<"clamp_rate_grad", [Pure,
+    AllTypesMatch<["input", "grad", "result"]>]> {
+  let summary = "vector-Jacobian product of fsnn.clamp_rate";
+  let description = [{
+    The gradient of `clamp_rate(input)` with respect to `input`, given the
+    gradient `grad` of its result: `grad / V_th` where `0 <= input / V_th <= 1`
+    (both ends included, as autodiff of the clamp gives, IDE_SPEC §3.6), else 0.
+
+    Example:
+    ```mlir
+    %gz = fsnn.clamp_rate_grad %z, %ga {threshold = 2.0 : f64}
+        : tensor<128x400xf32>
+    ```
+  }];
+  let arguments = (ins FSNN_FloatTensor:$input, FSNN_FloatTensor:$grad,
+                       F64Attr:$threshold);
+  let results = (outs FSNN_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def FSNN_BatchNormTrainGradOp : FSNN_Op<"batch_norm_train_grad", [Pure,
+    AllTypesMatch<["input", "grad", "input_grad"]>,
+    AllTypesMatch<["gamma", "gamma_grad", "beta_grad"]>]> {
+  let summary = "backward of fsnn.batch_norm_train";
+  let description = [{
+    Given the gradient `grad` of the result of
+    `fsnn.batch_norm_train %input, %gamma, %beta {epsilon}`, returns the
+    gradients of `input`, `gamma` and `beta`. The batch statistics depend on
+    the input, so the input gradient is the full training-mode one:
+    `γ/σ (g - mean(g) - x̂ mean(g x̂))` per channel, with `x̂` the normalised
+    input and the means over the batch and spatial dimensions.
+
+    Example:
+    ```mlir
+    %gx, %ggamma, %gbeta = fsnn.batch_norm_train_grad %x, %gamma, %gy
+        {epsilon = 1.0e-05}
+        : tensor<128x400xf32>, tensor<400xf32>
+    ```
+  }];
+  let arguments = (ins FSNN_FloatTensor:$input, FSNN_FloatTensor:$gamma,
+                       FSNN_FloatTensor:$grad, F64Attr:$epsilon);
+  let results = (outs FSNN_FloatTensor:$input_grad,
+                      FSNN_FloatTensor:$gamma_grad,
+                      FSNN_FloatTensor:$beta_grad);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $grad attr-dict `:` type($input) `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+}
+
+def FSNN_SpectralWeightGradOp : FSNN_Op<"spectral_weight_grad", [Pure,
+    AllTypesMatch<["weight", "grad", "weight_grad"]>,
+    AllTypesMatch<["scale", "scale_grad"]>]> {
+  let summary = "backward of fsnn.spectral_weight";
+  let description = [{
+    Given the gradient `grad` of the effective weight
+    `W = clamp(g, -1, 1) V / σ̂` with `σ̂ = uᵀ V_mat v` (u and v constants, as in
+    spectral normalisation, IDE_SPEC §4.1), returns the gradients of `V` and of
+    the scalar `g`: with `c = clamp(g, -1, 1)` and `G = Σ grad ⊙ V`,
+    `∂V = c/σ̂ grad - c G/σ̂² u vᵀ` and `∂g = G/σ̂` inside `[-1, 1]`, else 0.
+
+    Example:
+    ```mlir
+    %gv, %gg = fsnn.spectral_weight_grad %V, %g, %u, %v, %gw
+        : tensor<400x400xf32>, tensor<f32>, tensor<400xf32>, tensor<400xf32>
+    ```
+  }];
+  let arguments = (ins FSNN_FloatTensor:$weight, FSNN_FloatTensor:$scale,
+                       FSNN_FloatTensor:$u, FSNN_FloatTensor:$v,
+                       FSNN_FloatTensor:$grad);
+  let results = (outs FSNN_FloatTensor:$weight_grad,
+                      FSNN_FloatTensor:$scale_grad);
+  let assemblyFormat = [{
+    $weight `,` $scale `,` $u `,` $v `,` $grad attr-dict `:` type($weight) `,`
+    type($scale) `,` type($u) `,` type($v)
+  }];
+  let hasVerifier = 1;
+}
+
+def FSNN_LinearFixedPointOp : FSNN_SolveOp<"linear_fixed_point",
+    [AllTypesMatch<["rhs", "solution"]>]> {
+  let summary = "solve x = A x + rhs for the linear operator in a region";
+  let description = [{
+    The adjoint solve after differentiation: `operator` (one block, one
+    argument of the type of `rhs`, yielding one value of that type) applies a
+    linear map A, in fsnn-generate-backward's output the vector-Jacobian
+    product `v ↦ J_fᵀ v` of an equilibrium map at its point. Finds
+    `x = (I - A)⁻¹ rhs` per sample with the same solvers and settings as
+    `fsnn.adjoint_solve`: `broyden` (x0 = 0, first step -rhs as the paper's
+    code, 27 low-rank updates, best iterate), `fixed_point` (the paper's
+    N-MNIST iteration from x0 = rhs: `x ← (A x + rhs) / 2`, IDE_SPEC §3.4) or
+    `anderson`. Returns x and the per-sample residual norms
+    `|A x + rhs - x|`.
+
+    Example:
+    ```mlir
+    %beta, %res = fsnn.linear_fixed_point %dloss solver broyden
+        max_iterations 30 tolerance 0.0
+        : tensor<128x400xf32> -> tensor<128xf32> operator {
+      ^bb0(%v: tensor<128x400xf32>):
+        %gz = fsnn.clamp_rate_grad %z, %v {threshold = 2.0 : f64}
+            : tensor<128x400xf32>
+        %gs = fsnn.dropout %gz, %mask : tensor<128x400xf32>
+        %ga = fsnn.linear %gs, %wt
+            : tensor<128x400xf32>, tensor<400x400xf32> -> tensor<128x400xf32>
+        fsnn.yield %ga : tensor<128x400xf32>
+    }
+    ```
+  }];
+  let arguments = (ins FSNN_FloatTensor:$rhs, FSNN_SolverKindAttr:$solver,
+                       I64Attr:$max_iterations, F64Attr:$tolerance);
+  let results = (outs FSNN_FloatTensor:$solution, FSNN_FloatTensor:$residual);
+  let regions = (region SizedRegion<1>:$operator);
+  let assemblyFormat = [{
+    $rhs `solver` $solver `max_iterations` $max_iterations `tolerance`
+    $tolerance attr-dict `:` type($rhs) `->` type($residual) `operator`
+    $operator
+  }];
+}
+
 def FSNN_YieldOp : FSNN_Op<"yield", [Pure, Terminator, ReturnLike,
-    ParentOneOf<["FeedbackOp", "EquilibriumSolveOp", "AdjointSolveOp"]>]> {
+    ParentOneOf<["FeedbackOp", "EquilibriumSolveOp", "AdjointSolveOp",
+                "LinearFixedPointOp"]>]> {
   let summary = "yield the value a region of an fsnn op computes";
   let description = [{
-    Terminates the map regions of `fsnn.feedback`, `fsnn.equilibrium_solve`
-    and `fsnn.adjoint_solve`.
+    Terminates the map regions of `fsnn.feedback`, `fsnn.equilibrium_solve`,
+    `fsnn.adjoint_solve` and `fsnn.linear_fixed_point`.
 
     Example:
     ```mlir
