@@ -57,6 +57,49 @@ def FSNNStripDropoutPass : Pass<"fsnn-strip-dropout"> {
   let dependentDialects = ["::mlir::fsnn::FSNNDialect"];
 }
 
+def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
+                                    "::mlir::func::FuncOp"> {
+  let summary = "Derive the implicit backward of a training forward function";
+  let description = [{
+    Turns a training forward function (what `fsnn-translate --import
+    --training` makes: the spectral power iteration, dropout masks, batch norm
+    on batch statistics, the simulation, the readout and
+    `fsnn.softmax_cross_entropy`) into a training step that also returns the
+    gradient of the loss for every argument marked `fsnn.trainable`, by
+    IDE's implicit differentiation (IDE_SPEC §3):
+
+    1. Reverse mode from the loss through the readout gives ∂L/∂a at the
+       simulated rate a = a[T].
+    2. The equilibrium map of the simulation, `f(a) = σ((W(a) + I) / V_th)`
+       with I the hoisted input current, is evaluated once at a, and the
+       adjoint equation β = J_fᵀβ + ∂L/∂a becomes an `fsnn.linear_fixed_point`
+       whose operator region is the vector-Jacobian product of f at a (the
+       solver settings come from the simulation's `fsnn.adjoint_*`
+       attributes).
+    3. β is backpropagated through that one application of f to the feedback
+       weight and the current, and on through the ops before the simulation
+       (dropout, batch norm, the input map, the spectral reparameterisation)
+       to the arguments.
+
+    Gradients are appended to the results (named `grad:<argument>`), then
+    the per-sample adjoint residual norms (`adjoint_residual`). Rules exist
+    for linear maps, dropout, addition, the clamp, training-mode batch norm,
+    the spectral weight and flatten; a single spiking IF layer with static
+    input (reset by subtraction) is what the pass differentiates, and
+    anything else gets a diagnostic that names what is not supported.
+
+    Example, on the simulation: `%r, %c = fsnn.feedback %current ...` and
+    `%logits = fsnn.linear %r, %C, %c` become, after the readout's gradients,
+    `%beta, %res = fsnn.linear_fixed_point %dl_da solver broyden ... operator
+    { ^bb0(%v): fsnn.clamp_rate_grad %z, %v ... }` followed by the weight
+    gradients of one application of f.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::fsnn::FSNNDialect"
+  ];
+}
+
 def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
   let summary = "Lower the fsnn inference ops to linalg, tensor, scf and arith";
   let description = [{
@@ -80,9 +123,16 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
       elementwise and reduction `linalg.generic`s; flatten a
       `tensor.collapse_shape`; average pooling a windowed `linalg.generic`.
 
-    Shapes must be static (import with a batch size). Training-step ops
-    (dropout, training batch norm, the solves, the loss) are not lowered
-    here: the pass reports them, naming the op, and fails.
+    * The training step's ops: dropout masks (the counter-based hash of
+      `fsnnrt/dropout.h`), dropout, training-mode batch norm, the power
+      iteration, the softmax cross-entropy, the backward ops, and
+      `fsnn.linear_fixed_point` as an `scf.for` over its solver's iterations
+      with the operator region inlined in the body.
+
+    Shapes must be static (import with a batch size). `fsnn.adjoint_solve`
+    and `fsnn.equilibrium_solve` are not lowered here (fsnn-generate-backward
+    turns the adjoint into a linear fixed point): the pass reports them,
+    naming the op, and fails.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -1,0 +1,396 @@
+//===- GenerateBackward.cpp - IDE's implicit backward as IR ---------------===//
+//
+// Reverse mode over a training forward function, with one rule that is not
+// the chain rule: the simulation's rate is not differentiated through its T
+// steps but through its equilibrium (IDE_SPEC §3). The adjoint equation
+// becomes an fsnn.linear_fixed_point over the vector-Jacobian product of the
+// equilibrium map, and its solution β is backpropagated through one
+// application of that map.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::fsnn {
+#define GEN_PASS_DEF_FSNNGENERATEBACKWARDPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::fsnn
+
+using namespace mlir;
+using namespace mlir::fsnn;
+
+namespace {
+
+RankedTensorType tensorTypeOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  Value zero =
+      arith::ConstantOp::create(b, loc, type.getElementType(),
+                                b.getFloatAttr(type.getElementType(), 0.0));
+  return linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
+      .getResult(0);
+}
+
+Value transpose(OpBuilder &b, Location loc, Value matrix) {
+  RankedTensorType type = tensorTypeOf(matrix);
+  auto transposedType = RankedTensorType::get(
+      {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, transposedType.getShape(),
+                                       transposedType.getElementType());
+  return linalg::TransposeOp::create(b, loc, matrix, init,
+                                     ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
+/// Cotangents of the values of one reverse sweep, summed over uses.
+class Cotangents {
+public:
+  explicit Cotangents(OpBuilder &b) : b(b) {}
+  void add(Location loc, Value value, Value cotangent) {
+    auto [it, fresh] = map.try_emplace(value, cotangent);
+    if (!fresh)
+      it->second = arith::AddFOp::create(b, loc, it->second, cotangent);
+  }
+  Value lookup(Value value) const { return map.lookup(value); }
+
+private:
+  OpBuilder &b;
+  DenseMap<Value, Value> map;
+};
+
+/// Reverse mode over `ops` (in program order) at the builder's insertion
+/// point: cotangents flow only into `active` values. Emits a diagnostic and
+/// fails on an op without a rule.
+LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
+                      const DenseSet<Value> &active, Cotangents &cot) {
+  for (Operation *op : llvm::reverse(ops)) {
+    Location loc = op->getLoc();
+    auto wants = [&](Value v) { return active.contains(v); };
+    bool any = false;
+    for (Value result : op->getResults())
+      any |= static_cast<bool>(cot.lookup(result));
+    if (!any)
+      continue;
+    if (auto linear = dyn_cast<LinearOp>(op)) {
+      Value gy = cot.lookup(linear.getResult());
+      if (wants(linear.getInput())) {
+        Value wt = transpose(b, loc, linear.getWeight());
+        cot.add(loc, linear.getInput(),
+                LinearOp::create(b, loc, tensorTypeOf(linear.getInput()), gy,
+                                 wt, Value()));
+      }
+      if (wants(linear.getWeight())) {
+        RankedTensorType wType = tensorTypeOf(linear.getWeight());
+        Value gw = linalg::MatmulOp::create(
+                       b, loc, TypeRange{wType},
+                       ValueRange{transpose(b, loc, gy), linear.getInput()},
+                       ValueRange{zeros(b, loc, wType)})
+                       .getResult(0);
+        cot.add(loc, linear.getWeight(), gw);
+      }
+      if (linear.getBias() && wants(linear.getBias())) {
+        RankedTensorType biasType = tensorTypeOf(linear.getBias());
+        Value gb =
+            linalg::ReduceOp::create(
+                b, loc, ValueRange{gy}, ValueRange{zeros(b, loc, biasType)},
+                ArrayRef<int64_t>{0},
+                [](OpBuilder &nb, Location nl, ValueRange args) {
+                  linalg::YieldOp::create(nb, nl,
+                                          ValueRange{arith::AddFOp::create(
+                                              nb, nl, args[0], args[1])});
+                })
+                .getResult(0);
+        cot.add(loc, linear.getBias(), gb);
+      }
+    } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
+      if (wants(dropout.getInput()))
+        cot.add(loc, dropout.getInput(),
+                DropoutOp::create(b, loc, dropout.getType(),
+                                  cot.lookup(dropout.getResult()),
+                                  dropout.getMask()));
+    } else if (auto add = dyn_cast<arith::AddFOp>(op)) {
+      Value g = cot.lookup(add.getResult());
+      for (Value operand : {add.getLhs(), add.getRhs()})
+        if (wants(operand))
+          cot.add(loc, operand, g);
+    } else if (auto clamp = dyn_cast<ClampRateOp>(op)) {
+      if (wants(clamp.getInput()))
+        cot.add(loc, clamp.getInput(),
+                ClampRateGradOp::create(
+                    b, loc, clamp.getType(), clamp.getInput(),
+                    cot.lookup(clamp.getResult()), clamp.getThresholdAttr()));
+    } else if (auto bn = dyn_cast<BatchNormTrainOp>(op)) {
+      if (cot.lookup(bn.getBatchMean()) || cot.lookup(bn.getBatchVariance()))
+        return op->emitOpError()
+               << "the batch statistics are not differentiated";
+      auto grads = BatchNormTrainGradOp::create(
+          b, loc, bn.getInput().getType(), bn.getGamma().getType(),
+          bn.getGamma().getType(), bn.getInput(), bn.getGamma(),
+          cot.lookup(bn.getResult()), bn.getEpsilonAttr());
+      if (wants(bn.getInput()))
+        cot.add(loc, bn.getInput(), grads.getInputGrad());
+      if (wants(bn.getGamma()))
+        cot.add(loc, bn.getGamma(), grads.getGammaGrad());
+      if (wants(bn.getBeta()))
+        cot.add(loc, bn.getBeta(), grads.getBetaGrad());
+    } else if (auto spectral = dyn_cast<SpectralWeightOp>(op)) {
+      if (cot.lookup(spectral.getSigma()))
+        return op->emitOpError() << "σ̂ is not differentiated on its own";
+      auto grads = SpectralWeightGradOp::create(
+          b, loc, spectral.getWeight().getType(), spectral.getScale().getType(),
+          spectral.getWeight(), spectral.getScale(), spectral.getU(),
+          spectral.getV(), cot.lookup(spectral.getResult()));
+      if (wants(spectral.getWeight()))
+        cot.add(loc, spectral.getWeight(), grads.getWeightGrad());
+      if (wants(spectral.getScale()))
+        cot.add(loc, spectral.getScale(), grads.getScaleGrad());
+    } else if (auto flatten = dyn_cast<FlattenOp>(op)) {
+      if (wants(flatten.getInput())) {
+        unsigned rank = tensorTypeOf(flatten.getInput()).getRank();
+        ReassociationIndices rest;
+        for (unsigned i = 1; i < rank; ++i)
+          rest.push_back(i);
+        cot.add(loc, flatten.getInput(),
+                tensor::ExpandShapeOp::create(
+                    b, loc, tensorTypeOf(flatten.getInput()),
+                    cot.lookup(flatten.getResult()),
+                    SmallVector<ReassociationIndices>{{0}, rest}));
+      }
+    } else {
+      return op->emitOpError()
+             << "has no derivative rule in fsnn-generate-backward";
+    }
+  }
+  return success();
+}
+
+/// Values that depend on `seeds` through `ops` (the masks, the power
+/// iteration and spike counts carry no gradient).
+DenseSet<Value> activeValues(ArrayRef<Operation *> ops, ValueRange seeds) {
+  DenseSet<Value> active(seeds.begin(), seeds.end());
+  for (Operation *op : ops) {
+    if (isa<DropoutMaskOp, SpectralPowerIterationOp>(op))
+      continue;
+    bool dependent = llvm::any_of(op->getOperands(),
+                                  [&](Value v) { return active.contains(v); });
+    if (!dependent)
+      continue;
+    for (Value result : op->getResults())
+      if (isa<FloatType>(getElementTypeOrSelf(result.getType())))
+        active.insert(result);
+  }
+  return active;
+}
+
+/// The feedback op's layer map must be the identity: the training import
+/// computes the input current before the simulation.
+LogicalResult checkSupported(FeedbackOp feedback) {
+  if (feedback.getNumLayers() != 1)
+    return feedback.emitOpError()
+           << "has " << feedback.getNumLayers()
+           << " layers; fsnn-generate-backward differentiates a single "
+              "spiking layer (train multi-layer models with the reference "
+              "backend)";
+  if (feedback.getInputKind() != InputKind::Static)
+    return feedback.emitOpError()
+           << "takes spike frames; fsnn-generate-backward differentiates "
+              "static input";
+  NeuronAttr neuron = feedback.getNeuron();
+  if (neuron.getKind() != NeuronKind::IF ||
+      neuron.getReset() != ResetMode::Subtract)
+    return feedback.emitOpError()
+           << "has a LIF neuron or reset to zero; fsnn-generate-backward "
+              "differentiates IF neurons with reset by subtraction";
+  Block &layer = feedback.getLayers()[0].front();
+  auto yield = cast<YieldOp>(layer.getTerminator());
+  if (!llvm::hasSingleElement(layer) ||
+      yield.getValues()[0] != layer.getArgument(0))
+    return feedback.emitOpError()
+           << "computes its input current inside the layer map; import the "
+              "model for training (fsnn-translate --import --training), "
+              "which computes it before the simulation";
+  return success();
+}
+
+SolverKind solverOf(FeedbackOp feedback) {
+  auto name = feedback->getAttrOfType<StringAttr>("fsnn.adjoint_solver");
+  if (!name)
+    return SolverKind::Broyden;
+  return symbolizeSolverKind(name.getValue()).value_or(SolverKind::Broyden);
+}
+
+LogicalResult generateBackward(func::FuncOp function) {
+  Block &body = function.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  SoftmaxCrossEntropyOp lossOp;
+  FeedbackOp feedback;
+  for (Operation &op : body) {
+    if (auto l = dyn_cast<SoftmaxCrossEntropyOp>(op)) {
+      if (lossOp)
+        return l.emitOpError() << "is a second loss; the training step has "
+                                  "one";
+      lossOp = l;
+    }
+    if (auto f = dyn_cast<FeedbackOp>(op)) {
+      if (feedback)
+        return f.emitOpError() << "is a second simulation; the training step "
+                                  "has one";
+      feedback = f;
+    }
+  }
+  if (!lossOp || !feedback)
+    return function.emitOpError()
+           << "is not a training forward function: it needs one "
+              "fsnn.feedback and one fsnn.softmax_cross_entropy";
+  if (failed(checkSupported(feedback)))
+    return failure();
+
+  SmallVector<Value> trainable;
+  for (BlockArgument arg : function.getArguments())
+    if (function.getArgAttr(arg.getArgNumber(), "fsnn.trainable"))
+      trainable.push_back(arg);
+
+  SmallVector<Operation *> before, after;
+  for (Operation &op : body.without_terminator()) {
+    if (&op == feedback.getOperation())
+      continue;
+    (op.isBeforeInBlock(feedback) ? before : after).push_back(&op);
+  }
+
+  OpBuilder b(ret);
+  Location loc = feedback.getLoc();
+  Value rate = feedback.getRates()[0];
+
+  // 1. The readout: from the loss to ∂L/∂a (and the readout's weights).
+  SmallVector<Value> seeds(trainable);
+  seeds.push_back(rate);
+  DenseSet<Value> activeAfter = activeValues(after, seeds);
+  Cotangents cot(b);
+  cot.add(lossOp.getLoc(), lossOp.getLogits(), lossOp.getGrad());
+  SmallVector<Operation *> readout;
+  for (Operation *op : after)
+    if (op != lossOp.getOperation())
+      readout.push_back(op);
+  if (failed(reverse(b, readout, activeAfter, cot)))
+    return failure();
+  Value rateGradient = cot.lookup(rate);
+  if (!rateGradient)
+    return feedback.emitOpError()
+           << "its rate does not reach the loss; nothing to differentiate";
+
+  // 2. The equilibrium map at a: z = W(a) + I, f(a) = σ(z / V_th).
+  Block &fbBlock = feedback.getFeedback().front();
+  IRMapping mapping;
+  mapping.map(fbBlock.getArgument(0), rate);
+  SmallVector<Operation *> mapOps;
+  for (Operation &op : fbBlock.without_terminator())
+    mapOps.push_back(b.clone(op, mapping));
+  Value feedbackCurrent =
+      mapping.lookup(cast<YieldOp>(fbBlock.getTerminator()).getValues()[0]);
+  Value current = feedback.getInput();
+  auto z = arith::AddFOp::create(b, loc, feedbackCurrent, current);
+  mapOps.push_back(z);
+  double vth = feedback.getNeuron().getThresholdValue();
+  auto f = ClampRateOp::create(b, loc, z.getType(), z, b.getF64FloatAttr(vth));
+  mapOps.push_back(f);
+
+  // The adjoint: β = J_fᵀβ + ∂L/∂a, with J_fᵀ v the reverse sweep of the
+  // map in the operator region (active: what depends on a).
+  auto rateType = tensorTypeOf(rate);
+  auto residualType = RankedTensorType::get({rateType.getDimSize(0)},
+                                            rateType.getElementType());
+  int64_t iterations = 30;
+  if (auto attr =
+          feedback->getAttrOfType<IntegerAttr>("fsnn.adjoint_max_iterations"))
+    iterations = attr.getInt();
+  double tolerance = 0.0;
+  if (auto attr = feedback->getAttrOfType<FloatAttr>("fsnn.adjoint_tolerance"))
+    tolerance = attr.getValueAsDouble();
+  auto solve = LinearFixedPointOp::create(
+      b, loc, rateType, residualType, rateGradient,
+      SolverKindAttr::get(b.getContext(), solverOf(feedback)),
+      b.getI64IntegerAttr(iterations), b.getF64FloatAttr(tolerance));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *block = b.createBlock(&solve.getOperator(), {}, {rateType}, {loc});
+    DenseSet<Value> activeInMap = activeValues(mapOps, ValueRange{rate});
+    Cotangents inner(b);
+    inner.add(loc, f.getResult(), block->getArgument(0));
+    if (failed(reverse(b, mapOps, activeInMap, inner)))
+      return failure();
+    Value vjp = inner.lookup(rate);
+    if (!vjp)
+      vjp = zeros(b, loc, rateType);
+    YieldOp::create(b, loc, ValueRange{vjp});
+  }
+
+  // 3. β through one application of f, then through everything before the
+  // simulation, to the arguments.
+  SmallVector<Value> paramSeeds(trainable);
+  DenseSet<Value> activeBefore = activeValues(before, paramSeeds);
+  DenseSet<Value> activeMap = activeBefore;
+  for (Operation *op : mapOps)
+    for (Value result : op->getResults())
+      if (llvm::any_of(op->getOperands(),
+                       [&](Value v) { return activeMap.contains(v); }))
+        activeMap.insert(result);
+  cot.add(loc, f.getResult(), solve.getSolution());
+  if (failed(reverse(b, mapOps, activeMap, cot)) ||
+      failed(reverse(b, before, activeBefore, cot)))
+    return failure();
+
+  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Attribute> resultAttrs;
+  for (unsigned i = 0; i < ret.getNumOperands(); ++i)
+    resultAttrs.push_back(function.getResultAttrDict(i)
+                              ? Attribute(function.getResultAttrDict(i))
+                              : Attribute(b.getDictionaryAttr({})));
+  for (Value arg : trainable) {
+    Value g = cot.lookup(arg);
+    if (!g)
+      g = zeros(b, loc, tensorTypeOf(arg));
+    results.push_back(g);
+    auto name = function.getArgAttrOfType<StringAttr>(
+        cast<BlockArgument>(arg).getArgNumber(), "fsnn.name");
+    resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+        "fsnn.name",
+        b.getStringAttr(
+            "grad:" +
+            (name ? name.getValue().str()
+                  : "arg" + std::to_string(
+                                cast<BlockArgument>(arg).getArgNumber()))))));
+  }
+  results.push_back(solve.getResidual());
+  resultAttrs.push_back(b.getDictionaryAttr(
+      b.getNamedAttr("fsnn.name", b.getStringAttr("adjoint_residual"))));
+  func::ReturnOp::create(b, ret.getLoc(), results);
+  ret.erase();
+  function.setFunctionType(b.getFunctionType(function.getArgumentTypes(),
+                                             ValueRange(results).getTypes()));
+  function.setAllResultAttrs(resultAttrs);
+  return success();
+}
+
+struct FSNNGenerateBackwardPass
+    : public fsnn::impl::FSNNGenerateBackwardPassBase<
+          FSNNGenerateBackwardPass> {
+  void runOnOperation() override {
+    func::FuncOp function = getOperation();
+    if (function.isExternal())
+      return;
+    bool hasLoss = false;
+    function.walk([&](SoftmaxCrossEntropyOp) { hasLoss = true; });
+    if (!hasLoss)
+      return;
+    if (failed(generateBackward(function)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

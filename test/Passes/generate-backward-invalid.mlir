@@ -1,0 +1,62 @@
+// What fsnn-generate-backward does not differentiate gets a diagnostic that
+// names it.
+// RUN: fsnn-opt %s -split-input-file -fsnn-generate-backward -verify-diagnostics
+
+func.func @lif(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32> {fsnn.trainable}) -> tensor<f32> {
+  // expected-error @+1 {{'fsnn.feedback' op has a LIF neuron or reset to zero; fsnn-generate-backward differentiates IF neurons with reset by subtraction}}
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<lif, threshold = 2.0, leak = 0.9> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %f = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %f : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x3xf32>):
+      fsnn.yield %in : tensor<2x3xf32>
+    }
+  %loss, %g = fsnn.softmax_cross_entropy %r, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+func.func @current_in_layer_map(%x: tensor<2x4xf32>, %labels: tensor<2xi64>, %f: tensor<3x4xf32> {fsnn.trainable}, %w: tensor<3x3xf32>) -> tensor<f32> {
+  // expected-error @+1 {{'fsnn.feedback' op computes its input current inside the layer map; import the model for training (fsnn-translate --import --training), which computes it before the simulation}}
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input static : tensor<2x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %fb = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %fb : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x4xf32>):
+      %i = fsnn.linear %in, %f : tensor<2x4xf32>, tensor<3x4xf32> -> tensor<2x3xf32>
+      fsnn.yield %i : tensor<2x3xf32>
+    }
+  %loss, %g = fsnn.softmax_cross_entropy %r, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+func.func @no_rule(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32> {fsnn.trainable}) -> tensor<f32> {
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %f = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %f : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x3xf32>):
+      fsnn.yield %in : tensor<2x3xf32>
+    }
+  // expected-error @+1 {{'arith.mulf' op has no derivative rule in fsnn-generate-backward}}
+  %sq = arith.mulf %r, %r : tensor<2x3xf32>
+  %loss, %g = fsnn.softmax_cross_entropy %sq, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op is not a training forward function: it needs one fsnn.feedback and one fsnn.softmax_cross_entropy}}
+func.func @no_simulation(%x: tensor<2x3xf32>, %labels: tensor<2xi64>) -> tensor<f32> {
+  %loss, %g = fsnn.softmax_cross_entropy %x, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}

@@ -1,0 +1,78 @@
+// fsnn-generate-backward on the F400 training forward function (small shapes):
+// the readout gradients, the equilibrium map evaluated once at the simulated
+// rate, the adjoint as a linear fixed point over its vector-Jacobian product,
+// and β backpropagated through one application of the map to every
+// trainable argument.
+// RUN: fsnn-opt %s -fsnn-generate-backward | FileCheck %s
+// RUN: fsnn-opt %s -fsnn-generate-backward | fsnn-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: -> (tensor<f32>, tensor<4x3xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>,
+// CHECK-SAME: tensor<5x6xf32> {fsnn.name = "grad:f.weight"}, tensor<5xf32> {fsnn.name = "grad:f.bias"},
+// CHECK-SAME: tensor<5xf32> {fsnn.name = "grad:bn.gamma"}, tensor<5xf32> {fsnn.name = "grad:bn.beta"},
+// CHECK-SAME: tensor<5x5xf32> {fsnn.name = "grad:fb.V"}, tensor<f32> {fsnn.name = "grad:fb.g"},
+// CHECK-SAME: tensor<3x5xf32> {fsnn.name = "grad:readout.weight"}, tensor<3xf32> {fsnn.name = "grad:readout.bias"},
+// CHECK-SAME: tensor<4xf32> {fsnn.name = "adjoint_residual"})
+// CHECK: %[[U:.*]], %[[V:.*]] = fsnn.spectral_power_iteration
+// CHECK: %[[W:.*]], %{{.*}} = fsnn.spectral_weight
+// CHECK: %[[MW:.*]] = fsnn.dropout_mask %{{.*}} {rate = 2.000000e-01 : f64, stream = 1 : i64}
+// CHECK: %[[CUR:.*]] = fsnn.dropout
+// CHECK: %[[RATES:.*]], %{{.*}} = fsnn.feedback %[[CUR]]
+// CHECK: %[[LOSS:.*]], %[[GL:.*]] = fsnn.softmax_cross_entropy
+// ∂L/∂a = ∂L/∂o · C, and the readout's own gradients.
+// CHECK: %[[CT:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x5xf32>)
+// CHECK: %[[DLDA:.*]] = fsnn.linear %[[GL]], %[[CT]]
+// CHECK: linalg.matmul
+// CHECK: linalg.reduce ins(%[[GL]]
+// The map at the point a = a[T]: z = mask ⊙ (W a) + I.
+// CHECK: %[[WA:.*]] = fsnn.linear %[[RATES]], %[[W]]
+// CHECK: %[[D:.*]] = fsnn.dropout %[[WA]], %[[MW]]
+// CHECK: %[[Z:.*]] = arith.addf %[[D]], %[[CUR]]
+// CHECK: %[[BETA:.*]], %[[RES:.*]] = fsnn.linear_fixed_point %[[DLDA]] solver broyden max_iterations 30 tolerance 0.000000e+00 : tensor<4x5xf32> -> tensor<4xf32> operator {
+// CHECK: ^bb0(%[[ARG:.*]]: tensor<4x5xf32>):
+// CHECK: %[[GZ:.*]] = fsnn.clamp_rate_grad %[[Z]], %[[ARG]] {threshold = 2.000000e+00 : f64}
+// CHECK: %[[GD:.*]] = fsnn.dropout %[[GZ]], %[[MW]]
+// CHECK: %[[WT:.*]] = linalg.transpose ins(%[[W]]
+// CHECK: %[[VJP:.*]] = fsnn.linear %[[GD]], %[[WT]]
+// CHECK: fsnn.yield %[[VJP]]
+// CHECK: }
+// β through one application of f.
+// CHECK: %[[GZB:.*]] = fsnn.clamp_rate_grad %[[Z]], %[[BETA]]
+// CHECK: %[[GDB:.*]] = fsnn.dropout %[[GZB]], %[[MW]]
+// CHECK: %[[GDBT:.*]] = linalg.transpose ins(%[[GDB]]
+// CHECK: %[[GW:.*]] = linalg.matmul ins(%[[GDBT]], %[[RATES]]
+// CHECK: fsnn.batch_norm_train_grad
+// CHECK: %{{.*}}, %{{.*}} = fsnn.spectral_weight_grad %{{.*}}, %{{.*}}, %[[U]], %[[V]], %[[GW]]
+// CHECK: return %[[LOSS]],
+// CHECK-SAME: %[[RES]] :
+
+func.func @train_step(%x: tensor<4x6xf32> {fsnn.name = "images"}, %labels: tensor<4xi64> {fsnn.name = "labels"},
+    %fw: tensor<5x6xf32> {fsnn.name = "f.weight", fsnn.trainable}, %fb: tensor<5xf32> {fsnn.name = "f.bias", fsnn.trainable},
+    %gamma: tensor<5xf32> {fsnn.name = "bn.gamma", fsnn.trainable}, %beta: tensor<5xf32> {fsnn.name = "bn.beta", fsnn.trainable},
+    %V: tensor<5x5xf32> {fsnn.name = "fb.V", fsnn.trainable}, %g: tensor<f32> {fsnn.name = "fb.g", fsnn.trainable},
+    %u: tensor<5xf32> {fsnn.name = "fb.u"}, %v: tensor<5xf32> {fsnn.name = "fb.v"},
+    %C: tensor<3x5xf32> {fsnn.name = "readout.weight", fsnn.trainable}, %c: tensor<3xf32> {fsnn.name = "readout.bias", fsnn.trainable},
+    %seed: i64 {fsnn.name = "dropout_seed"})
+    -> (tensor<f32>, tensor<4x3xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>) {
+  %u1, %v1 = fsnn.spectral_power_iteration %V, %u, %v : tensor<5x5xf32>, tensor<5xf32>, tensor<5xf32>
+  %w, %sigma = fsnn.spectral_weight %V, %g, %u1, %v1 : tensor<5x5xf32>, tensor<f32>, tensor<5xf32>, tensor<5xf32> -> tensor<5x5xf32>, tensor<f32>
+  %mf = fsnn.dropout_mask %seed {rate = 0.2, stream = 0} : i64 -> tensor<4x5xf32>
+  %mw = fsnn.dropout_mask %seed {rate = 0.2, stream = 1} : i64 -> tensor<4x5xf32>
+  %i = fsnn.linear %x, %fw, %fb : tensor<4x6xf32>, tensor<5x6xf32>, tensor<5xf32> -> tensor<4x5xf32>
+  %n, %mean, %var = fsnn.batch_norm_train %i, %gamma, %beta {epsilon = 1.0e-05} : tensor<4x5xf32>, tensor<5xf32>, tensor<5xf32> -> tensor<4x5xf32>, tensor<5xf32>, tensor<5xf32>
+  %cur = fsnn.dropout %n, %mf : tensor<4x5xf32>
+  %rates, %counts = fsnn.feedback %cur steps 5 neuron #fsnn.neuron<if, threshold = 2.0> input static
+      : tensor<4x5xf32> -> (tensor<4x5xf32>), (tensor<4x5xi32>)
+    feedback {
+    ^bb0(%s: tensor<4x5xf32>):
+      %fbk = fsnn.linear %s, %w : tensor<4x5xf32>, tensor<5x5xf32> -> tensor<4x5xf32>
+      %d = fsnn.dropout %fbk, %mw : tensor<4x5xf32>
+      fsnn.yield %d : tensor<4x5xf32>
+    } layers {
+    ^bb0(%in: tensor<4x5xf32>):
+      fsnn.yield %in : tensor<4x5xf32>
+    }
+  %logits = fsnn.linear %rates, %C, %c : tensor<4x5xf32>, tensor<3x5xf32>, tensor<3xf32> -> tensor<4x3xf32>
+  %loss, %gl = fsnn.softmax_cross_entropy %logits, %labels : tensor<4x3xf32>, tensor<4xi64> -> tensor<f32>, tensor<4x3xf32>
+  return %loss, %logits, %u1, %v1, %mean, %var : tensor<f32>, tensor<4x3xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>
+}
