@@ -728,14 +728,27 @@ struct ConvertFSNNToLinalgPass
       rewriter.replaceOp(op, results);
     }
 
+    // The adjoint's solves inline their operator into a loop body, whose
+    // fsnn ops the walk below lowers too.
+    SmallVector<LinearFixedPointOp> solves;
+    getOperation()->walk([&](LinearFixedPointOp op) { solves.push_back(op); });
+    for (LinearFixedPointOp op : solves) {
+      rewriter.setInsertionPoint(op);
+      SmallVector<Value> results;
+      if (failed(lowerLinearFixedPoint(rewriter, op, results)))
+        return signalPassFailure();
+      rewriter.replaceOp(op, results);
+    }
+
     SmallVector<Operation *> ops;
     // The regions of solves are maps for other passes to read, not code.
     getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (!isa<FSNNDialect>(op->getDialect()))
         return WalkResult::advance();
       ops.push_back(op);
-      return isa<AdjointSolveOp, EquilibriumSolveOp>(op) ? WalkResult::skip()
-                                                         : WalkResult::advance();
+      return isa<AdjointSolveOp, EquilibriumSolveOp>(op)
+                 ? WalkResult::skip()
+                 : WalkResult::advance();
     });
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);

@@ -289,6 +289,163 @@ void lowerSoftmaxCrossEntropy(Lowering &l, SoftmaxCrossEntropyOp op,
   results.push_back(grad);
 }
 
+Value lowerClampRateGrad(Lowering &l, ClampRateGradOp op) {
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
+  double inverse = 1.0 / op.getThreshold().convertToDouble();
+  return elementwise(
+      l, type, ValueRange{op.getInput(), op.getGrad()},
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        auto c = [&](double v) { return floatConstant(b, loc, element, v); };
+        Value z = multiply(b, loc, a[0], c(inverse));
+        Value inside = arith::AndIOp::create(
+            b, loc,
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, z, c(0.0)),
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, z,
+                                  c(1.0)));
+        return (Value)arith::SelectOp::create(
+            b, loc, inside, multiply(b, loc, a[1], c(inverse)), c(0.0));
+      });
+}
+
+/// ∂x = γ/σ (g - Σg/N - x̂ Σ(g x̂)/N), ∂γ = Σ g x̂, ∂β = Σ g per channel.
+void lowerBatchNormTrainGrad(Lowering &l, BatchNormTrainGradOp op,
+                             SmallVectorImpl<Value> &results) {
+  RankedTensorType type = op.getInput().getType();
+  RankedTensorType channelType = l.typeOf(op.getGamma());
+  Type element = type.getElementType();
+  unsigned rank = type.getRank();
+  double count = double(perChannelCount(type));
+  double eps = op.getEpsilon().convertToDouble();
+  auto identityTerm = [](OpBuilder &, Location, Value x, Value) { return x; };
+  Value sum = channelSum(l, op.getInput(), Value(), identityTerm);
+  Value mean = elementwise(l, channelType, ValueRange{sum},
+                           [&](OpBuilder &b, Location loc, ValueRange a) {
+                             return multiply(
+                                 b, loc, a[0],
+                                 floatConstant(b, loc, element, 1.0 / count));
+                           });
+  Value squares = channelSum(l, op.getInput(), mean,
+                             [](OpBuilder &b, Location loc, Value x, Value m) {
+                               Value d = arith::SubFOp::create(b, loc, x, m);
+                               return multiply(b, loc, d, d);
+                             });
+  // 1 / sqrt(biased variance + eps)
+  Value inverseStd = elementwise(
+      l, channelType, ValueRange{squares},
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value variance =
+            multiply(b, loc, a[0], floatConstant(b, loc, element, 1.0 / count));
+        return (Value)math::RsqrtOp::create(
+            b, loc,
+            arith::AddFOp::create(b, loc, variance,
+                                  floatConstant(b, loc, element, eps)));
+      });
+  SmallVector<IteratorType> perChannelSum(rank, kRed);
+  perChannelSum[1] = kPar;
+  Value normalised = l.generic(
+      type, ValueRange{op.getInput(), mean, inverseStd}, l.empty(type),
+      {l.identity(rank), l.pick(rank, {1}), l.pick(rank, {1}),
+       l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [](OpBuilder &b, Location loc, ValueRange a) {
+        return multiply(b, loc, arith::SubFOp::create(b, loc, a[0], a[1]),
+                        a[2]);
+      });
+  Value betaGrad = channelSum(l, op.getGrad(), Value(), identityTerm);
+  Value gammaGrad =
+      l.generic(channelType, ValueRange{op.getGrad(), normalised},
+                l.filled(channelType, 0.0),
+                {l.identity(rank), l.identity(rank), l.pick(rank, {1})},
+                perChannelSum, multiplyAdd);
+  Value inputGrad = l.generic(
+      type,
+      ValueRange{op.getGrad(), normalised, op.getGamma(), inverseStd, betaGrad,
+                 gammaGrad},
+      l.empty(type),
+      {l.identity(rank), l.identity(rank), l.pick(rank, {1}), l.pick(rank, {1}),
+       l.pick(rank, {1}), l.pick(rank, {1}), l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value n = floatConstant(b, loc, element, 1.0 / count);
+        Value centred = arith::SubFOp::create(
+            b, loc,
+            arith::SubFOp::create(b, loc, a[0], multiply(b, loc, a[4], n)),
+            multiply(b, loc, a[1], multiply(b, loc, a[5], n)));
+        return multiply(b, loc, multiply(b, loc, a[2], a[3]), centred);
+      });
+  results.push_back(inputGrad);
+  results.push_back(gammaGrad);
+  results.push_back(betaGrad);
+}
+
+/// With c = clamp(g, -1, 1), σ̂ = uᵀ V_mat v and G = Σ grad ⊙ V:
+/// ∂V = c/σ̂ grad - c G/σ̂² u vᵀ, ∂g = G/σ̂ where -1 <= g <= 1.
+void lowerSpectralWeightGrad(Lowering &l, SpectralWeightGradOp op,
+                             SmallVectorImpl<Value> &results) {
+  RankedTensorType vType = l.typeOf(op.getWeight());
+  RankedTensorType scalar = l.typeOf(op.getScale());
+  Type element = vType.getElementType();
+  unsigned rank = vType.getRank();
+  Value matrix = weightMatrix(l, op.getWeight());
+  AffineMap toScalar = AffineMap::get(1, 0, {}, l.b.getContext());
+  Value sigma = l.generic(
+      scalar, ValueRange{op.getU(), matrixVector(l, matrix, op.getV(), false)},
+      l.filled(scalar, 0.0), {l.identity(1), l.identity(1), toScalar}, {kRed},
+      multiplyAdd);
+  AffineMap all = AffineMap::get(rank, 0, {}, l.b.getContext());
+  Value overlap = l.generic(scalar, ValueRange{op.getGrad(), op.getWeight()},
+                            l.filled(scalar, 0.0),
+                            {l.identity(rank), l.identity(rank), all},
+                            SmallVector<IteratorType>(rank, kRed), multiplyAdd);
+  AffineExpr column = l.b.getAffineConstantExpr(0);
+  int64_t stride = 1;
+  for (int i = rank - 1; i >= 1; --i) {
+    column = column + l.b.getAffineDimExpr(i) * stride;
+    stride *= vType.getDimSize(i);
+  }
+  AffineMap vMap = AffineMap::get(rank, 0, {column}, l.b.getContext());
+  Value weightGrad = l.generic(
+      vType,
+      ValueRange{op.getGrad(), op.getU(), op.getV(), op.getScale(), sigma,
+                 overlap},
+      l.empty(vType),
+      {l.identity(rank), l.pick(rank, {0}), vMap, all, all, all,
+       l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value c = arith::MinimumFOp::create(
+            b, loc,
+            arith::MaximumFOp::create(b, loc, a[3],
+                                      floatConstant(b, loc, element, -1.0)),
+            floatConstant(b, loc, element, 1.0));
+        Value direct =
+            multiply(b, loc, a[0], arith::DivFOp::create(b, loc, c, a[4]));
+        Value correction = arith::DivFOp::create(
+            b, loc, multiply(b, loc, c, a[5]), multiply(b, loc, a[4], a[4]));
+        return (Value)arith::SubFOp::create(
+            b, loc, direct,
+            multiply(b, loc, correction, multiply(b, loc, a[1], a[2])));
+      });
+  AffineMap none = AffineMap::get(0, 0, {}, l.b.getContext());
+  Value scaleGrad = l.generic(
+      scalar, ValueRange{op.getScale(), sigma, overlap}, l.empty(scalar),
+      {none, none, none, none}, {},
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value inside = arith::AndIOp::create(
+            b, loc,
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, a[0],
+                                  floatConstant(b, loc, element, -1.0)),
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, a[0],
+                                  floatConstant(b, loc, element, 1.0)));
+        return (Value)arith::SelectOp::create(
+            b, loc, inside, arith::DivFOp::create(b, loc, a[2], a[1]),
+            floatConstant(b, loc, element, 0.0));
+      });
+  results.push_back(weightGrad);
+  results.push_back(scaleGrad);
+}
+
 } // namespace
 
 LogicalResult
@@ -310,8 +467,280 @@ mlir::fsnn::lowering::lowerTrainingOp(Lowering &l, Operation *op,
     lowerBatchNormTrain(l, bn, results);
   } else if (auto loss = dyn_cast<SoftmaxCrossEntropyOp>(op)) {
     lowerSoftmaxCrossEntropy(l, loss, results);
+  } else if (auto clampGrad = dyn_cast<ClampRateGradOp>(op)) {
+    results.push_back(lowerClampRateGrad(l, clampGrad));
+  } else if (auto bnGrad = dyn_cast<BatchNormTrainGradOp>(op)) {
+    lowerBatchNormTrainGrad(l, bnGrad, results);
+  } else if (auto spectralGrad = dyn_cast<SpectralWeightGradOp>(op)) {
+    lowerSpectralWeightGrad(l, spectralGrad, results);
   } else {
     handled = false;
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The adjoint's linear fixed point
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The paper's Broyden keeps this many rank-one updates (IDE_SPEC §3.3).
+constexpr int64_t kBroydenMemory = 27;
+
+/// Batch x features views of the solve's variable, and the reductions and
+/// updates of the solvers over them.
+struct SolverBuilder {
+  Lowering &l;
+  RankedTensorType flat;    // B x D
+  RankedTensorType rows;    // B
+  RankedTensorType history; // B x M x D
+  RankedTensorType coeffs;  // B x M
+  Type element;
+
+  Value c(OpBuilder &b, Location loc, double v) {
+    return floatConstant(b, loc, element, v);
+  }
+  /// An elementwise op over B x D operands and B-vectors (`perRow`).
+  Value map(ValueRange full, ValueRange perRow,
+            function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    SmallVector<Value> inputs(full);
+    inputs.append(perRow.begin(), perRow.end());
+    SmallVector<AffineMap> maps(full.size(), l.identity(2));
+    maps.append(perRow.size(), l.pick(2, {0}));
+    maps.push_back(l.identity(2));
+    return l.generic(flat, inputs, l.empty(flat), maps, {kPar, kPar}, body);
+  }
+  /// Per row: Σ_d f(x[b, d], y[b, d]).
+  Value rowSum(Value x, Value y) {
+    return l.generic(rows, ValueRange{x, y}, l.filled(rows, 0.0),
+                     {l.identity(2), l.identity(2), l.pick(2, {0})},
+                     {kPar, kRed}, multiplyAdd);
+  }
+  Value rowNorm(Value x) {
+    Value squares = rowSum(x, x);
+    return l.generic(rows, ValueRange{squares}, l.empty(rows),
+                     {l.identity(1), l.identity(1)}, {kPar},
+                     [](OpBuilder &b, Location loc, ValueRange a) {
+                       return (Value)math::SqrtOp::create(b, loc, a[0]);
+                     });
+  }
+  /// coeffs[b, k] = Σ_d H[b, k, d] x[b, d]
+  Value project(Value h, Value x) {
+    return l.generic(coeffs, ValueRange{h, x}, l.filled(coeffs, 0.0),
+                     {l.identity(3), l.pick(3, {0, 2}), l.pick(3, {0, 1})},
+                     {kPar, kPar, kRed}, multiplyAdd);
+  }
+  /// sign * x + Σ_k H[b, k, d] coeffs[b, k]
+  Value combine(Value h, Value coefficients, Value x, double sign) {
+    Value sum =
+        l.generic(flat, ValueRange{h, coefficients}, l.filled(flat, 0.0),
+                  {l.pick(3, {0, 2, 1}), l.pick(3, {0, 2}), l.pick(3, {0, 1})},
+                  {kPar, kRed, kPar}, multiplyAdd);
+    return map(ValueRange{x, sum}, {},
+               [&](OpBuilder &b, Location loc, ValueRange a) {
+                 return (Value)arith::AddFOp::create(
+                     b, loc, multiply(b, loc, a[0], c(b, loc, sign)), a[1]);
+               });
+  }
+  /// Zero where not finite (the paper's code replaces NaNs in u and w).
+  Value finiteOrZero(Value x) {
+    return map(ValueRange{x}, {},
+               [&](OpBuilder &b, Location loc, ValueRange a) {
+                 Value magnitude = math::AbsFOp::create(b, loc, a[0]);
+                 Value finite =
+                     arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                           magnitude, c(b, loc, INFINITY));
+                 return (Value)arith::SelectOp::create(b, loc, finite, a[0],
+                                                       c(b, loc, 0.0));
+               });
+  }
+  /// history[:, slot, :] = x, as one elementwise update of the history
+  /// (a strided insert would bufferize to a copy that needs a runtime
+  /// library).
+  Value store(Value historyValue, Value x, Value slot) {
+    return l.generic(
+        history, ValueRange{x}, historyValue,
+        {l.pick(3, {0, 2}), l.identity(3)}, {kPar, kPar, kPar},
+        [&](OpBuilder &b, Location loc, ValueRange a) {
+          Value k = linalg::IndexOp::create(b, loc, 1);
+          Value here =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k, slot);
+          return (Value)arith::SelectOp::create(b, loc, here, a[0], a[1]);
+        });
+  }
+};
+
+} // namespace
+
+LogicalResult
+mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
+                                            SmallVectorImpl<Value> &results) {
+  Location loc = op.getLoc();
+  if (op.getSolver() == SolverKind::Anderson)
+    return op.emitOpError() << "anderson is not lowered yet; use broyden or "
+                               "fixed_point";
+  RankedTensorType type = op.getRhs().getType();
+  Type element = type.getElementType();
+  int64_t batch = type.getDimSize(0);
+  int64_t dim = type.getNumElements() / batch;
+  int64_t memory = std::max<int64_t>(
+      1, std::min<int64_t>(kBroydenMemory, op.getMaxIterations()));
+  bool broyden = op.getSolver() == SolverKind::Broyden;
+  double tolerance = op.getTolerance().convertToDouble();
+  auto flatType = RankedTensorType::get({batch, dim}, element);
+  auto rowsType = RankedTensorType::get({batch}, element);
+  auto historyType = RankedTensorType::get({batch, memory, dim}, element);
+  auto coeffsType = RankedTensorType::get({batch, memory}, element);
+
+  ReassociationIndices rest;
+  for (unsigned i = 1; i < type.getRank(); ++i)
+    rest.push_back(i);
+  SmallVector<ReassociationIndices> groups = {{0}, rest};
+  auto toFlat = [&](OpBuilder &nb, Value x) -> Value {
+    if (type.getRank() == 2)
+      return x;
+    return tensor::CollapseShapeOp::create(nb, loc, flatType, x, groups);
+  };
+  auto toShape = [&](OpBuilder &nb, Value x) -> Value {
+    if (type.getRank() == 2)
+      return x;
+    return tensor::ExpandShapeOp::create(nb, loc, type, x, groups);
+  };
+  Value rhs = toFlat(b, op.getRhs());
+  Block &operatorBlock = op.getOperator().front();
+  // r(x) = A x + rhs - x, with the operator inlined at the builder.
+  auto residualOf = [&](SolverBuilder &sb, Value x) {
+    IRMapping mapping;
+    mapping.map(operatorBlock.getArgument(0), toShape(sb.l.b, x));
+    for (Operation &inner : operatorBlock.without_terminator())
+      sb.l.b.clone(inner, mapping);
+    Value ax = toFlat(
+        sb.l.b,
+        mapping.lookup(
+            cast<YieldOp>(operatorBlock.getTerminator()).getValues()[0]));
+    return sb.map(ValueRange{ax, rhs, x}, {},
+                  [](OpBuilder &nb, Location nl, ValueRange a) {
+                    return (Value)arith::SubFOp::create(
+                        nb, nl, arith::AddFOp::create(nb, nl, a[0], a[1]),
+                        a[2]);
+                  });
+  };
+
+  // x0 = 0, so r0 = rhs (A is linear); the best iterate so far is x0.
+  Lowering l{b, loc};
+  SolverBuilder s{l, flatType, rowsType, historyType, coeffsType, element};
+  Value x0 = l.filled(flatType, 0.0);
+  Value r0 = rhs;
+  Value norm0 = s.rowNorm(r0);
+  // The paper's first Broyden step is -r0 (IDE_SPEC §3.3).
+  Value step0 =
+      s.map(ValueRange{r0}, {}, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return (Value)arith::NegFOp::create(nb, nl, a[0]);
+      });
+  Value active0 = l.filled(rowsType, tolerance > 0 ? 0.0 : 1.0);
+  if (tolerance > 0)
+    active0 =
+        l.generic(rowsType, ValueRange{norm0}, l.empty(rowsType),
+                  {l.identity(1), l.identity(1)}, {kPar},
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value below = arith::CmpFOp::create(
+                        nb, nl, arith::CmpFPredicate::OLT, a[0],
+                        floatConstant(nb, nl, element, tolerance));
+                    return (Value)arith::SelectOp::create(
+                        nb, nl, below, floatConstant(nb, nl, element, 0.0),
+                        floatConstant(nb, nl, element, 1.0));
+                  });
+  SmallVector<Value> init = {x0, r0, step0, x0, norm0, active0};
+  if (broyden) {
+    init.push_back(l.filled(historyType, 0.0));
+    init.push_back(l.filled(historyType, 0.0));
+  }
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0),
+      indexConstant(b, loc, op.getMaxIterations()), indexConstant(b, loc, 1),
+      init, [&](OpBuilder &lb, Location, Value it, ValueRange state) {
+        Lowering li{lb, loc};
+        SolverBuilder si{li,          flatType,   rowsType,
+                         historyType, coeffsType, element};
+        Value x = state[0], r = state[1], step = state[2], best = state[3],
+              bestNorm = state[4], active = state[5];
+        // Samples that converged keep their iterate.
+        Value next =
+            si.map(ValueRange{x, broyden ? step : r}, ValueRange{active},
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     return (Value)arith::AddFOp::create(
+                         nb, nl, a[0], multiply(nb, nl, a[1], a[2]));
+                   });
+        Value rNext = residualOf(si, next);
+        Value norm = si.rowNorm(rNext);
+        // Keep each sample's best iterate (IDE_SPEC §3.3).
+        Value improved = li.generic(
+            rowsType, ValueRange{norm, bestNorm}, li.empty(rowsType),
+            {li.identity(1), li.identity(1), li.identity(1)}, {kPar},
+            [](OpBuilder &nb, Location nl, ValueRange a) {
+              Value better = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OLT, a[0], a[1]);
+              return (Value)arith::SelectOp::create(nb, nl, better, a[0], a[1]);
+            });
+        Value bestNext = si.map(
+            ValueRange{next, best}, ValueRange{norm, bestNorm},
+            [](OpBuilder &nb, Location nl, ValueRange a) {
+              Value better = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OLT, a[2], a[3]);
+              return (Value)arith::SelectOp::create(nb, nl, better, a[0], a[1]);
+            });
+        Value activeNext = active;
+        if (tolerance > 0)
+          activeNext = li.generic(
+              rowsType, ValueRange{active, norm}, li.empty(rowsType),
+              {li.identity(1), li.identity(1), li.identity(1)}, {kPar},
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Value below = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OLT, a[1],
+                    floatConstant(nb, nl, element, tolerance));
+                return (Value)arith::SelectOp::create(
+                    nb, nl, below, floatConstant(nb, nl, element, 0.0), a[0]);
+              });
+        SmallVector<Value> yielded = {next,     rNext,    step,
+                                      bestNext, improved, activeNext};
+        if (broyden) {
+          Value U = state[6], Wt = state[7];
+          auto difference = [&](Value a, Value c) {
+            return si.map(ValueRange{a, c}, {},
+                          [](OpBuilder &nb, Location nl, ValueRange v) {
+                            return (Value)arith::SubFOp::create(nb, nl, v[0],
+                                                                v[1]);
+                          });
+          };
+          Value dx = difference(next, x), dr = difference(rNext, r);
+          // w = Hᵀ dx, H dr, with H = -I + Σ_k u_k w_kᵀ.
+          Value w = si.combine(Wt, si.project(U, dx), dx, -1.0);
+          Value hdr = si.combine(U, si.project(Wt, dr), dr, -1.0);
+          Value denominator = si.rowSum(w, dr);
+          Value u = si.finiteOrZero(si.map(
+              ValueRange{dx, hdr}, ValueRange{denominator},
+              [](OpBuilder &nb, Location nl, ValueRange a) {
+                return (Value)arith::DivFOp::create(
+                    nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]), a[2]);
+              }));
+          w = si.finiteOrZero(w);
+          Value slot = arith::RemUIOp::create(lb, loc, it,
+                                              indexConstant(lb, loc, memory));
+          Value UNext = si.store(U, u, slot);
+          Value WtNext = si.store(Wt, w, slot);
+          // The next step -H r = r - Σ_k u_k (w_k · r).
+          Value hr = si.combine(UNext, si.project(WtNext, rNext), rNext, -1.0);
+          yielded[2] = si.map(
+              ValueRange{hr}, {}, [](OpBuilder &nb, Location nl, ValueRange a) {
+                return (Value)arith::NegFOp::create(nb, nl, a[0]);
+              });
+          yielded.push_back(UNext);
+          yielded.push_back(WtNext);
+        }
+        scf::YieldOp::create(lb, loc, yielded);
+      });
+  results.push_back(toShape(b, loop.getResult(3)));
+  results.push_back(loop.getResult(4));
   return success();
 }

@@ -174,6 +174,11 @@ inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
       b, loc, arith::MulFOp::create(b, loc, centred, scale), beta);
 }
 
+/// Lowers fsnn.linear_fixed_point to an scf.for over its iterations with the
+/// operator region inlined into the body (whose fsnn ops are lowered later).
+LogicalResult lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
+                                    SmallVectorImpl<Value> &results);
+
 /// Lowers the ops of the training step (dropout masks, training-mode batch
 /// norm, the power iteration, the loss, the backward ops and the adjoint
 /// solve) if `op` is one; `handled` says whether it was.

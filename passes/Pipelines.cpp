@@ -21,6 +21,17 @@ void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
 
 LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm) {
   buildInferencePreparationPipeline(pm);
+  return buildCPULoweringStages(pm);
+}
+
+LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createFSNNGenerateBackwardPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  return buildCPULoweringStages(pm);
+}
+
+LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm) {
   pm.addPass(createConvertFSNNToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   // Work that depends only on parameters (transposed weights, the spectral
@@ -72,4 +83,10 @@ void fsnn::registerPipelines() {
       "The CPU pipeline: inference preparation, convert-fsnn-to-linalg, "
       "bufferization, loops, the LLVM dialect",
       [](OpPassManager &pm) { (void)buildCPULoweringPipeline(pm); });
+  PassPipelineRegistration<>(
+      "fsnn-lower-training-to-llvm",
+      "The training forward function to the LLVM dialect, for CPU: "
+      "fsnn-generate-backward, then the lowering stages of "
+      "fsnn-lower-to-llvm (dropout and training batch norm kept)",
+      [](OpPassManager &pm) { (void)buildCPUTrainingPipeline(pm); });
 }

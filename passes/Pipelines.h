@@ -23,6 +23,17 @@ void buildInferencePreparationPipeline(OpPassManager &pm);
 /// only if the upstream part of the pipeline cannot be parsed.
 LogicalResult buildCPULoweringPipeline(OpPassManager &pm);
 
+/// The training forward function (fsnn-translate --import --training) to the
+/// LLVM dialect, for CPU: fsnn-generate-backward derives the implicit
+/// backward, then the same lowering stages as inference, without the
+/// inference preparation (dropout and batch statistics are part of training).
+LogicalResult buildCPUTrainingPipeline(OpPassManager &pm);
+
+/// What both pipelines share after their fsnn-level passes:
+/// convert-fsnn-to-linalg, loop-invariant code motion, bufferization, loops
+/// and the LLVM dialect.
+LogicalResult buildCPULoweringStages(OpPassManager &pm);
+
 /// Registers every named pipeline with the global pipeline registry.
 void registerPipelines();
 

@@ -81,6 +81,8 @@ private:
   Operation *maskInsertionPoint = nullptr;
   Value dropoutSeed;
   int64_t dropoutStream = 0;
+  /// Training: the extra results (state updates and batch statistics).
+  SmallVector<std::pair<std::string, Value>> trainingResults;
 };
 
 OwningOpRef<ModuleOp> Importer::run() {
@@ -106,7 +108,12 @@ OwningOpRef<ModuleOp> Importer::run() {
     argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
         "fsnn.name", builder.getStringAttr(input.name()))));
   }
-  SmallVector<Attribute> values;
+  if (options.training) {
+    argTypes.push_back(
+        RankedTensorType::get({options.batch}, builder.getI64Type()));
+    argAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr("fsnn.name", builder.getStringAttr("labels"))));
+  }
   for (const fm::TensorProto &tensor : graph.initializers()) {
     SmallVector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
     auto type = RankedTensorType::get(dims, elementType);
@@ -125,10 +132,14 @@ OwningOpRef<ModuleOp> Importer::run() {
               ArrayRef<float>(narrow)));
     }
     argTypes.push_back(type);
-    argAttrs.push_back(builder.getDictionaryAttr(
-        {builder.getNamedAttr("fsnn.name",
-                              builder.getStringAttr(tensor.name())),
-         builder.getNamedAttr("fsnn.value", value)}));
+    SmallVector<NamedAttribute> attrs = {
+        builder.getNamedAttr("fsnn.name", builder.getStringAttr(tensor.name())),
+        builder.getNamedAttr("fsnn.value", value)};
+    bool state = llvm::is_contained(info.stateTensors, tensor.name());
+    if (options.training && !state)
+      attrs.push_back(
+          builder.getNamedAttr("fsnn.trainable", builder.getUnitAttr()));
+    argAttrs.push_back(builder.getDictionaryAttr(attrs));
   }
   bool hasDropout = false;
   std::function<void(const fm::GraphProto &)> scan =
@@ -150,6 +161,8 @@ OwningOpRef<ModuleOp> Importer::run() {
   SmallVector<Type> resultTypes;
   SmallVector<Attribute> resultAttrs;
   for (const fm::ValueInfoProto &output : graph.outputs()) {
+    if (options.training)
+      break; // the training results are known after the body
     RankedTensorType type = activationTypeOf(output.name());
     if (info.allValues.at(output.name()).isCount)
       type = RankedTensorType::get(type.getShape(), builder.getI32Type());
@@ -171,6 +184,9 @@ OwningOpRef<ModuleOp> Importer::run() {
   unsigned arg = 0;
   for (const fm::ValueInfoProto &input : graph.inputs())
     scopes.back()[input.name()] = entry->getArgument(arg++);
+  Value labels;
+  if (options.training)
+    labels = entry->getArgument(arg++);
   for (const fm::TensorProto &tensor : graph.initializers())
     scopes.back()[tensor.name()] = entry->getArgument(arg++);
   if (hasDropout)
@@ -181,8 +197,29 @@ OwningOpRef<ModuleOp> Importer::run() {
       return nullptr;
 
   SmallVector<Value> results;
-  for (const fm::ValueInfoProto &output : graph.outputs())
-    results.push_back(lookup(output.name()));
+  if (options.training) {
+    // loss, logits, then the state updates and batch statistics.
+    Value logits = lookup(graph.outputs(0).name());
+    auto logitsType = cast<RankedTensorType>(logits.getType());
+    auto loss = SoftmaxCrossEntropyOp::create(
+        builder, fileLoc, RankedTensorType::get({}, elementType), logitsType,
+        logits, labels);
+    SmallVector<std::pair<std::string, Value>> named = {
+        {"loss", loss.getLoss()}, {graph.outputs(0).name(), logits}};
+    named.append(trainingResults.begin(), trainingResults.end());
+    for (auto &[name, value] : named) {
+      results.push_back(value);
+      resultAttrs.push_back(builder.getDictionaryAttr(
+          builder.getNamedAttr("fsnn.name", builder.getStringAttr(name))));
+    }
+    function.setFunctionType(
+        builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+    function.setAllResultAttrs(resultAttrs);
+    function.setName(name + "_train_step");
+  } else {
+    for (const fm::ValueInfoProto &output : graph.outputs())
+      results.push_back(lookup(output.name()));
+  }
   func::ReturnOp::create(builder, fileLoc, results);
   if (failed(verify(moduleOp)))
     return nullptr;
@@ -256,9 +293,32 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
 
   Operation *savedMaskPoint = maskInsertionPoint;
   maskInsertionPoint = op;
-  for (int l = 0; l < numLayers; ++l)
-    if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
-      return failure();
+  if (options.training && numLayers == 1 && inputKind == InputKind::Static) {
+    // The current F(x) is the same at every step: computed before the
+    // simulation, it is also the current of the equilibrium map that the
+    // backward differentiates, and its batch statistics are results.
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      Block *identity =
+          builder.createBlock(&op.getLayers()[0], {}, {rateTypes[0]}, {loc});
+      YieldOp::create(builder, loc, identity->getArgument(0));
+    }
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(op);
+    const fm::GraphProto &map = layerMaps.Get(0);
+    scopes.emplace_back();
+    scopes.back()[map.inputs(0).name()] = lookup(node.inputs(0));
+    for (const fm::NodeProto &inner : map.nodes())
+      if (failed(importNode(inner)))
+        return failure();
+    Value current = lookup(map.outputs(0).name());
+    scopes.pop_back();
+    op->setOperand(0, current);
+  } else {
+    for (int l = 0; l < numLayers; ++l)
+      if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
+        return failure();
+  }
   if (failed(importMap(feedbackMap, op.getFeedback())))
     return failure();
   maskInsertionPoint = savedMaskPoint;
@@ -280,11 +340,19 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
   if (op == "SpectralWeight") {
     Value weight = lookup(node.inputs(0));
     auto scalar = RankedTensorType::get({}, elementType);
-    result =
-        SpectralWeightOp::create(builder, loc, weight.getType(), scalar, weight,
-                                 lookup(node.inputs(1)), lookup(node.inputs(2)),
-                                 lookup(node.inputs(3)))
-            .getResult();
+    Value u = lookup(node.inputs(2)), v = lookup(node.inputs(3));
+    if (options.training) {
+      // One power iteration per training forward pass (IDE_SPEC §4.1).
+      auto power = SpectralPowerIterationOp::create(builder, loc, u.getType(),
+                                                    v.getType(), weight, u, v);
+      u = power.getUNext();
+      v = power.getVNext();
+      trainingResults.push_back({"state:" + node.inputs(2), u});
+      trainingResults.push_back({"state:" + node.inputs(3), v});
+    }
+    result = SpectralWeightOp::create(builder, loc, weight.getType(), scalar,
+                                      weight, lookup(node.inputs(1)), u, v)
+                 .getResult();
   } else if (op == "Linear") {
     result = LinearOp::create(builder, loc, activationTypeOf(node.outputs(0)),
                               lookup(node.inputs(0)), lookup(node.inputs(1)),
@@ -300,6 +368,19 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
         lookup(node.inputs(1)), optionalInput(node, 2),
         pair(node, "strides", {1, 1}), pair(node, "pads", {0, 0}),
         pair(node, "output_padding", {0, 0}));
+  } else if (op == "BatchNorm" && options.training) {
+    const fm::AttributeProto *epsilon = attribute(node, "epsilon");
+    Value input = lookup(node.inputs(0));
+    Value gamma = lookup(node.inputs(1));
+    auto bn = BatchNormTrainOp::create(
+        builder, loc, input.getType(), gamma.getType(), gamma.getType(), input,
+        gamma, lookup(node.inputs(2)),
+        builder.getF64FloatAttr(epsilon ? epsilon->f() : 1e-5));
+    trainingResults.push_back(
+        {"batch_mean:" + node.inputs(3), bn.getBatchMean()});
+    trainingResults.push_back(
+        {"batch_variance:" + node.inputs(4), bn.getBatchVariance()});
+    result = bn.getResult();
   } else if (op == "BatchNorm") {
     const fm::AttributeProto *epsilon = attribute(node, "epsilon");
     Value input = lookup(node.inputs(0));

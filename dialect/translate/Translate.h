@@ -21,6 +21,16 @@ namespace mlir::fsnn {
 struct ImportOptions {
   /// The static batch size of the imported function.
   int64_t batch = 1;
+  /// Import the training forward function instead of inference (IDE_SPEC
+  /// §10): batch norm on batch statistics, one spectral power iteration
+  /// before the weight is formed, the static input current computed before
+  /// the simulation, a `labels` argument and the loss. Trainable arguments
+  /// carry `fsnn.trainable`; the results are the loss, the logits, then the
+  /// refreshed spectral vectors (`state:<u>`, `state:<v>`) and each batch
+  /// norm's batch mean and unbiased variance (`batch_mean:<running mean>`,
+  /// `batch_variance:<running variance>`). fsnn-generate-backward then adds
+  /// the gradients.
+  bool training = false;
 };
 
 /// Imports a model that validateModel accepted (`info` is what it returned).

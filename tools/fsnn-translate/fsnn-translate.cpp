@@ -36,6 +36,11 @@ static llvm::cl::opt<std::string>
 static llvm::cl::opt<int64_t>
     batch("batch", llvm::cl::desc("Batch size of the imported function"),
           llvm::cl::init(1));
+static llvm::cl::opt<bool> training(
+    "training",
+    llvm::cl::desc("Import the training forward function (batch statistics, "
+                   "the power iteration, labels and the loss) for "
+                   "fsnn-generate-backward"));
 static llvm::cl::opt<bool>
     textOutput("text", llvm::cl::desc("Export the protobuf text form "
                                       "(default: text for a .txt path)"));
@@ -54,6 +59,7 @@ static int runImport(MLIRContext &context) {
     return fail(inputPath + ": " + status.message());
   mlir::fsnn::ImportOptions options;
   options.batch = batch;
+  options.training = training;
   OwningOpRef<ModuleOp> module =
       mlir::fsnn::importModel(model, info, &context, options);
   if (!module)
