@@ -23,6 +23,9 @@ using namespace mlir::fsnn;
 
 namespace {
 
+/// Marks a training step whose backward has been generated.
+constexpr StringLiteral kBackwardGenerated = "fsnn.backward_generated";
+
 RankedTensorType tensorTypeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
@@ -369,6 +372,25 @@ LogicalResult generateBackward(func::FuncOp function) {
   results.push_back(solve.getResidual());
   resultAttrs.push_back(b.getDictionaryAttr(
       b.getNamedAttr("fsnn.name", b.getStringAttr("adjoint_residual"))));
+  // |∂L/∂a| per sample, the residual the solve starts from: a trainer
+  // reports samples whose solve did not bring it down.
+  Value squares = arith::MulFOp::create(b, loc, rateGradient, rateGradient);
+  SmallVector<int64_t> featureDims;
+  for (int64_t d = 1; d < rateType.getRank(); ++d)
+    featureDims.push_back(d);
+  Value sumOfSquares =
+      linalg::ReduceOp::create(
+          b, loc, ValueRange{squares}, ValueRange{zeros(b, loc, residualType)},
+          featureDims,
+          [](OpBuilder &nb, Location nl, ValueRange args) {
+            linalg::YieldOp::create(
+                nb, nl,
+                ValueRange{arith::AddFOp::create(nb, nl, args[0], args[1])});
+          })
+          .getResult(0);
+  results.push_back(math::SqrtOp::create(b, loc, sumOfSquares));
+  resultAttrs.push_back(b.getDictionaryAttr(
+      b.getNamedAttr("fsnn.name", b.getStringAttr("adjoint_rhs_norm"))));
   func::ReturnOp::create(b, ret.getLoc(), results);
   ret.erase();
   function.setFunctionType(b.getFunctionType(function.getArgumentTypes(),
@@ -384,12 +406,17 @@ struct FSNNGenerateBackwardPass
     func::FuncOp function = getOperation();
     if (function.isExternal())
       return;
+    // A function is differentiated once; running the pass again (as a
+    // pipeline that includes it may) leaves it alone.
+    if (function->hasAttr(kBackwardGenerated))
+      return;
     bool hasLoss = false;
     function.walk([&](SoftmaxCrossEntropyOp) { hasLoss = true; });
     if (!hasLoss)
       return;
     if (failed(generateBackward(function)))
-      signalPassFailure();
+      return signalPassFailure();
+    function->setAttr(kBackwardGenerated, UnitAttr::get(&getContext()));
   }
 };
 

@@ -82,7 +82,8 @@ def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
        to the arguments.
 
     Gradients are appended to the results (named `grad:<argument>`), then
-    the per-sample adjoint residual norms (`adjoint_residual`). Rules exist
+    the per-sample adjoint residual norms (`adjoint_residual`) and the norms
+    of ∂L/∂a the solve started from (`adjoint_rhs_norm`). Rules exist
     for linear maps, dropout, addition, the clamp, training-mode batch norm,
     the spectral weight and flatten; a single spiking IF layer with static
     input (reset by subtraction) is what the pass differentiates, and
@@ -96,7 +97,8 @@ def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::fsnn::FSNNDialect"
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::fsnn::FSNNDialect"
   ];
 }
 

@@ -3,6 +3,7 @@
 #include "Compile.h"
 
 #include "dialect/translate/Translate.h"
+#include "passes/Passes.h"
 #include "passes/Pipelines.h"
 
 #include "fsnnrt/model.h"
@@ -44,6 +45,8 @@ const char *dtypeWord(Type element) {
     return "f64";
   if (element.isInteger(32))
     return "i32";
+  if (element.isInteger(64))
+    return "i64";
   return "f32";
 }
 
@@ -58,7 +61,8 @@ std::string tensorLine(const char *kind, StringRef name, Type type) {
 
 /// The ABI descriptor of the imported function (before lowering, while the
 /// arguments still carry their names and tensor types).
-std::string describe(func::FuncOp function, uint64_t hash, int64_t batch) {
+std::string describe(func::FuncOp function, uint64_t hash, int64_t batch,
+                     bool training) {
   std::ostringstream os;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016" PRIx64, hash);
@@ -66,6 +70,8 @@ std::string describe(func::FuncOp function, uint64_t hash, int64_t batch) {
      << "hash " << hex << "\n"
      << "function " << function.getSymName().str() << "\n"
      << "batch " << batch << "\n";
+  if (training)
+    os << "kind training\n";
   for (unsigned i = 0; i < function.getNumArguments(); ++i) {
     Type type = function.getArgument(i).getType();
     auto name = function.getArgAttrOfType<StringAttr>(i, "fsnn.name");
@@ -171,6 +177,7 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
 
   ImportOptions importOptions;
   importOptions.batch = options.batch;
+  importOptions.training = options.training;
   OwningOpRef<ModuleOp> module =
       importModel(model, info, &context, importOptions);
   if (!module) {
@@ -179,12 +186,24 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
   }
   auto function = *module->getOps<func::FuncOp>().begin();
   std::string name = function.getSymName().str();
-  std::string descriptor =
-      describe(function, fm::modelStructureHash(model), options.batch);
+  if (options.training) {
+    // The backward first: the descriptor lists the gradients it adds.
+    PassManager backward(&context);
+    backward.addNestedPass<func::FuncOp>(createFSNNGenerateBackwardPass());
+    if (failed(backward.run(*module))) {
+      error = "generating the backward failed: " + diagnostics;
+      return false;
+    }
+  }
+  std::string descriptor = describe(function, fm::modelStructureHash(model),
+                                    options.batch, options.training);
   function->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
 
   PassManager pm(&context);
-  if (failed(buildCPULoweringPipeline(pm))) {
+  // The training pipeline's own backward pass finds the loss already
+  // differentiated and leaves the function alone.
+  if (failed(options.training ? buildCPUTrainingPipeline(pm)
+                              : buildCPULoweringPipeline(pm))) {
     error = "cannot build the CPU pipeline";
     return false;
   }

@@ -30,6 +30,10 @@ struct CompileOptions {
   std::string output;
   /// Print the pass pipeline before running it.
   bool dumpPipeline = false;
+  /// Compile the training step (fsnn-generate-backward and
+  /// buildCPUTrainingPipeline) instead of inference. The library's
+  /// descriptor says `kind training`; it runs one compiled batch per call.
+  bool training = false;
 };
 
 /// Compiles `model` (validated) as `options` says. Returns false and sets

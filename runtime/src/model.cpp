@@ -25,7 +25,7 @@ struct Tensor {
   }
   /// Bytes per sample (dims[0] is the batch).
   size_t sampleBytes() const {
-    size_t element = dtype == FSNN_F64 ? 8 : 4;
+    size_t element = dtype == FSNN_F64 || dtype == FSNN_I64 ? 8 : 4;
     return size_t(elements() / dims[0]) * element;
   }
   fsnn_tensor_info info() const {
@@ -40,6 +40,8 @@ bool parseDtype(const std::string &text, fsnn_dtype &dtype) {
     dtype = FSNN_F64;
   else if (text == "i32")
     dtype = FSNN_I32;
+  else if (text == "i64")
+    dtype = FSNN_I64;
   else
     return false;
   return true;
@@ -72,8 +74,12 @@ struct fsnn_model {
   std::string function;
   int64_t batch = 0;
   Tensor input;
+  /// Every input; inference libraries have one, training steps two (the
+  /// images and the labels).
+  std::vector<Tensor> inputs;
   std::vector<Tensor> parameters, outputs;
   bool seed = false;
+  bool training = false;
   ~fsnn_model() {
     if (library)
       dlclose(library);
@@ -118,11 +124,16 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
         return bad("expected a positive batch");
     } else if (key == "seed") {
       m.seed = true;
+    } else if (key == "kind") {
+      std::string kind;
+      if (!(words >> kind) || (kind != "training" && kind != "inference"))
+        return bad("expected 'inference' or 'training'");
+      m.training = kind == "training";
     } else if (key == "input" || key == "param" || key == "output") {
       Tensor t;
       std::string dtype;
       if (!(words >> t.name >> dtype) || !parseDtype(dtype, t.dtype))
-        return bad("expected a name and f32, f64 or i32");
+        return bad("expected a name and f32, f64, i32 or i64");
       int64_t d;
       while (words >> d) {
         if (d < 1)
@@ -132,12 +143,16 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
       if (key == "input") {
         if (t.dims.empty())
           return bad("the input needs a batch dimension");
-        m.input = t;
+        if (!sawInput)
+          m.input = t;
+        m.inputs.push_back(t);
         sawInput = true;
       } else if (key == "param") {
         m.parameters.push_back(t);
       } else {
-        if (t.dims.empty())
+        // A training step's outputs include the loss and parameter-shaped
+        // gradients; an inference output is per sample.
+        if (t.dims.empty() && !m.training)
           return bad("an output needs a batch dimension");
         m.outputs.push_back(t);
       }
@@ -149,6 +164,11 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
     return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
                         "the model descriptor lacks the input, the outputs "
                         "or the batch");
+  if (!m.training && m.inputs.size() != 1)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        "an inference model descriptor has one input, this "
+                        "one has " +
+                            std::to_string(m.inputs.size()));
   return FSNN_OK;
 }
 } // namespace
@@ -204,6 +224,16 @@ extern "C" int32_t fsnn_model_num_outputs(const fsnn_model *m) {
 }
 extern "C" fsnn_tensor_info fsnn_model_input(const fsnn_model *m) {
   return m->input.info();
+}
+extern "C" int32_t fsnn_model_is_training(const fsnn_model *m) {
+  return m->training ? 1 : 0;
+}
+extern "C" int32_t fsnn_model_num_inputs(const fsnn_model *m) {
+  return int32_t(m->inputs.size());
+}
+extern "C" fsnn_tensor_info fsnn_model_input_at(const fsnn_model *m,
+                                                int32_t i) {
+  return m->inputs.at(i).info();
 }
 extern "C" fsnn_tensor_info fsnn_model_parameter(const fsnn_model *m,
                                                  int32_t i) {
@@ -275,6 +305,35 @@ fsnn_status runChunks(fsnn_batch_range range, void *user) {
 }
 } // namespace
 
+extern "C" fsnn_status fsnn_model_call(fsnn_model *model,
+                                       const void *const *inputs,
+                                       const void *const *parameters,
+                                       int64_t seed, void *const *outputs) {
+  if (!model || !inputs || !outputs ||
+      (!parameters && !model->parameters.empty()))
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_call: null argument");
+  fsnn_model &m = *model;
+  std::vector<Descriptor> descriptors;
+  descriptors.reserve(m.inputs.size() + m.parameters.size() + m.outputs.size());
+  std::vector<void *> args;
+  for (size_t i = 0; i < m.inputs.size(); ++i) {
+    descriptors.emplace_back(inputs[i], m.inputs[i].dims);
+    args.push_back(descriptors.back().words.data());
+  }
+  for (size_t p = 0; p < m.parameters.size(); ++p) {
+    descriptors.emplace_back(parameters[p], m.parameters[p].dims);
+    args.push_back(descriptors.back().words.data());
+  }
+  if (m.seed)
+    args.push_back(&seed);
+  for (size_t o = 0; o < m.outputs.size(); ++o) {
+    descriptors.emplace_back(outputs[o], m.outputs[o].dims);
+    args.push_back(descriptors.back().words.data());
+  }
+  m.entry(args.data());
+  return FSNN_OK;
+}
+
 extern "C" fsnn_status fsnn_model_run(fsnn_model *model, const void *input,
                                       const void *const *parameters,
                                       int64_t seed, void *const *outputs,
@@ -286,6 +345,11 @@ extern "C" fsnn_status fsnn_model_run(fsnn_model *model, const void *input,
     return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
                         "model_run: batch must be >= 1, got " +
                             std::to_string(batch));
+  if (model->training)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        "model_run: this library is a training step "
+                        "(fsnn-compile --train); it runs one compiled batch "
+                        "per fsnn_model_call");
   RunState state{model, static_cast<const char *>(input),         parameters,
                  seed,  reinterpret_cast<char *const *>(outputs), batch};
   int64_t chunks = (batch + model->batch - 1) / model->batch;

@@ -5,6 +5,8 @@
 // trainable argument.
 // RUN: fsnn-opt %s -fsnn-generate-backward | FileCheck %s
 // RUN: fsnn-opt %s -fsnn-generate-backward | fsnn-opt | FileCheck %s
+// A second run leaves the differentiated function alone.
+// RUN: fsnn-opt %s -fsnn-generate-backward -fsnn-generate-backward | FileCheck %s
 
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: -> (tensor<f32>, tensor<4x3xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>,
@@ -12,7 +14,7 @@
 // CHECK-SAME: tensor<5xf32> {fsnn.name = "grad:bn.gamma"}, tensor<5xf32> {fsnn.name = "grad:bn.beta"},
 // CHECK-SAME: tensor<5x5xf32> {fsnn.name = "grad:fb.V"}, tensor<f32> {fsnn.name = "grad:fb.g"},
 // CHECK-SAME: tensor<3x5xf32> {fsnn.name = "grad:readout.weight"}, tensor<3xf32> {fsnn.name = "grad:readout.bias"},
-// CHECK-SAME: tensor<4xf32> {fsnn.name = "adjoint_residual"})
+// CHECK-SAME: tensor<4xf32> {fsnn.name = "adjoint_residual"}, tensor<4xf32> {fsnn.name = "adjoint_rhs_norm"})
 // CHECK: %[[U:.*]], %[[V:.*]] = fsnn.spectral_power_iteration
 // CHECK: %[[W:.*]], %{{.*}} = fsnn.spectral_weight
 // CHECK: %[[MW:.*]] = fsnn.dropout_mask %{{.*}} {rate = 2.000000e-01 : f64, stream = 1 : i64}
@@ -43,8 +45,12 @@
 // CHECK: %[[GW:.*]] = linalg.matmul ins(%[[GDBT]], %[[RATES]]
 // CHECK: fsnn.batch_norm_train_grad
 // CHECK: %{{.*}}, %{{.*}} = fsnn.spectral_weight_grad %{{.*}}, %{{.*}}, %[[U]], %[[V]], %[[GW]]
+// |∂L/∂a| per sample, where the solve starts.
+// CHECK: %[[SQ:.*]] = arith.mulf %[[DLDA]], %[[DLDA]]
+// CHECK: %[[SUM:.*]] = linalg.reduce ins(%[[SQ]]
+// CHECK: %[[NORM:.*]] = math.sqrt %[[SUM]]
 // CHECK: return %[[LOSS]],
-// CHECK-SAME: %[[RES]] :
+// CHECK-SAME: %[[RES]], %[[NORM]] :
 
 func.func @train_step(%x: tensor<4x6xf32> {fsnn.name = "images"}, %labels: tensor<4xi64> {fsnn.name = "labels"},
     %fw: tensor<5x6xf32> {fsnn.name = "f.weight", fsnn.trainable}, %fb: tensor<5xf32> {fsnn.name = "f.bias", fsnn.trainable},

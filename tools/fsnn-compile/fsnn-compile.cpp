@@ -41,6 +41,11 @@ static cl::opt<mlir::fsnn::EmitKind>
              clEnumValN(mlir::fsnn::EmitKind::SharedLibrary, "so",
                         "a shared library (the default)")),
          cl::init(mlir::fsnn::EmitKind::SharedLibrary));
+static cl::opt<bool>
+    train("train",
+          cl::desc("Compile the training step (forward in training mode, "
+                   "implicit backward, gradients) instead of inference; "
+                   "fsnn-train --backend compiled runs it"));
 static cl::opt<bool> dumpPipeline("dump-pipeline",
                                   cl::desc("Print the pass pipeline"));
 
@@ -67,6 +72,7 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.output = output;
   options.dumpPipeline = dumpPipeline;
+  options.training = train;
   std::string error;
   if (!mlir::fsnn::compileModel(model, options, error))
     return fail(input + ": " + error);

@@ -119,8 +119,18 @@ int main(int argc, char **argv) {
                  "as .svg");
   app.add_option("--log-every", options.logEvery, "Log every N steps")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--backend", backendName, "reference")
-      ->check(CLI::IsMember({"reference"}));
+  std::string trainLibrary, evalLibrary;
+  app.add_option("--backend", backendName,
+                 "reference (the default), or compiled: the training step "
+                 "from fsnn-compile --train (--library)")
+      ->check(CLI::IsMember({"reference", "compiled"}));
+  app.add_option("--library", trainLibrary,
+                 "The compiled training step (fsnn-compile m.fsnn --train "
+                 "--batch B -o m.train.so) for --backend compiled");
+  app.add_option("--eval-library", evalLibrary,
+                 "An inference library (fsnn-compile m.fsnn -o m.so) for the "
+                 "test accuracy of --backend compiled (default: the "
+                 "reference executor)");
   app.add_option("--max-steps", options.maxSteps,
                  "Stop after N optimiser steps in all (short runs)")
       ->check(CLI::NonNegativeNumber);
@@ -213,9 +223,19 @@ int main(int argc, char **argv) {
                 std::to_string(inputElements));
 
   std::unique_ptr<train::Backend> backend;
-  if (model::Status s =
-          train::makeReferenceBackend(proto, backendOptions, backend))
+  if (backendName == "compiled") {
+    if (trainLibrary.empty())
+      return fail("--backend compiled needs the compiled training step: "
+                  "fsnn-compile m.fsnn --train --batch " +
+                  std::to_string(options.batch) +
+                  " -o m.train.so, then --library m.train.so");
+    if (model::Status s = train::makeCompiledBackend(
+            proto, trainLibrary, evalLibrary, backendOptions, backend))
+      return fail(s.message());
+  } else if (model::Status s =
+                 train::makeReferenceBackend(proto, backendOptions, backend)) {
     return fail(modelPath + ": " + s.message());
+  }
 
   struct sigaction action = {};
   action.sa_handler = onInterrupt;

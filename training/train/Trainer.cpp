@@ -129,7 +129,23 @@ Status train(fm::ModelProto &model, Backend &backend,
   const int64_t n = trainSet.size(), elements = trainSet.sampleElements();
   if (n == 0)
     return Status::error("the training set is empty");
-  const int64_t stepsPerEpoch = (n + options.batch - 1) / options.batch;
+  const int64_t fixed = backend.fixedBatch();
+  if (fixed > 0 && fixed != options.batch)
+    return Status::error("the " + backend.name() +
+                         " backend trains batches "
+                         "of " +
+                         std::to_string(fixed) +
+                         " (its compiled "
+                         "batch), but --batch is " +
+                         std::to_string(options.batch));
+  if (fixed > 0 && n < fixed)
+    return Status::error("the training set has " + std::to_string(n) +
+                         " samples, fewer than one compiled batch of " +
+                         std::to_string(fixed));
+  // A compiled step takes whole batches only: the last partial batch of an
+  // epoch is dropped (its samples come first in a later epoch's order).
+  const int64_t stepsPerEpoch =
+      fixed > 0 ? n / fixed : (n + options.batch - 1) / options.batch;
 
   Tensors tensors = readTensors(model);
   Optimizer optimizer(options.optimizer);

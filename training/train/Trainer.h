@@ -68,6 +68,9 @@ class Backend {
 public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  /// The only batch size the backend trains on (a compiled step), or 0 for
+  /// any. With a fixed batch, an epoch's last partial batch is dropped.
+  virtual int64_t fixedBatch() const { return 0; }
   /// One power-iteration refresh of the spectral state (u, v) in `tensors`,
   /// then the gradients of the mean cross-entropy of `labels` on `input`
   /// (batch x sample elements), with dropout masks from `dropoutSeed`.
@@ -84,6 +87,15 @@ public:
 Status makeReferenceBackend(const fsnn::model::ModelProto &model,
                             const BackendOptions &options,
                             std::unique_ptr<Backend> &backend);
+
+/// The training step compiled by `fsnn-compile --train` (its structure hash
+/// must match the model), with evaluation on an inference library compiled
+/// by `fsnn-compile`, or on the reference executor if `evalLibrary` is empty.
+Status makeCompiledBackend(const fsnn::model::ModelProto &model,
+                           const std::string &trainLibrary,
+                           const std::string &evalLibrary,
+                           const BackendOptions &options,
+                           std::unique_ptr<Backend> &backend);
 
 struct TrainOptions {
   int64_t epochs = 100;

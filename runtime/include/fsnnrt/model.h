@@ -15,8 +15,15 @@
  *   batch <B>                   the batch size the code was compiled for
  *   input <name> <f32|f64> <dims...>
  *   param <name> <f32|f64> <dims...>    in argument order
+ *   kind <inference|training>   optional; training: fsnn-compile --train
  *   seed                        present when the function takes a seed
  *   output <name> <f32|f64|i32> <dims...>
+ *
+ * A training step has two inputs (images f32, labels i64) and outputs that
+ * need not be per sample: the loss, the logits, the refreshed state
+ * (state:<name>), batch statistics (batch_mean:<running mean>,
+ * batch_variance:<running variance>), gradients (grad:<parameter>) and the
+ * adjoint's per-sample residual and starting norm.
  *
  * fsnn_model_entry takes, in this order, a pointer to a memref descriptor
  * (allocated, aligned, offset, sizes, strides) for the input, each parameter,
@@ -43,6 +50,7 @@ typedef enum fsnn_dtype {
   FSNN_F32 = 0,
   FSNN_F64 = 1,
   FSNN_I32 = 2,
+  FSNN_I64 = 3,
 } fsnn_dtype;
 
 typedef struct fsnn_tensor_info {
@@ -65,6 +73,10 @@ int64_t fsnn_model_batch(const fsnn_model *model);
 int32_t fsnn_model_num_parameters(const fsnn_model *model);
 int32_t fsnn_model_num_outputs(const fsnn_model *model);
 fsnn_tensor_info fsnn_model_input(const fsnn_model *model);
+/* Whether the library is a training step (descriptor `kind training`). */
+int32_t fsnn_model_is_training(const fsnn_model *model);
+int32_t fsnn_model_num_inputs(const fsnn_model *model);
+fsnn_tensor_info fsnn_model_input_at(const fsnn_model *model, int32_t i);
 fsnn_tensor_info fsnn_model_parameter(const fsnn_model *model, int32_t i);
 fsnn_tensor_info fsnn_model_output(const fsnn_model *model, int32_t i);
 
@@ -77,6 +89,14 @@ fsnn_status fsnn_model_run(fsnn_model *model, const void *input,
                            const void *const *parameters, int64_t seed,
                            void *const *outputs, int64_t batch,
                            int32_t threads);
+
+/* One call of the compiled function on exactly its compiled batch: one
+ * pointer per input, parameter and output, dense row-major, in descriptor
+ * order. This is how a training step runs (its batch statistics couple the
+ * samples, so it is not cut into chunks). */
+fsnn_status fsnn_model_call(fsnn_model *model, const void *const *inputs,
+                            const void *const *parameters, int64_t seed,
+                            void *const *outputs);
 
 #ifdef __cplusplus
 }

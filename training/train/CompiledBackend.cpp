@@ -1,0 +1,243 @@
+//===- CompiledBackend.cpp - training through compiled code ---------------===//
+//
+// The training step compiled by `fsnn-compile --train` (forward in training
+// mode, the adjoint's linear fixed point, every parameter gradient) runs
+// through the runtime's fsnn_model_call, one compiled batch per step.
+// Evaluation runs an inference library (fsnn-compile) on threads, or the
+// reference executor when none is given. No LLVM or MLIR here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Trainer.h"
+
+#include "fsnnrt/model.h"
+#include "fsnnrt/runtime.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace fsnn::train {
+
+namespace fm = fsnn::model;
+
+namespace {
+
+struct ModelHandle {
+  fsnn_model *model = nullptr;
+  ~ModelHandle() {
+    if (model)
+      fsnn_model_close(model);
+  }
+};
+
+std::string dimsText(const fsnn_tensor_info &info) {
+  std::string text;
+  for (int32_t d = 0; d < info.rank; ++d)
+    text += (d ? "x" : "") + std::to_string(info.dims[d]);
+  return text.empty() ? "scalar" : text;
+}
+
+int64_t elementsOf(const fsnn_tensor_info &info) {
+  int64_t n = 1;
+  for (int32_t d = 0; d < info.rank; ++d)
+    n *= info.dims[d];
+  return n;
+}
+
+Status openLibrary(const std::string &path, const fm::ModelProto &model,
+                   bool training, ModelHandle &handle) {
+  if (fsnn_status s = fsnn_model_open(path.c_str(), &handle.model))
+    return Status::error(path + ": " + fsnn_status_name(s) + ": " +
+                         fsnn_last_error());
+  if (fsnn_model_hash(handle.model) != fm::modelStructureHash(model))
+    return Status::error(path + " was compiled from another model than the "
+                                "one being trained");
+  if (bool(fsnn_model_is_training(handle.model)) != training)
+    return Status::error(
+        path + (training ? " is an inference library; compile the training "
+                           "step with fsnn-compile --train"
+                         : " is a training step; evaluation needs an "
+                           "inference library (fsnn-compile without --train)"));
+  auto check = [&](fsnn_tensor_info info) -> Status {
+    if (info.dtype == FSNN_F64)
+      return Status::error(path + ": '" + info.name +
+                           "' is float64; fsnn-train's compiled backend "
+                           "trains float32 models");
+    return Status();
+  };
+  for (int32_t i = 0; i < fsnn_model_num_parameters(handle.model); ++i)
+    if (Status s = check(fsnn_model_parameter(handle.model, i)))
+      return s;
+  return Status();
+}
+
+class CompiledBackend : public Backend {
+public:
+  std::string name() const override { return "compiled"; }
+  int64_t fixedBatch() const override { return batch; }
+
+  Status init(const fm::ModelProto &model, const std::string &trainPath,
+              const std::string &evalPath, const BackendOptions &options) {
+    this->options = options;
+    if (Status s = openLibrary(trainPath, model, true, train))
+      return s;
+    batch = fsnn_model_batch(train.model);
+    if (fsnn_model_num_inputs(train.model) != 2 ||
+        fsnn_model_input_at(train.model, 1).dtype != FSNN_I64)
+      return Status::error(trainPath + ": a training step takes the images "
+                                       "and the labels");
+    if (!evalPath.empty()) {
+      if (Status s = openLibrary(evalPath, model, false, eval))
+        return s;
+    } else if (Status s = makeReferenceBackend(model, options, fallback)) {
+      return s;
+    }
+    for (int32_t o = 0; o < fsnn_model_num_outputs(train.model); ++o) {
+      fsnn_tensor_info info = fsnn_model_output(train.model, o);
+      outputs.emplace_back(size_t(elementsOf(info)));
+      outputNames.push_back(info.name);
+    }
+    return Status();
+  }
+
+  Status step(Tensors &tensors, const std::vector<float> &input,
+              const std::vector<int64_t> &labels, uint64_t dropoutSeed,
+              StepResult &result) override {
+    if (int64_t(labels.size()) != batch)
+      return Status::error("the compiled training step takes batches of " +
+                           std::to_string(batch) + ", got " +
+                           std::to_string(labels.size()));
+    std::vector<const void *> parameters;
+    if (Status s = parameterPointers(train.model, tensors, parameters))
+      return s;
+    const void *inputs[2] = {input.data(), labels.data()};
+    std::vector<void *> outputPointers;
+    for (std::vector<float> &o : outputs)
+      outputPointers.push_back(o.data());
+    if (fsnn_status s =
+            fsnn_model_call(train.model, inputs, parameters.data(),
+                            int64_t(dropoutSeed), outputPointers.data()))
+      return Status::error(std::string(fsnn_status_name(s)) + ": " +
+                           fsnn_last_error());
+
+    result = StepResult();
+    const std::vector<float> *residual = nullptr, *start = nullptr;
+
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const std::string &name = outputNames[o];
+      const std::vector<float> &data = outputs[o];
+      auto after = [&](const char *prefix) {
+        return name.rfind(prefix, 0) == 0 ? name.substr(std::strlen(prefix))
+                                          : std::string();
+      };
+      if (name == "loss") {
+        result.loss = data[0];
+      } else if (o == 1) { // the logits
+        int64_t classes = int64_t(data.size()) / batch;
+        for (int64_t b = 0; b < batch; ++b) {
+          const float *row = data.data() + b * classes;
+          result.correct +=
+              std::max_element(row, row + classes) - row == labels[b];
+        }
+      } else if (std::string p = after("grad:"); !p.empty()) {
+        result.gradients[p] = data;
+      } else if (std::string p = after("state:"); !p.empty()) {
+        tensors.values.at(p) = data;
+      } else if (std::string p = after("batch_mean:"); !p.empty()) {
+        result.batchStatistics.emplace_back();
+        result.batchStatistics.back().meanName = p;
+        result.batchStatistics.back().mean = data;
+      } else if (std::string p = after("batch_variance:"); !p.empty()) {
+        // The importer emits each BN's mean right before its variance.
+        if (result.batchStatistics.empty())
+          return Status::error("the library's '" + name +
+                               "' comes before its batch mean");
+        result.batchStatistics.back().varianceName = p;
+        result.batchStatistics.back().variance = data;
+      } else if (name == "adjoint_residual") {
+        residual = &data;
+      } else if (name == "adjoint_rhs_norm") {
+        start = &data;
+      }
+    }
+    if (residual && start)
+      for (int64_t b = 0; b < batch; ++b) {
+        double relative =
+            (*start)[b] > 0 ? double((*residual)[b]) / (*start)[b] : 0.0;
+        if (!std::isfinite(relative))
+          relative = INFINITY;
+        result.worstAdjointResidual =
+            std::max(result.worstAdjointResidual, relative);
+        result.unconvergedSamples += relative > kAdjointTolerance;
+      }
+    return Status();
+  }
+
+  Status evaluate(const Tensors &tensors, const std::vector<float> &input,
+                  int64_t count, std::vector<float> &logits) override {
+    if (!eval.model)
+      return fallback->evaluate(tensors, input, count, logits);
+    std::vector<const void *> parameters;
+    if (Status s = parameterPointers(eval.model, tensors, parameters))
+      return s;
+    int32_t numOutputs = fsnn_model_num_outputs(eval.model);
+    std::vector<std::vector<char>> buffers(numOutputs);
+    std::vector<void *> pointers;
+    for (int32_t o = 0; o < numOutputs; ++o) {
+      fsnn_tensor_info info = fsnn_model_output(eval.model, o);
+      size_t perSample =
+          size_t(elementsOf(info) / info.dims[0]) *
+          (info.dtype == FSNN_F64 || info.dtype == FSNN_I64 ? 8 : 4);
+      buffers[o].resize(perSample * size_t(count));
+      pointers.push_back(buffers[o].data());
+    }
+    if (fsnn_status s =
+            fsnn_model_run(eval.model, input.data(), parameters.data(), 0,
+                           pointers.data(), count, options.threads))
+      return Status::error(std::string(fsnn_status_name(s)) + ": " +
+                           fsnn_last_error());
+    logits.resize(buffers[0].size() / sizeof(float));
+    std::memcpy(logits.data(), buffers[0].data(), buffers[0].size());
+    return Status();
+  }
+
+private:
+  static Status parameterPointers(fsnn_model *model, const Tensors &tensors,
+                                  std::vector<const void *> &pointers) {
+    pointers.clear();
+    for (int32_t i = 0; i < fsnn_model_num_parameters(model); ++i) {
+      fsnn_tensor_info info = fsnn_model_parameter(model, i);
+      auto it = tensors.values.find(info.name);
+      if (it == tensors.values.end() ||
+          int64_t(it->second.size()) != elementsOf(info))
+        return Status::error(std::string("the library's parameter '") +
+                             info.name + "' (" + dimsText(info) +
+                             ") is not in the model");
+      pointers.push_back(it->second.data());
+    }
+    return Status();
+  }
+
+  BackendOptions options;
+  ModelHandle train, eval;
+  std::unique_ptr<Backend> fallback;
+  int64_t batch = 0;
+  std::vector<std::vector<float>> outputs;
+  std::vector<std::string> outputNames;
+};
+
+} // namespace
+
+Status makeCompiledBackend(const fm::ModelProto &model,
+                           const std::string &trainLibrary,
+                           const std::string &evalLibrary,
+                           const BackendOptions &options,
+                           std::unique_ptr<Backend> &backend) {
+  auto compiled = std::make_unique<CompiledBackend>();
+  if (Status s = compiled->init(model, trainLibrary, evalLibrary, options))
+    return s;
+  backend = std::move(compiled);
+  return Status();
+}
+
+} // namespace fsnn::train
