@@ -12,6 +12,8 @@
 #define FAKE_ABI_99 1
 #define FAKE_NO_ENTRY 2
 #define FAKE_BAD_DESCRIPTOR 3
+#define FAKE_TRAINING 4
+#define FAKE_BAD_KIND 5
 
 uint32_t fsnn_model_abi_version(void) {
   return FAKE_VARIANT == FAKE_ABI_99 ? 99u : 1u;
@@ -20,6 +22,21 @@ uint32_t fsnn_model_abi_version(void) {
 const char *fsnn_model_descriptor(void) {
   if (FAKE_VARIANT == FAKE_BAD_DESCRIPTOR)
     return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch four\n";
+  if (FAKE_VARIANT == FAKE_BAD_KIND)
+    return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch 4\nkind tuning\n";
+  /* A training step: loss = sum(x) + sum(labels), grad:p = p * 2. */
+  if (FAKE_VARIANT == FAKE_TRAINING)
+    return "fsnn-model-abi 1\n"
+           "hash 00000000000000ab\n"
+           "function fake_train_step\n"
+           "batch 4\n"
+           "kind training\n"
+           "input x f32 4 3\n"
+           "input labels i64 4\n"
+           "param p f32 3\n"
+           "seed\n"
+           "output loss f32\n"
+           "output grad:p f32 3\n";
   return "fsnn-model-abi 1\n"
          "hash 00000000000000ab\n"
          "function fake\n"
@@ -36,6 +53,24 @@ static float *data(void *descriptor) {
   return (float *)(intptr_t)words[1] + words[2];
 }
 
+#if FAKE_VARIANT == FAKE_TRAINING
+void fsnn_model_entry(void **args) {
+  const float *x = data(args[0]);
+  const int64_t *labels = (const int64_t *)data(args[1]);
+  const float *p = data(args[2]);
+  int64_t seed = *(const int64_t *)args[3];
+  float *loss = data(args[4]);
+  float *grad = data(args[5]);
+  float sum = (float)seed;
+  for (int i = 0; i < 12; ++i)
+    sum += x[i];
+  for (int i = 0; i < 4; ++i)
+    sum += (float)labels[i];
+  *loss = sum;
+  for (int i = 0; i < 3; ++i)
+    grad[i] = 2 * p[i];
+}
+#else
 void fsnn_model_entry(void **args) {
   const float *x = data(args[0]);
   const float *p = data(args[1]);
@@ -44,4 +79,5 @@ void fsnn_model_entry(void **args) {
     for (int col = 0; col < 3; ++col)
       y[row * 3 + col] = x[row * 3 + col] + p[col];
 }
+#endif
 #endif

@@ -76,6 +76,42 @@ TEST(ModelLoader, ReportsABadDescriptor) {
       << error();
 }
 
+TEST(ModelLoader, CallsATrainingStepOnItsCompiledBatch) {
+  fsnn_model *model = nullptr;
+  ASSERT_EQ(fsnn_model_open(FAKE_TRAINING_PATH, &model), FSNN_OK) << error();
+  EXPECT_EQ(fsnn_model_is_training(model), 1);
+  ASSERT_EQ(fsnn_model_num_inputs(model), 2);
+  EXPECT_STREQ(fsnn_model_input_at(model, 1).name, "labels");
+  EXPECT_EQ(fsnn_model_input_at(model, 1).dtype, FSNN_I64);
+  EXPECT_EQ(fsnn_model_output(model, 0).rank, 0); // the loss is a scalar
+  std::vector<float> x(12, 0.5f), p = {1, 2, 3}, grad(3);
+  std::vector<int64_t> labels = {1, 2, 3, 4};
+  float loss = 0;
+  const void *inputs[] = {x.data(), labels.data()};
+  const void *params[] = {p.data()};
+  void *outputs[] = {&loss, grad.data()};
+  ASSERT_EQ(fsnn_model_call(model, inputs, params, 7, outputs), FSNN_OK);
+  EXPECT_EQ(loss, 7 + 6 + 10);
+  EXPECT_EQ(grad, (std::vector<float>{2, 4, 6}));
+  // A training step is not cut into chunks: its batch statistics couple
+  // the samples.
+  EXPECT_EQ(fsnn_model_run(model, x.data(), params, 0, outputs, 4, 1),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("this library is a training step"),
+            std::string::npos)
+      << error();
+  fsnn_model_close(model);
+}
+
+TEST(ModelLoader, ReportsAnUnknownKind) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_BAD_KIND_PATH, &model),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("line 4: expected 'inference' or 'training'"),
+            std::string::npos)
+      << error();
+}
+
 TEST(ModelLoader, ReportsAFileThatIsNotALibrary) {
   fsnn_model *model = nullptr;
   EXPECT_EQ(fsnn_model_open("/etc/hostname", &model), FSNN_NOT_FOUND);
