@@ -511,12 +511,64 @@ struct SolverBuilder {
     maps.push_back(l.identity(2));
     return l.generic(flat, inputs, l.empty(flat), maps, {kPar, kPar}, body);
   }
-  /// Per row: Σ_d f(x[b, d], y[b, d]).
-  Value rowSum(Value x, Value y) {
-    return l.generic(rows, ValueRange{x, y}, l.filled(rows, 0.0),
-                     {l.identity(2), l.identity(2), l.pick(2, {0})},
-                     {kPar, kRed}, multiplyAdd);
+  /// out[b, k] = Σ_d a[b, k, d] x[b, d] (`a` of rank 3), or out[b] =
+  /// Σ_d a[b, d] x[b, d] (rank 2), as loops whose dot product accumulates
+  /// in an iteration argument: a linalg reduction would keep the sum in
+  /// memory, loading and storing it at every term. The sum may be
+  /// reassociated (and so vectorized): no oracle pins the order of the
+  /// solver's dot products down.
+  Value dots(Value a, Value x, RankedTensorType resultType) {
+    OpBuilder &b = l.b;
+    Location loc = l.loc;
+    bool perSlot = l.typeOf(a).getRank() == 3;
+    int64_t batchSize = flat.getDimSize(0), features = flat.getDimSize(1);
+    int64_t slots = perSlot ? l.typeOf(a).getDimSize(1) : 1;
+    auto index = [&](OpBuilder &nb, int64_t v) {
+      return indexConstant(nb, loc, v);
+    };
+    auto flags = arith::FastMathFlagsAttr::get(
+        b.getContext(),
+        arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+    Value init = l.empty(resultType);
+    auto rowsLoop = scf::ForOp::create(
+        b, loc, index(b, 0), index(b, batchSize), index(b, 1), ValueRange{init},
+        [&](OpBuilder &rb, Location, Value row, ValueRange rowState) {
+          auto slotsLoop = scf::ForOp::create(
+              rb, loc, index(rb, 0), index(rb, slots), index(rb, 1),
+              ValueRange{rowState[0]},
+              [&](OpBuilder &sb, Location, Value slot, ValueRange slotState) {
+                Value zero = floatConstant(sb, loc, element, 0.0);
+                auto sum = scf::ForOp::create(
+                    sb, loc, index(sb, 0), index(sb, features), index(sb, 1),
+                    ValueRange{zero},
+                    [&](OpBuilder &db, Location, Value d, ValueRange acc) {
+                      SmallVector<Value> at = {row};
+                      if (perSlot)
+                        at.push_back(slot);
+                      at.push_back(d);
+                      Value av = tensor::ExtractOp::create(db, loc, a, at);
+                      Value xv = tensor::ExtractOp::create(db, loc, x,
+                                                           ValueRange{row, d});
+                      Value product =
+                          arith::MulFOp::create(db, loc, av, xv, flags);
+                      scf::YieldOp::create(
+                          db, loc,
+                          ValueRange{arith::AddFOp::create(db, loc, acc[0],
+                                                           product, flags)});
+                    });
+                SmallVector<Value> to = {row};
+                if (perSlot)
+                  to.push_back(slot);
+                Value updated = tensor::InsertOp::create(
+                    sb, loc, sum.getResult(0), slotState[0], to);
+                scf::YieldOp::create(sb, loc, updated);
+              });
+          scf::YieldOp::create(rb, loc, slotsLoop.getResult(0));
+        });
+    return rowsLoop.getResult(0);
   }
+  /// Per row: Σ_d x[b, d] y[b, d].
+  Value rowSum(Value x, Value y) { return dots(x, y, rows); }
   Value rowNorm(Value x) {
     Value squares = rowSum(x, x);
     return l.generic(rows, ValueRange{squares}, l.empty(rows),
@@ -526,16 +578,13 @@ struct SolverBuilder {
                      });
   }
   /// coeffs[b, k] = Σ_d H[b, k, d] x[b, d]
-  Value project(Value h, Value x) {
-    return l.generic(coeffs, ValueRange{h, x}, l.filled(coeffs, 0.0),
-                     {l.identity(3), l.pick(3, {0, 2}), l.pick(3, {0, 1})},
-                     {kPar, kPar, kRed}, multiplyAdd);
-  }
+  Value project(Value h, Value x) { return dots(h, x, coeffs); }
   /// sign * x + Σ_k H[b, k, d] coeffs[b, k]
   Value combine(Value h, Value coefficients, Value x, double sign) {
+    // Loops (b, k, d): the innermost runs over contiguous features.
     Value sum =
         l.generic(flat, ValueRange{h, coefficients}, l.filled(flat, 0.0),
-                  {l.pick(3, {0, 2, 1}), l.pick(3, {0, 2}), l.pick(3, {0, 1})},
+                  {l.identity(3), l.pick(3, {0, 1}), l.pick(3, {0, 2})},
                   {kPar, kRed, kPar}, multiplyAdd);
     return map(ValueRange{x, sum}, {},
                [&](OpBuilder &b, Location loc, ValueRange a) {
@@ -656,10 +705,31 @@ mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
     init.push_back(l.filled(historyType, 0.0));
     init.push_back(l.filled(historyType, 0.0));
   }
+  // The global residual of the start, for the protective stop.
+  auto scalarType = RankedTensorType::get({}, element);
+  auto globalNorm = [&](Lowering &lw, Value norms) -> Value {
+    AffineMap toScalar = AffineMap::get(1, 0, {}, lw.b.getContext());
+    Value squares = lw.generic(
+        scalarType, ValueRange{norms, norms}, lw.filled(scalarType, 0.0),
+        {lw.identity(1), lw.identity(1), toScalar}, {kRed}, multiplyAdd);
+    return math::SqrtOp::create(
+        lw.b, loc, tensor::ExtractOp::create(lw.b, loc, squares, ValueRange{}));
+  };
+  Value startNorm = globalNorm(l, norm0);
+  // Iterations after the solve has stopped (every sample converged, or the
+  // protective stop of the paper's code: the global residual above 10^6
+  // times the start) do nothing.
+  init.push_back(arith::ConstantIntOp::create(b, loc, 1, 1));
   auto loop = scf::ForOp::create(
       b, loc, indexConstant(b, loc, 0),
       indexConstant(b, loc, op.getMaxIterations()), indexConstant(b, loc, 1),
-      init, [&](OpBuilder &lb, Location, Value it, ValueRange state) {
+      init, [&](OpBuilder &ob, Location, Value it, ValueRange outer) {
+        ValueRange state = outer.drop_back();
+        auto guard = scf::IfOp::create(ob, loc, ValueRange(outer).getTypes(),
+                                       outer.back(), /*withElseRegion=*/true);
+        OpBuilder eb = OpBuilder::atBlockBegin(&guard.getElseRegion().front());
+        scf::YieldOp::create(eb, loc, outer);
+        OpBuilder lb = OpBuilder::atBlockBegin(&guard.getThenRegion().front());
         Lowering li{lb, loc};
         SolverBuilder si{li,          flatType,   rowsType,
                          historyType, coeffsType, element};
@@ -738,7 +808,29 @@ mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
           yielded.push_back(UNext);
           yielded.push_back(WtNext);
         }
+        Value globalResidual = globalNorm(li, norm);
+        Value bounded = arith::CmpFOp::create(
+            lb, loc, arith::CmpFPredicate::OLE, globalResidual,
+            arith::MulFOp::create(lb, loc, startNorm,
+                                  floatConstant(lb, loc, element, 1e6)));
+        Value running = bounded;
+        if (tolerance > 0) {
+          AffineMap toScalar = AffineMap::get(1, 0, {}, lb.getContext());
+          Value activeCount = li.generic(
+              scalarType, ValueRange{activeNext}, li.filled(scalarType, 0.0),
+              {li.identity(1), toScalar}, {kRed},
+              [](OpBuilder &nb, Location nl, ValueRange a) {
+                return (Value)arith::AddFOp::create(nb, nl, a[0], a[1]);
+              });
+          Value anyActive = arith::CmpFOp::create(
+              lb, loc, arith::CmpFPredicate::OGT,
+              tensor::ExtractOp::create(lb, loc, activeCount, ValueRange{}),
+              floatConstant(lb, loc, element, 0.0));
+          running = arith::AndIOp::create(lb, loc, running, anyActive);
+        }
+        yielded.push_back(running);
         scf::YieldOp::create(lb, loc, yielded);
+        scf::YieldOp::create(ob, loc, guard.getResults());
       });
   results.push_back(toShape(b, loop.getResult(3)));
   results.push_back(loop.getResult(4));

@@ -455,6 +455,9 @@ Status createModel(const std::string &arch, const ZooOptions &options,
     snn->add_outputs("snn.count" + std::to_string(l + 1));
 
   int64_t features = product(layerShapes.back());
+  // The adjoint stops where the paper's code does: its global criterion
+  // |r| < 2e-10 sqrt(batch x features), per sample (IDE_SPEC §3.3).
+  Builder::attr(snn, "solver_tolerance", 2e-10 * std::sqrt(double(features)));
   b.readout("snn.rate" + std::to_string(numLayers), features, classes,
             /*flatten=*/!fc);
   Builder::valueInfo(g.add_outputs(), "snn.count" + std::to_string(numLayers),

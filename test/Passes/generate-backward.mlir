@@ -24,7 +24,7 @@
 // ∂L/∂a = ∂L/∂o · C, and the readout's own gradients.
 // CHECK: %[[CT:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x5xf32>)
 // CHECK: %[[DLDA:.*]] = fsnn.linear %[[GL]], %[[CT]]
-// CHECK: linalg.matmul
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel"]} ins(%[[GL]], %[[RATES]]
 // CHECK: linalg.reduce ins(%[[GL]]
 // The map at the point a = a[T]: z = mask ⊙ (W a) + I.
 // CHECK: %[[WA:.*]] = fsnn.linear %[[RATES]], %[[W]]
@@ -41,8 +41,8 @@
 // β through one application of f.
 // CHECK: %[[GZB:.*]] = fsnn.clamp_rate_grad %[[Z]], %[[BETA]]
 // CHECK: %[[GDB:.*]] = fsnn.dropout %[[GZB]], %[[MW]]
-// CHECK: %[[GDBT:.*]] = linalg.transpose ins(%[[GDB]]
-// CHECK: %[[GW:.*]] = linalg.matmul ins(%[[GDBT]], %[[RATES]]
+// ∂W = Σ_b (mask ⊙ δ)[b]ᵀ a[b], outer products over the batch.
+// CHECK: %[[GW:.*]] = linalg.generic {{.*}} ins(%[[GDB]], %[[RATES]]
 // CHECK: fsnn.batch_norm_train_grad
 // CHECK: %{{.*}}, %{{.*}} = fsnn.spectral_weight_grad %{{.*}}, %{{.*}}, %[[U]], %[[V]], %[[GW]]
 // |∂L/∂a| per sample, where the solve starts.

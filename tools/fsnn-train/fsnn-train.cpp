@@ -46,13 +46,17 @@ Protocol protocolFor(const std::string &dataset) {
   return {"30,60,90", 0, "broyden"};
 }
 
-int64_t modelTimeSteps(const model::ModelProto &proto) {
+const model::AttributeProto *feedbackAttribute(const model::ModelProto &proto,
+                                               const char *name) {
   for (const model::NodeProto &node : proto.graph().nodes())
     if (node.op_type() == "SpikingFeedback")
-      if (const model::AttributeProto *t =
-              model::findAttribute(node, "time_steps"))
-        return t->i();
-  return 30;
+      return model::findAttribute(node, name);
+  return nullptr;
+}
+
+int64_t modelTimeSteps(const model::ModelProto &proto) {
+  const model::AttributeProto *t = feedbackAttribute(proto, "time_steps");
+  return t ? t->i() : 30;
 }
 
 } // namespace
@@ -222,8 +226,16 @@ int main(int argc, char **argv) {
                 " elements, but the model's input has " +
                 std::to_string(inputElements));
 
+  if (const model::AttributeProto *t =
+          feedbackAttribute(proto, "solver_tolerance"))
+    backendOptions.solverTolerance = t->f();
   std::unique_ptr<train::Backend> backend;
   if (backendName == "compiled") {
+    if (app.count("--solver") || app.count("--solver-iters"))
+      return fail("the compiled training step has its adjoint solver "
+                  "compiled in, from the model file's solver settings; "
+                  "--solver and --solver-iters apply to the reference "
+                  "backend");
     if (trainLibrary.empty())
       return fail("--backend compiled needs the compiled training step: "
                   "fsnn-compile m.fsnn --train --batch " +

@@ -67,6 +67,7 @@ public:
     ref::GradientOptions gradientOptions;
     gradientOptions.run.dropoutSeed = dropoutSeed;
     gradientOptions.adjoint.maxIterations = options.solverIterations;
+    gradientOptions.adjoint.tolerance = options.solverTolerance;
     gradientOptions.adjoint.kind = options.solver == AdjointSolver::Broyden
                                        ? ref::SolverKind::Broyden
                                    : options.solver == AdjointSolver::Anderson

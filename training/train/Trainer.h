@@ -59,6 +59,9 @@ enum class AdjointSolver { Broyden, FixedPoint, Anderson };
 struct BackendOptions {
   AdjointSolver solver = AdjointSolver::Broyden;
   int solverIterations = 30;
+  /// A sample's adjoint solve stops when its residual norm is below this
+  /// (the model's solver_tolerance).
+  double solverTolerance = 0.0;
   int threads = 2;
 };
 
