@@ -756,6 +756,43 @@ LogicalResult SpectralWeightGradOp::verify() {
   return success();
 }
 
+LogicalResult Conv2DFilterGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "input", getInput().getType(), 4, "NCHW")) ||
+      failed(checkRank(op, "grad", getGrad().getType(), 4, "NCHW")) ||
+      failed(checkRank(op, "result", getResult().getType(), 4, "OIHW")) ||
+      failed(checkPair(op, "strides", getStrides(), 1)) ||
+      failed(checkPair(op, "padding", getPadding(), 0)) ||
+      failed(checkElementTypes(op, {{"input", getInput().getType()},
+                                    {"grad", getGrad().getType()},
+                                    {"result", getResult().getType()}})))
+    return failure();
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto g = cast<RankedTensorType>(getGrad().getType());
+  auto w = cast<RankedTensorType>(getResult().getType());
+  if (failed(checkDim(op, "grad batch", g.getDimSize(0), "input batch",
+                      in.getDimSize(0))) ||
+      failed(checkDim(op, "result out-channels", w.getDimSize(0),
+                      "grad channels", g.getDimSize(1))) ||
+      failed(checkDim(op, "result in-channels", w.getDimSize(1),
+                      "input channels", in.getDimSize(1))))
+    return failure();
+  for (int d = 0; d < 2; ++d) {
+    if (ShapedType::isDynamic(in.getDimSize(2 + d)) ||
+        ShapedType::isDynamic(w.getDimSize(2 + d)))
+      continue;
+    int64_t expected =
+        (in.getDimSize(2 + d) + 2 * getPadding()[d] - w.getDimSize(2 + d)) /
+            getStrides()[d] +
+        1;
+    if (failed(checkDim(op, d == 0 ? "grad height" : "grad width",
+                        g.getDimSize(2 + d), "the conv's output size",
+                        expected)))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult LinearFixedPointOp::verifyRegions() {
   return checkSolve(getOperation(), getMaxIterations(),
                     getTolerance().convertToDouble(), getOperator(),

@@ -616,6 +616,33 @@ def FSNN_SpectralWeightGradOp : FSNN_Op<"spectral_weight_grad", [Pure,
   let hasVerifier = 1;
 }
 
+def FSNN_Conv2DFilterGradOp : FSNN_Op<"conv2d_filter_grad", [Pure]> {
+  let summary = "gradient of fsnn.conv2d with respect to its weight";
+  let description = [{
+    Given the input of `fsnn.conv2d %input, %w strides S padding P` and the
+    gradient `grad` of its result, returns the gradient of the OIHW weight:
+    `result[o, c, kh, kw] = Σ_{n, oh, ow} grad[n, o, oh, ow] ·
+    input_padded[n, c, oh·S + kh, ow·S + kw]`, summed over the batch. The
+    kernel size comes from the result type.
+
+    Example (the 64C5s feedback weight):
+    ```mlir
+    %gw = fsnn.conv2d_filter_grad %a, %g strides [1, 1] padding [2, 2]
+        : tensor<128x64x14x14xf32>, tensor<128x64x14x14xf32>
+        -> tensor<64x64x5x5xf32>
+    ```
+  }];
+  let arguments = (ins FSNN_FloatTensor:$input, FSNN_FloatTensor:$grad,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$padding);
+  let results = (outs FSNN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $grad `strides` $strides `padding` $padding attr-dict `:`
+    type($input) `,` type($grad) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def FSNN_LinearFixedPointOp : FSNN_SolveOp<"linear_fixed_point",
     [AllTypesMatch<["rhs", "solution"]>]> {
   let summary = "solve x = A x + rhs for the linear operator in a region";

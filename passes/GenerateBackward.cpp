@@ -128,6 +128,45 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
                 .getResult(0);
         cot.add(loc, linear.getBias(), gb);
       }
+    } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
+      Value gy = cot.lookup(conv.getResult());
+      RankedTensorType inType = tensorTypeOf(conv.getInput());
+      RankedTensorType wType = tensorTypeOf(conv.getWeight());
+      ArrayRef<int64_t> strides = conv.getStrides(), pads = conv.getPadding();
+      if (wants(conv.getInput())) {
+        // The transposed conv with the same weight is the adjoint; the
+        // output padding restores the rows a strided conv did not reach.
+        SmallVector<int64_t> outputPadding;
+        for (int d = 0; d < 2; ++d)
+          outputPadding.push_back(
+              inType.getDimSize(2 + d) -
+              ((tensorTypeOf(gy).getDimSize(2 + d) - 1) * strides[d] -
+               2 * pads[d] + wType.getDimSize(2 + d)));
+        cot.add(loc, conv.getInput(),
+                ConvTranspose2DOp::create(
+                    b, loc, inType, gy, conv.getWeight(), Value(),
+                    conv.getStridesAttr(), conv.getPaddingAttr(),
+                    b.getDenseI64ArrayAttr(outputPadding)));
+      }
+      if (wants(conv.getWeight()))
+        cot.add(loc, conv.getWeight(),
+                Conv2DFilterGradOp::create(b, loc, wType, conv.getInput(), gy,
+                                           conv.getStridesAttr(),
+                                           conv.getPaddingAttr()));
+      if (conv.getBias() && wants(conv.getBias())) {
+        RankedTensorType biasType = tensorTypeOf(conv.getBias());
+        Value gb =
+            linalg::ReduceOp::create(
+                b, loc, ValueRange{gy}, ValueRange{zeros(b, loc, biasType)},
+                ArrayRef<int64_t>{0, 2, 3},
+                [](OpBuilder &nb, Location nl, ValueRange args) {
+                  linalg::YieldOp::create(nb, nl,
+                                          ValueRange{arith::AddFOp::create(
+                                              nb, nl, args[0], args[1])});
+                })
+                .getResult(0);
+        cot.add(loc, conv.getBias(), gb);
+      }
     } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
       if (wants(dropout.getInput()))
         cot.add(loc, dropout.getInput(),

@@ -340,6 +340,35 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
   return l.convolution(input, op.getWeight(), init, stride[0], stride[1]);
 }
 
+/// ∂W[o, c, kh, kw] = Σ_{n, oh, ow} g[n, o, oh, ow] x_pad[n, c, oh·s + kh,
+/// ow·s + kw] over loops (o, c, kh, kw, n, oh, ow).
+Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
+  RankedTensorType inType = l.typeOf(op.getInput());
+  ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides();
+  Value input = op.getInput();
+  if (pad[0] || pad[1]) {
+    SmallVector<int64_t> shape(inType.getShape());
+    shape[2] += 2 * pad[0];
+    shape[3] += 2 * pad[1];
+    input =
+        l.embed(input, RankedTensorType::get(shape, inType.getElementType()),
+                {0, 0, pad[0], pad[1]}, {1, 1, 1, 1});
+  }
+  auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  MLIRContext *ctx = l.b.getContext();
+  AffineMap inputMap = AffineMap::get(
+      7, 0, {d(4), d(1), d(5) * stride[0] + d(2), d(6) * stride[1] + d(3)},
+      ctx);
+  return l.generic(op.getType(), ValueRange{input, op.getGrad()},
+                   l.filled(op.getType(), 0.0),
+                   {inputMap, l.pick(7, {4, 0, 5, 6}), l.pick(7, {0, 1, 2, 3})},
+                   {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+                   });
+}
+
 FailureOr<Value> lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
   // The adjoint of a strided conv: dilate the input by the stride, pad it by
   // k - 1 - p (plus output_padding at the end), and convolve with stride 1
@@ -758,6 +787,8 @@ struct ConvertFSNNToLinalgPass
         results.push_back(lowerLinear(l, linear));
       } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
         results.push_back(lowerConv2D(l, conv));
+      } else if (auto filterGrad = dyn_cast<Conv2DFilterGradOp>(op)) {
+        results.push_back(lowerConv2DFilterGrad(l, filterGrad));
       } else if (auto convT = dyn_cast<ConvTranspose2DOp>(op)) {
         FailureOr<Value> lowered = lowerConvTranspose2D(l, convT);
         if (failed(lowered))

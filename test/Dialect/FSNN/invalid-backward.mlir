@@ -1,6 +1,6 @@
 // Every verifier message of the backward ops (fsnn.clamp_rate_grad,
 // fsnn.batch_norm_train_grad, fsnn.spectral_weight_grad,
-// fsnn.linear_fixed_point).
+// fsnn.conv2d_filter_grad, fsnn.linear_fixed_point).
 // RUN: fsnn-opt %s -split-input-file -verify-diagnostics
 
 func.func @clamp_grad_threshold(%z: tensor<8x4xf32>) {
@@ -85,5 +85,69 @@ func.func @fixed_point_iterations(%rhs: tensor<8x4xf32>) {
     ^bb0(%v: tensor<8x4xf32>):
       fsnn.yield %v : tensor<8x4xf32>
   }
+  return
+}
+
+// -----
+
+func.func @filter_rank(%x: tensor<2x4x8xf32>, %g: tensor<2x4x8x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op input must have rank 4 (NCHW), got 'tensor<2x4x8xf32>'}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [1, 1] : tensor<2x4x8xf32>, tensor<2x4x8x8xf32> -> tensor<4x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_strides(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x8x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op strides must have 2 elements that are >= 1, got [0, 1]}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [0, 1] padding [1, 1] : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32> -> tensor<4x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_padding(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x8x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op padding must have 2 elements that are >= 0, got [-1, 1]}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [-1, 1] : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32> -> tensor<4x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_element(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x8x8xf64>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op grad element type 'f64' must match the input element type 'f32'}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [1, 1] : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf64> -> tensor<4x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_batch(%x: tensor<2x4x8x8xf32>, %g: tensor<3x4x8x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op grad batch (3) must equal input batch (2)}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [1, 1] : tensor<2x4x8x8xf32>, tensor<3x4x8x8xf32> -> tensor<4x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_out_channels(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x8x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op result out-channels (5) must equal grad channels (4)}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [1, 1] : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32> -> tensor<5x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_in_channels(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x8x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op result in-channels (3) must equal input channels (4)}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [1, 1] : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32> -> tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @filter_height(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x7x8xf32>) {
+  // expected-error @+1 {{'fsnn.conv2d_filter_grad' op grad height (7) must equal the conv's output size (8)}}
+  %w = fsnn.conv2d_filter_grad %x, %g strides [1, 1] padding [1, 1] : tensor<2x4x8x8xf32>, tensor<2x4x7x8xf32> -> tensor<4x4x3x3xf32>
   return
 }

@@ -33,3 +33,13 @@ func.func @linear_fixed_point(%rhs: tensor<8x400xf32>, %z: tensor<8x400xf32>, %w
   }
   return %x, %res : tensor<8x400xf32>, tensor<8xf32>
 }
+
+// CHECK-LABEL: func.func @conv_filter_grad
+func.func @conv_filter_grad(%a: tensor<2x64x14x14xf32>, %g: tensor<2x64x14x14xf32>, %x: tensor<2x1x28x28xf32>) -> (tensor<64x64x5x5xf32>, tensor<64x1x5x5xf32>) {
+  // CHECK: fsnn.conv2d_filter_grad %{{.*}}, %{{.*}} strides [1, 1] padding [2, 2] : tensor<2x64x14x14xf32>, tensor<2x64x14x14xf32> -> tensor<64x64x5x5xf32>
+  %w = fsnn.conv2d_filter_grad %a, %g strides [1, 1] padding [2, 2] : tensor<2x64x14x14xf32>, tensor<2x64x14x14xf32> -> tensor<64x64x5x5xf32>
+  // The strided input map of 64C5s.
+  // CHECK: fsnn.conv2d_filter_grad %{{.*}}, %{{.*}} strides [2, 2] padding [2, 2] : tensor<2x1x28x28xf32>, tensor<2x64x14x14xf32> -> tensor<64x1x5x5xf32>
+  %f = fsnn.conv2d_filter_grad %x, %g strides [2, 2] padding [2, 2] : tensor<2x1x28x28xf32>, tensor<2x64x14x14xf32> -> tensor<64x1x5x5xf32>
+  return %w, %f : tensor<64x64x5x5xf32>, tensor<64x1x5x5xf32>
+}

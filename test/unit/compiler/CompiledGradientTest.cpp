@@ -66,9 +66,11 @@ template <typename T> struct Buffer {
 
 template <typename T>
 void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
-                       double dropout = 0.2) {
+                       double dropout = 0.2, int64_t timeSteps = 0) {
   fm::ZooOptions zoo;
   zoo.dropout = dropout;
+  if (timeSteps > 0)
+    zoo.timeSteps = timeSteps;
   zoo.seed = 11;
   zoo.dtype = std::is_same_v<T, double> ? fm::TensorProto::FLOAT64
                                         : fm::TensorProto::FLOAT32;
@@ -244,6 +246,16 @@ TEST(CompiledGradient, F400WithoutDropoutFloat64MatchesTheReference) {
 
 TEST(CompiledGradient, F400Float32MatchesTheReference) {
   checkTrainingStep<float>("fmnist-f400", 16, 1e-3);
+}
+
+// The paper's MNIST model: conv input map (stride 2) with training BN, conv
+// feedback (its adjoint a transposed conv), flatten and readout.
+TEST(CompiledGradient, ConvModelFloat64MatchesTheReference) {
+  checkTrainingStep<double>("mnist-64c5", 4, 1e-6, 0.2, 8);
+}
+
+TEST(CompiledGradient, ConvModelFloat32MatchesTheReference) {
+  checkTrainingStep<float>("mnist-64c5", 4, 1e-3, 0.2, 8);
 }
 
 } // namespace
