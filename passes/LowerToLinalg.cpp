@@ -341,9 +341,15 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
 }
 
 /// ∂W[o, c, kh, kw] = Σ_{n, oh, ow} g[n, o, oh, ow] x_pad[n, c, oh·s + kh,
-/// ow·s + kw] over loops (o, c, kh, kw, n, oh, ow).
+/// ow·s + kw]. At stride 1 on the input's row-major grid (see
+/// Lowering::rowMajorConvolution): per weight, one sum over n and the grid
+/// positions p, carried in a register; it may be reassociated (the order of
+/// a weight gradient's terms is pinned by no oracle) and so vectorizes.
+/// Other strides: a linalg contraction over (o, c, kh, kw, n, oh, ow).
 Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
   RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
   ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides();
   Value input = op.getInput();
   if (pad[0] || pad[1]) {
@@ -356,17 +362,102 @@ Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
   }
   auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
   MLIRContext *ctx = l.b.getContext();
-  AffineMap inputMap = AffineMap::get(
-      7, 0, {d(4), d(1), d(5) * stride[0] + d(2), d(6) * stride[1] + d(3)},
-      ctx);
-  return l.generic(op.getType(), ValueRange{input, op.getGrad()},
-                   l.filled(op.getType(), 0.0),
-                   {inputMap, l.pick(7, {4, 0, 5, 6}), l.pick(7, {0, 1, 2, 3})},
-                   {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
-                   [](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
-                     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
-                   });
+  if (stride[0] != 1 || stride[1] != 1) {
+    AffineMap inputMap = AffineMap::get(
+        7, 0, {d(4), d(1), d(5) * stride[0] + d(2), d(6) * stride[1] + d(3)},
+        ctx);
+    return l.generic(
+        type, ValueRange{input, op.getGrad()}, l.filled(type, 0.0),
+        {inputMap, l.pick(7, {4, 0, 5, 6}), l.pick(7, {0, 1, 2, 3})},
+        {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+        [](OpBuilder &nb, Location nl, ValueRange a) {
+          Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+          return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+        });
+  }
+  RankedTensorType padded = l.typeOf(input), gType = l.typeOf(op.getGrad());
+  int64_t n = padded.getDimSize(0), c = padded.getDimSize(1);
+  int64_t wp = padded.getDimSize(3), hp = padded.getDimSize(2);
+  int64_t o = gType.getDimSize(1), ho = gType.getDimSize(2),
+          wo = gType.getDimSize(3);
+  int64_t kh = type.getDimSize(2), kw = type.getDimSize(3);
+  int64_t positions = (ho - 1) * wp + wo;
+  Location loc = l.loc;
+  Value flatInput = tensor::CollapseShapeOp::create(
+      l.b, loc, RankedTensorType::get({n, c, hp * wp}, element), input,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  // The gradient on the grid, 0 at the positions between rows.
+  auto gridType = RankedTensorType::get({n, o, positions}, element);
+  Value grad = op.getGrad();
+  Value grid = l.generic(
+      gridType, ValueRange{}, l.empty(gridType), {l.identity(3)},
+      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value p = linalg::IndexOp::create(nb, nl, 2);
+        Value width = indexConstant(nb, nl, wp);
+        Value row = arith::DivUIOp::create(nb, nl, p, width);
+        Value column = arith::RemUIOp::create(nb, nl, p, width);
+        Value inside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                             column, indexConstant(nb, nl, wo));
+        Value clamped = arith::MinUIOp::create(nb, nl, column,
+                                               indexConstant(nb, nl, wo - 1));
+        Value value = tensor::ExtractOp::create(
+            nb, nl, grad,
+            ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                       linalg::IndexOp::create(nb, nl, 1), row, clamped});
+        return (Value)arith::SelectOp::create(
+            nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
+      });
+  auto flags = arith::FastMathFlagsAttr::get(
+      ctx, arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  // Loops (o, c, kh, kw) over the weight, each with a sum over (n, p).
+  std::function<Value(OpBuilder &, unsigned, SmallVector<Value> &, Value)>
+      nest = [&](OpBuilder &nb, unsigned level, SmallVector<Value> &ivs,
+                 Value result) -> Value {
+    const int64_t bounds[] = {o, c, kh, kw};
+    if (level == 4) {
+      Value shift = arith::AddIOp::create(
+          nb, loc, arith::MulIOp::create(nb, loc, ivs[2], index(nb, wp)),
+          ivs[3]);
+      Value zero = floatConstant(nb, loc, element, 0.0);
+      auto overBatch = scf::ForOp::create(
+          nb, loc, index(nb, 0), index(nb, n), index(nb, 1), ValueRange{zero},
+          [&](OpBuilder &bb, Location, Value sample, ValueRange outer) {
+            auto overGrid = scf::ForOp::create(
+                bb, loc, index(bb, 0), index(bb, positions), index(bb, 1),
+                ValueRange{outer[0]},
+                [&](OpBuilder &pb, Location, Value p, ValueRange acc) {
+                  Value gv = tensor::ExtractOp::create(
+                      pb, loc, grid, ValueRange{sample, ivs[0], p});
+                  Value xv = tensor::ExtractOp::create(
+                      pb, loc, flatInput,
+                      ValueRange{sample, ivs[1],
+                                 arith::AddIOp::create(pb, loc, p, shift)});
+                  Value product = arith::MulFOp::create(pb, loc, gv, xv, flags);
+                  scf::YieldOp::create(pb, loc,
+                                       ValueRange{arith::AddFOp::create(
+                                           pb, loc, acc[0], product, flags)});
+                });
+            scf::YieldOp::create(bb, loc, overGrid.getResults());
+          });
+      return tensor::InsertOp::create(nb, loc, overBatch.getResult(0), result,
+                                      ivs);
+    }
+    auto loop = scf::ForOp::create(
+        nb, loc, index(nb, 0), index(nb, bounds[level]), index(nb, 1),
+        ValueRange{result},
+        [&](OpBuilder &lb, Location, Value iv, ValueRange state) {
+          ivs.push_back(iv);
+          Value inner = nest(lb, level + 1, ivs, state[0]);
+          ivs.pop_back();
+          scf::YieldOp::create(lb, loc, inner);
+        });
+    return loop.getResult(0);
+  };
+  SmallVector<Value> ivs;
+  return nest(l.b, 0, ivs, l.empty(type));
 }
 
 FailureOr<Value> lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {

@@ -140,8 +140,11 @@ struct Lowering {
   /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
   /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are
   /// innermost, contiguous in the output (and, at stride 1, in the input).
+  /// At stride 1 see rowMajorConvolution, whose innermost loop is longer.
   Value convolution(Value input, Value filter, Value init, int64_t sh,
                     int64_t sw) {
+    if (sh == 1 && sw == 1)
+      return rowMajorConvolution(input, filter, init);
     auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
     AffineMap inputMap = AffineMap::get(
         7, 0, {d(0), d(2), d(5) * sh + d(3), d(6) * sw + d(4)}, b.getContext());
@@ -152,6 +155,62 @@ struct Lowering {
                      Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
                      return (Value)arith::AddFOp::create(nb, nl, a[2], product);
                    });
+  }
+
+  /// A stride-1 conv computed on the input's row-major grid: with the
+  /// (padded) input flattened to Hp*Wp positions, output (oh, ow) sits at
+  /// position p = oh*Wp + ow and reads x[c, p + kh*Wp + kw], so one loop over
+  /// the p < (Ho-1)*Wp + Wo positions (the Wp - Wo between rows computed and
+  /// dropped) replaces the loops over oh and ow: the innermost loop runs over
+  /// hundreds of contiguous elements instead of one row of Wo. For a fixed
+  /// output the terms still arrive in (c, kh, kw) order after the init, so
+  /// the result is the one of `convolution`, bit for bit.
+  Value rowMajorConvolution(Value input, Value filter, Value init) {
+    RankedTensorType inType = typeOf(input), outType = typeOf(init);
+    RankedTensorType wType = typeOf(filter);
+    Type element = outType.getElementType();
+    int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+    int64_t hp = inType.getDimSize(2), wp = inType.getDimSize(3);
+    int64_t o = wType.getDimSize(0);
+    int64_t ho = outType.getDimSize(2), wo = outType.getDimSize(3);
+    int64_t positions = (ho - 1) * wp + wo;
+    MLIRContext *ctx = b.getContext();
+    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+    Value flatInput = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({n, c, hp * wp}, element), input,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    // The init on the grid: init[n, o, p / wp, p % wp] where that is an
+    // output, else anything (dropped).
+    auto gridType = RankedTensorType::get({n, o, positions}, element);
+    Value gridInit = generic(
+        gridType, ValueRange{}, empty(gridType), {identity(3)},
+        {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+          Value p = linalg::IndexOp::create(nb, nl, 2);
+          Value width = indexConstant(nb, nl, wp);
+          Value row = arith::DivUIOp::create(nb, nl, p, width);
+          Value column = arith::MinUIOp::create(
+              nb, nl, arith::RemUIOp::create(nb, nl, p, width),
+              indexConstant(nb, nl, wo - 1));
+          return (Value)tensor::ExtractOp::create(
+              nb, nl, init,
+              ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                         linalg::IndexOp::create(nb, nl, 1), row, column});
+        });
+    AffineMap inputMap =
+        AffineMap::get(6, 0, {d(0), d(2), d(5) + d(3) * wp + d(4)}, ctx);
+    Value grid =
+        generic(gridType, ValueRange{flatInput, filter}, gridInit,
+                {inputMap, pick(6, {1, 2, 3, 4}), pick(6, {0, 1, 5})},
+                {kPar, kPar, kRed, kRed, kRed, kPar},
+                [](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                  return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+                });
+    AffineMap fromGrid =
+        AffineMap::get(4, 0, {d(0), d(1), d(2) * wp + d(3)}, ctx);
+    return generic(outType, ValueRange{grid}, empty(outType),
+                   {fromGrid, identity(4)}, {kPar, kPar, kPar, kPar},
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   }
 };
 
