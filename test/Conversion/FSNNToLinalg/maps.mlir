@@ -24,10 +24,14 @@ func.func @conv_padded_strided(%x: tensor<1x1x6x6xf32>, %w: tensor<4x1x3x3xf32>,
 
 // -----
 
-// An unpadded conv reads its input directly, without a gather.
+// An unpadded stride-1 conv reads its input directly, without a gather, on
+// the input's row-major grid: positions p = oh * 5 + ow for p < 2 * 5 + 3,
+// each reading x[c, p + kh * 5 + kw]; then the 3 x 3 outputs are picked
+// from the grid.
 // CHECK-LABEL: func.func @conv_unpadded
-// CHECK-NOT: linalg.index
-// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0], [1], [2, 3]] : tensor<1x2x5x5xf32> into tensor<1x2x25xf32>
+// CHECK: %[[GRID:.*]] = linalg.generic {{.*}} ins(%[[FLAT]], %arg1 : tensor<1x2x25xf32>, tensor<3x2x3x3xf32>) outs(%{{.*}} : tensor<1x3x13xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[GRID]] : tensor<1x3x13xf32>) outs(%{{.*}} : tensor<1x3x3x3xf32>)
 func.func @conv_unpadded(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x3x3x3xf32> {
   %y = fsnn.conv2d %x, %w strides [1, 1] padding [0, 0] : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x3x3xf32>
   return %y : tensor<1x3x3x3xf32>
@@ -42,7 +46,8 @@ func.func @conv_unpadded(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> te
 // CHECK: %[[DILATED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x8x8xf32>)
 // CHECK: arith.remui
 // CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<4x2x3x3xf32>) outs(%{{.*}} : tensor<2x4x3x3xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[DILATED]], %[[FLIPPED]] : tensor<1x4x8x8xf32>, tensor<2x4x3x3xf32>) outs(%{{.*}} : tensor<1x2x6x6xf32>)
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[DILATED]] {{\[\[}}0], [1], [2, 3]] : tensor<1x4x8x8xf32> into tensor<1x4x64xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[FLAT]], %[[FLIPPED]] : tensor<1x4x64xf32>, tensor<2x4x3x3xf32>) outs(%{{.*}} : tensor<1x2x46xf32>)
 func.func @conv_transpose_upsampling(%s: tensor<1x4x3x3xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x2x6x6xf32> {
   %y = fsnn.conv_transpose2d %s, %w strides [2, 2] padding [1, 1] output_padding [1, 1] : tensor<1x4x3x3xf32>, tensor<4x2x3x3xf32> -> tensor<1x2x6x6xf32>
   return %y : tensor<1x2x6x6xf32>
