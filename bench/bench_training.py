@@ -101,14 +101,15 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="PyTorch's threads")
     p.add_argument("--steps", type=int, default=30, help="timed optimiser steps per run")
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--memory", default="", help="T values for the compiled step's peak RSS, e.g. 5,30,100,300")
+    p.add_argument("--memory", default="", help="T values for the peak RSS of training each model, e.g. 5,30,100,300")
+    p.add_argument("--skip-speed", action="store_true", help="only the --memory runs")
     p.add_argument("--json", help="also write the results here")
     a = p.parse_args()
     bin_dir = os.path.join(a.build, "bin")
     work = tempfile.mkdtemp(prefix="fsnn-bench-train-")
     results = {"batch": a.batch, "T": a.T, "torch_threads": a.threads, "models": {}, "memory": {}}
     try:
-        for arch in a.models.split(","):
+        for arch in ([] if a.skip_speed else a.models.split(",")):
             model = os.path.join(work, arch + ".fsnn")
             run([os.path.join(bin_dir, "fsnn-model"), "create", arch, "-o", model, "--T", str(a.T), "--seed", "1"])
             weights = os.path.join(work, arch + "-weights")
@@ -137,16 +138,16 @@ def main():
             med = {k: statistics.median(v) for k, v in rates.items() if v}
             results["models"][arch] = {"images_per_s": med, "peak_rss_mib": rss,
                                        "ratios_to_pytorch": {k: v / med["pytorch"] for k, v in med.items()}}
-        if a.memory:
-            arch = a.models.split(",")[0]
+        for arch in (a.models.split(",") if a.memory else []):
+            results["memory"][arch] = {}
             for T in [int(t) for t in a.memory.split(",")]:
-                model = os.path.join(work, f"mem-{T}.fsnn")
+                model = os.path.join(work, f"mem-{arch}-{T}.fsnn")
                 run([os.path.join(bin_dir, "fsnn-model"), "create", arch, "-o", model, "--T", str(T), "--seed", "1"])
-                library = os.path.join(work, f"mem-{T}.train.so")
+                library = os.path.join(work, f"mem-{arch}-{T}.train.so")
                 run([os.path.join(bin_dir, "fsnn-compile"), model, "--train", "--batch", str(a.batch), "-o", library])
-                _, m = fsnn_train(bin_dir, model, "compiled", 4, a.batch, work, ["--library", library])
-                _, mr = fsnn_train(bin_dir, model, "reference", 2, a.batch, work)
-                results["memory"][T] = {"compiled_peak_rss_mib": m, "reference_peak_rss_mib": mr}
+                _, m = fsnn_train(bin_dir, model, "compiled", 2, a.batch, work, ["--library", library])
+                _, mr = fsnn_train(bin_dir, model, "reference", 1, a.batch, work)
+                results["memory"][arch][T] = {"compiled_peak_rss_mib": m, "reference_peak_rss_mib": mr}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -159,9 +160,9 @@ def main():
         print(f"{arch:14s}{i.get('compiled', float('nan')):10.0f}{i['reference']:11.0f}{i['pytorch']:10.0f}"
               f"{q.get('compiled', float('nan')):9.2f}{q['reference']:8.2f}"
               f"{s.get('compiled', float('nan')):10.0f}{s['reference']:9.0f}{s['pytorch']:8.0f}")
-    if results["memory"]:
-        print("peak RSS of training (MiB) against T:")
-        for T, m in results["memory"].items():
+    for arch, by_t in results["memory"].items():
+        print(f"{arch}: peak RSS of training (MiB, batch {a.batch}) against T:")
+        for T, m in by_t.items():
             print(f"  T = {T:4d}: compiled {m['compiled_peak_rss_mib']:.0f}, reference {m['reference_peak_rss_mib']:.0f}")
     if a.json:
         with open(a.json, "w") as fh:
