@@ -102,6 +102,18 @@ def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
   ];
 }
 
+def FSNNLegalizeKernelNamesPass : Pass<"fsnn-legalize-kernel-names",
+                                       "::mlir::ModuleOp"> {
+  let summary = "Rename functions whose names are not PTX identifiers";
+  let description = [{
+    Kernel outlining names each kernel after its function, and PTX accepts
+    only `[A-Za-z0-9_$]` in symbols, while model names are free text
+    (`fmnist-f400`). Every function whose name has another character is
+    renamed, that character becoming `_` (with a numeric suffix if the name
+    is taken), and its uses follow.
+  }];
+}
+
 def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
   let summary = "Lower the fsnn inference ops to linalg, tensor, scf and arith";
   let description = [{

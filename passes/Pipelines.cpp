@@ -72,6 +72,53 @@ LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm) {
   return parsed;
 }
 
+namespace {
+struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA chip"), llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (+ptx80 or newer)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format", llvm::cl::desc("isa (PTX), bin (cubin) or fatbin"),
+      llvm::cl::init("isa")};
+};
+} // namespace
+
+LogicalResult
+fsnn::buildGPULoweringPipeline(OpPassManager &pm,
+                               const GPUPipelineOptions &options) {
+  buildInferencePreparationPipeline(pm);
+  pm.addPass(createConvertFSNNToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addPass(createFSNNLegalizeKernelNamesPass());
+  static std::once_flag registered;
+  std::call_once(registered, [] { registerAllPasses(); });
+  std::string error;
+  llvm::raw_string_ostream errorStream(error);
+  // Parallel loops become kernels (one per linalg op); the upstream NVVM
+  // pipeline serializes them (TOOLCHAIN.md: +ptx80 at least for sm_90, and
+  // async tokens for the host side).
+  std::string text =
+      "func.func(convert-elementwise-to-linalg),"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map "
+      "allow-return-allocs-from-loops},"
+      "func.func(convert-linalg-to-parallel-loops,gpu-map-parallel-loops,"
+      "convert-parallel-loops-to-gpu),"
+      // Math ops in kernels call CUDA's libdevice (__nv_sqrtf, ...), which
+      // this stage does not link yet: the PTX is relocatable.
+      "gpu-kernel-outlining,func.func(gpu-async-region),"
+      "gpu-lower-to-nvvm-pipeline{cubin-chip=" +
+      options.chip + " cubin-features=" + options.features +
+      " cubin-format=" + options.format + " opt-level=3}";
+  LogicalResult parsed = parsePassPipeline(text, pm, errorStream);
+  if (failed(parsed))
+    llvm::errs() << "fsnn: cannot build the GPU pipeline: " << error << "\n";
+  return parsed;
+}
+
 void fsnn::registerPipelines() {
   PassPipelineRegistration<>(
       "fsnn-prepare-inference",
@@ -83,6 +130,19 @@ void fsnn::registerPipelines() {
       "The CPU pipeline: inference preparation, convert-fsnn-to-linalg, "
       "bufferization, loops, the LLVM dialect",
       [](OpPassManager &pm) { (void)buildCPULoweringPipeline(pm); });
+  PassPipelineRegistration<GPUPipelineCLOptions>(
+      "fsnn-lower-to-nvvm",
+      "The GPU pipeline (first stage): inference preparation, "
+      "convert-fsnn-to-linalg, parallel loops mapped to GPU kernels, "
+      "outlined and serialized for NVVM (PTX with format=isa, cubin or "
+      "fatbin through CUDA's ptxas)",
+      [](OpPassManager &pm, const GPUPipelineCLOptions &cl) {
+        GPUPipelineOptions options;
+        options.chip = cl.chip;
+        options.features = cl.features;
+        options.format = cl.format;
+        (void)buildGPULoweringPipeline(pm, options);
+      });
   PassPipelineRegistration<>(
       "fsnn-lower-training-to-llvm",
       "The training forward function to the LLVM dialect, for CPU: "

@@ -10,6 +10,8 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace mlir::fsnn {
 
 /// Inference preparation: remove dropout, fold inference batch norm into the
@@ -33,6 +35,23 @@ LogicalResult buildCPUTrainingPipeline(OpPassManager &pm);
 /// convert-fsnn-to-linalg, loop-invariant code motion, bufferization, loops
 /// and the LLVM dialect.
 LogicalResult buildCPULoweringStages(OpPassManager &pm);
+
+struct GPUPipelineOptions {
+  std::string chip = "sm_90";
+  /// sm_90 needs PTX 8.0 or newer (the default +ptx60 aborts).
+  std::string features = "+ptx80";
+  /// isa: PTX text (no CUDA needed); bin, fatbin: through CUDA's ptxas.
+  std::string format = "isa";
+};
+
+/// The inference model to NVVM kernels and host code that launches them:
+/// inference preparation, convert-fsnn-to-linalg, the linalg ops as
+/// parallel loops mapped to GPU blocks and threads, outlined into kernels
+/// (function names made PTX identifiers) and serialized by the upstream
+/// NVVM pipeline. The first stage of the GPU path: each map is its own
+/// kernel and the time loop stays on the host.
+LogicalResult buildGPULoweringPipeline(OpPassManager &pm,
+                                       const GPUPipelineOptions &options);
 
 /// Registers every named pipeline with the global pipeline registry.
 void registerPipelines();

@@ -32,3 +32,10 @@ fashion_mnist = "/usr/share/datasets/fashion-mnist"
 if os.path.exists(os.path.join(fashion_mnist, "t10k-images-idx3-ubyte.gz")):
     config.available_features.add("fashion-mnist")
 config.substitutions.append(("%fashion_mnist", fashion_mnist))
+
+# CUDA's ptxas (CUDA 13 at /usr/local/cuda), for the checks of the GPU path
+# that need no GPU.
+ptxas = "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+config.substitutions.append(("%ptxas", ptxas))

@@ -13,6 +13,8 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -26,6 +28,10 @@ int main(int argc, char **argv) {
   // that convert-to-llvm relies on.
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::fsnn::FSNNDialect>();
+  // gpu-module-to-binary serializes kernels through LLVM IR and the NVVM
+  // target (PTX without CUDA; cubin and fatbin with CUDA's ptxas).
+  mlir::registerAllToLLVMIRTranslations(registry);
+  mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "fsnn optimizer driver\n", registry));
