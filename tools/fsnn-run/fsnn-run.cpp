@@ -14,6 +14,8 @@
 #include "Idx.h"
 #include "Model.h"
 
+#include "fsnnrt/cuda.h"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -72,6 +74,11 @@ int main(int argc, char **argv) {
   app.add_option("--std", options.std, "Normalisation std (of p / 255)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "Print the figures as one JSON object");
+  std::string device = "cpu";
+  app.add_option("--device", device,
+                 "cpu, or cuda (checks for a CUDA device; running models on "
+                 "it is not available yet)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   bool compare = false;
   app.add_flag("--compare-reference", compare,
                "Also run the reference executor (float32, and float64 to "
@@ -84,6 +91,16 @@ int main(int argc, char **argv) {
     return app.exit(e);
   }
 
+  if (device == "cuda") {
+    fsnn_cuda_device_info info;
+    if (fsnn_cuda_probe(&info) != FSNN_OK)
+      return fail(std::string("--device cuda: ") + fsnn_last_error());
+    return fail("--device cuda: found " + std::string(info.name) + " (sm_" +
+                std::to_string(info.major) + std::to_string(info.minor) +
+                "), but this version cannot run models on it yet: the GPU "
+                "path compiles kernels (fsnn-opt -fsnn-lower-to-nvvm) and "
+                "has no device runtime");
+  }
   if (backend.empty())
     backend = libraryPath.empty() ? "reference" : "compiled";
   if (backend == "compiled" && libraryPath.empty())

@@ -1,6 +1,7 @@
 //===- RuntimeTest.cpp - runtime C API unit tests -------------------------===//
 
 #include "fsnnrt/runtime.h"
+#include "fsnnrt/cuda.h"
 
 #include <gtest/gtest.h>
 
@@ -87,6 +88,18 @@ TEST(ParallelBatch, ReportsTheFailureOfAWorkerThread) {
     return range.begin == 0 ? FSNN_OK : FSNN_INTERNAL;
   };
   EXPECT_EQ(fsnn_parallel_batch(10, 2, failLate, nullptr), FSNN_INTERNAL);
+}
+
+TEST(Cuda, ReportsAMissingDriverCleanly) {
+  setenv("FSNN_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
+  fsnn_cuda_device_info info;
+  EXPECT_EQ(fsnn_cuda_probe(&info), FSNN_UNAVAILABLE);
+  EXPECT_NE(std::string(fsnn_last_error()).find("no CUDA driver"),
+            std::string::npos)
+      << fsnn_last_error();
+  EXPECT_EQ(info.count, 0);
+  unsetenv("FSNN_CUDA_DRIVER");
+  EXPECT_EQ(fsnn_cuda_probe(nullptr), FSNN_INVALID_ARGUMENT);
 }
 
 } // namespace
