@@ -325,17 +325,8 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
       pads[0] <= kernelType.getDimSize(2) - 1 &&
       pads[1] <= kernelType.getDimSize(3) - 1)
     return lowerSpikeConv2D(l, op);
-  RankedTensorType inType = l.typeOf(op.getInput());
-  ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides();
-  Value input = op.getInput();
-  if (pad[0] || pad[1]) {
-    SmallVector<int64_t> shape(inType.getShape());
-    shape[2] += 2 * pad[0];
-    shape[3] += 2 * pad[1];
-    input =
-        l.embed(input, RankedTensorType::get(shape, inType.getElementType()),
-                {0, 0, pad[0], pad[1]}, {1, 1, 1, 1});
-  }
+  ArrayRef<int64_t> stride = op.getStrides();
+  Value input = l.padSpatially(op.getInput(), op.getPadding());
   Value init = l.initWithBias(op.getType(), op.getBias(), 1);
   return l.convolution(input, op.getWeight(), init, stride[0], stride[1]);
 }
@@ -347,19 +338,10 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
 /// a weight gradient's terms is pinned by no oracle) and so vectorizes.
 /// Other strides: a linalg contraction over (o, c, kh, kw, n, oh, ow).
 Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
-  RankedTensorType inType = l.typeOf(op.getInput());
   RankedTensorType type = op.getType();
   Type element = type.getElementType();
-  ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides();
-  Value input = op.getInput();
-  if (pad[0] || pad[1]) {
-    SmallVector<int64_t> shape(inType.getShape());
-    shape[2] += 2 * pad[0];
-    shape[3] += 2 * pad[1];
-    input =
-        l.embed(input, RankedTensorType::get(shape, inType.getElementType()),
-                {0, 0, pad[0], pad[1]}, {1, 1, 1, 1});
-  }
+  ArrayRef<int64_t> stride = op.getStrides();
+  Value input = l.padSpatially(op.getInput(), op.getPadding());
   auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
   MLIRContext *ctx = l.b.getContext();
   if (stride[0] != 1 || stride[1] != 1) {
@@ -559,13 +541,7 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
   // σ̂ = uᵀ (V_mat v), in two stages like the reference: a sum of a few
   // hundred terms per stage, not one float32 sum over all of V (whose
   // rounding, through W_eff, shifts every feedback current).
-  AffineExpr column = l.b.getAffineConstantExpr(0);
-  int64_t stride = 1;
-  for (int i = rank - 1; i >= 1; --i) {
-    column = column + l.b.getAffineDimExpr(i) * stride;
-    stride *= vType.getDimSize(i);
-  }
-  AffineMap vMap = AffineMap::get(rank, 0, {column}, l.b.getContext());
+  AffineMap vMap = l.trailingColumn(vType);
   AffineMap scalarMap = AffineMap::get(rank, 0, {}, l.b.getContext());
   auto rowsType =
       RankedTensorType::get({vType.getDimSize(0)}, vType.getElementType());

@@ -398,13 +398,7 @@ void lowerSpectralWeightGrad(Lowering &l, SpectralWeightGradOp op,
                             l.filled(scalar, 0.0),
                             {l.identity(rank), l.identity(rank), all},
                             SmallVector<IteratorType>(rank, kRed), multiplyAdd);
-  AffineExpr column = l.b.getAffineConstantExpr(0);
-  int64_t stride = 1;
-  for (int i = rank - 1; i >= 1; --i) {
-    column = column + l.b.getAffineDimExpr(i) * stride;
-    stride *= vType.getDimSize(i);
-  }
-  AffineMap vMap = AffineMap::get(rank, 0, {column}, l.b.getContext());
+  AffineMap vMap = l.trailingColumn(vType);
   Value weightGrad = l.generic(
       vType,
       ValueRange{op.getGrad(), op.getU(), op.getV(), op.getScale(), sigma,

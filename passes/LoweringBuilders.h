@@ -137,6 +137,32 @@ struct Lowering {
           return (Value)arith::SelectOp::create(nb, nl, inside, value, zero);
         });
   }
+  /// An NCHW tensor zero-padded by pad[0] rows and pad[1] columns on each
+  /// side (itself when both are 0).
+  Value padSpatially(Value x, ArrayRef<int64_t> pad) {
+    if (!pad[0] && !pad[1])
+      return x;
+    RankedTensorType type = typeOf(x);
+    SmallVector<int64_t> shape(type.getShape());
+    shape[2] += 2 * pad[0];
+    shape[3] += 2 * pad[1];
+    return embed(x, RankedTensorType::get(shape, type.getElementType()),
+                 {0, 0, pad[0], pad[1]}, {1, 1, 1, 1});
+  }
+
+  /// The flat column index Σ_i d_i · stride_i over dimensions 1.. of a
+  /// weight of `type`: how a weight's trailing dims address V_mat's columns.
+  AffineMap trailingColumn(RankedTensorType type) {
+    unsigned rank = type.getRank();
+    AffineExpr column = b.getAffineConstantExpr(0);
+    int64_t stride = 1;
+    for (int i = rank - 1; i >= 1; --i) {
+      column = column + b.getAffineDimExpr(i) * stride;
+      stride *= type.getDimSize(i);
+    }
+    return AffineMap::get(rank, 0, {column}, b.getContext());
+  }
+
   /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
   /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are
   /// innermost, contiguous in the output (and, at stride 1, in the input).

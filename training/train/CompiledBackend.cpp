@@ -161,15 +161,8 @@ public:
       }
     }
     if (residual && start)
-      for (int64_t b = 0; b < batch; ++b) {
-        double relative =
-            (*start)[b] > 0 ? double((*residual)[b]) / (*start)[b] : 0.0;
-        if (!std::isfinite(relative))
-          relative = INFINITY;
-        result.worstAdjointResidual =
-            std::max(result.worstAdjointResidual, relative);
-        result.unconvergedSamples += relative > kAdjointTolerance;
-      }
+      for (int64_t b = 0; b < batch; ++b)
+        recordAdjointSample(result, (*residual)[b], (*start)[b]);
     return Status();
   }
 

@@ -103,15 +103,9 @@ public:
       result.batchStatistics.push_back(std::move(s));
     }
     const std::vector<double> &residual = g.adjointReport.residual;
-    for (int64_t b = 0; b < batch && b < int64_t(residual.size()); ++b) {
-      double start = g.lossGradient.row(b).norm();
-      double relative = start > 0 ? residual[b] / start : 0.0;
-      if (!std::isfinite(relative))
-        relative = INFINITY;
-      result.worstAdjointResidual =
-          std::max(result.worstAdjointResidual, relative);
-      result.unconvergedSamples += relative > kAdjointTolerance;
-    }
+    for (int64_t b = 0; b < batch && b < int64_t(residual.size()); ++b)
+      recordAdjointSample(result, residual[b],
+                          double(g.lossGradient.row(b).norm()));
     return Status();
   }
 

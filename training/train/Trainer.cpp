@@ -67,6 +67,14 @@ private:
 
 } // namespace
 
+void recordAdjointSample(StepResult &result, double residual, double start) {
+  double relative = start > 0 ? residual / start : 0.0;
+  if (!std::isfinite(relative))
+    relative = INFINITY;
+  result.worstAdjointResidual = std::max(result.worstAdjointResidual, relative);
+  result.unconvergedSamples += relative > kAdjointTolerance;
+}
+
 Tensors readTensors(const fm::ModelProto &model) {
   Tensors tensors;
   for (const fm::TensorProto &t : model.graph().initializers()) {

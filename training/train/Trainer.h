@@ -54,6 +54,10 @@ struct StepResult {
 /// did not converge.
 constexpr double kAdjointTolerance = 0.1;
 
+/// Adds one sample's adjoint solve to `result`: its final residual norm
+/// and the norm of ∂L/∂a it started from.
+void recordAdjointSample(StepResult &result, double residual, double start);
+
 enum class AdjointSolver { Broyden, FixedPoint, Anderson };
 
 struct BackendOptions {
