@@ -83,6 +83,11 @@ private:
   int64_t dropoutStream = 0;
   /// Training: the extra results (state updates and batch statistics).
   SmallVector<std::pair<std::string, Value>> trainingResults;
+  /// How many map regions the importer is inside: batch norm inside a
+  /// region runs on running statistics even in training (IDE_SPEC §1.7:
+  /// layers 2..N during the simulation), and its statistics could not leave
+  /// the region anyway.
+  int regionDepth = 0;
 };
 
 OwningOpRef<ModuleOp> Importer::run() {
@@ -234,9 +239,13 @@ LogicalResult Importer::importMap(const fm::GraphProto &map, Region &region) {
                           {NameLoc::get(builder.getStringAttr(input.name()))});
   scopes.emplace_back();
   scopes.back()[input.name()] = block->getArgument(0);
+  ++regionDepth;
   for (const fm::NodeProto &node : map.nodes())
-    if (failed(importNode(node)))
+    if (failed(importNode(node))) {
+      --regionDepth;
       return failure();
+    }
+  --regionDepth;
   Value result = lookup(map.outputs(0).name());
   YieldOp::create(builder, NameLoc::get(builder.getStringAttr(map.name())),
                   ValueRange{result});
@@ -368,7 +377,7 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
         lookup(node.inputs(1)), optionalInput(node, 2),
         pair(node, "strides", {1, 1}), pair(node, "pads", {0, 0}),
         pair(node, "output_padding", {0, 0}));
-  } else if (op == "BatchNorm" && options.training) {
+  } else if (op == "BatchNorm" && options.training && regionDepth == 0) {
     const fm::AttributeProto *epsilon = attribute(node, "epsilon");
     Value input = lookup(node.inputs(0));
     Value gamma = lookup(node.inputs(1));
