@@ -3,6 +3,9 @@
 // with batch statistics in F, readout, loss, ∂L/∂a, and the adjoint solve
 // β = J_fᵀβ + ∂L/∂a by Broyden (30 iterations) at the simulated rate a[T].
 // The parameter gradients are one backward pass of β through the same map.
+// Written by hand to show the method in the dialect; the compiler derives the
+// training step from a model file instead: fsnn-translate --import --training
+// m.fsnn | fsnn-opt -fsnn-generate-backward (docs/training.md).
 func.func @fmnist_f400_train_step(
     %images: tensor<128x784xf32>, %labels: tensor<128xi64>, %seed: i64,
     %f_weight: tensor<400x784xf32>, %f_bias: tensor<400xf32>,
