@@ -108,7 +108,9 @@ int main(int argc, char **argv) {
                  "Adjoint solver iterations")
       ->check(CLI::Range(1, 10000));
   app.add_option("--seed", options.seed, "Seed of the data order and dropout");
-  app.add_option("--threads", backendOptions.threads, "Threads")
+  app.add_option("--threads", backendOptions.threads,
+                 "Threads for evaluation (the reference executors, or the "
+                 "inference library); a training step runs on one")
       ->check(CLI::Range(1, 1024));
   app.add_option("--checkpoint-every", options.checkpointEvery,
                  "Also checkpoint every N steps (checkpoints are always "
