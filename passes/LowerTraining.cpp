@@ -182,32 +182,45 @@ int64_t perChannelCount(RankedTensorType type) {
   return type.getNumElements() / type.getDimSize(1);
 }
 
+/// A per-channel vector times a constant.
+Value scaleChannels(Lowering &l, Value v, double factor) {
+  Type element = l.typeOf(v).getElementType();
+  return elementwise(l, l.typeOf(v), ValueRange{v},
+                     [&](OpBuilder &b, Location loc, ValueRange a) {
+                       return multiply(b, loc, a[0],
+                                       floatConstant(b, loc, element, factor));
+                     });
+}
+
+/// The per-channel mean and biased variance of `x` (batch x channels x
+/// ...) over every other dimension, both passes in the reference's order:
+/// what training-mode BN normalises with, forward and backward.
+std::pair<Value, Value> batchMoments(Lowering &l, Value x) {
+  double count = double(perChannelCount(l.typeOf(x)));
+  Value mean = scaleChannels(
+      l,
+      channelSum(l, x, Value(),
+                 [](OpBuilder &, Location, Value v, Value) { return v; }),
+      1.0 / count);
+  Value variance = scaleChannels(
+      l,
+      channelSum(l, x, mean,
+                 [](OpBuilder &b, Location loc, Value v, Value m) {
+                   Value d = arith::SubFOp::create(b, loc, v, m);
+                   return multiply(b, loc, d, d);
+                 }),
+      1.0 / count);
+  return {mean, variance};
+}
+
 void lowerBatchNormTrain(Lowering &l, BatchNormTrainOp op,
                          SmallVectorImpl<Value> &results) {
   RankedTensorType type = op.getResult().getType();
-  RankedTensorType channelType = l.typeOf(op.getGamma());
   Type element = type.getElementType();
   unsigned rank = type.getRank();
   double count = double(perChannelCount(type));
   double eps = op.getEpsilon().convertToDouble();
-  auto scaleBy = [&](Value v, double factor) {
-    return elementwise(
-        l, channelType, ValueRange{v},
-        [&](OpBuilder &b, Location loc, ValueRange a) {
-          return multiply(b, loc, a[0], floatConstant(b, loc, element, factor));
-        });
-  };
-  Value mean = scaleBy(
-      channelSum(l, op.getInput(), Value(),
-                 [](OpBuilder &, Location, Value x, Value) { return x; }),
-      1.0 / count);
-  Value variance =
-      scaleBy(channelSum(l, op.getInput(), mean,
-                         [](OpBuilder &b, Location loc, Value x, Value m) {
-                           Value d = arith::SubFOp::create(b, loc, x, m);
-                           return multiply(b, loc, d, d);
-                         }),
-              1.0 / count);
+  auto [mean, variance] = batchMoments(l, op.getInput());
   Value result = l.generic(
       type,
       ValueRange{op.getInput(), op.getGamma(), op.getBeta(), mean, variance},
@@ -221,7 +234,8 @@ void lowerBatchNormTrain(Lowering &l, BatchNormTrainOp op,
       });
   results.push_back(result);
   results.push_back(mean);
-  results.push_back(scaleBy(variance, count / std::max(1.0, count - 1.0)));
+  results.push_back(
+      scaleChannels(l, variance, count / std::max(1.0, count - 1.0)));
 }
 
 void lowerSoftmaxCrossEntropy(Lowering &l, SoftmaxCrossEntropyOp op,
@@ -318,29 +332,16 @@ void lowerBatchNormTrainGrad(Lowering &l, BatchNormTrainGradOp op,
   double count = double(perChannelCount(type));
   double eps = op.getEpsilon().convertToDouble();
   auto identityTerm = [](OpBuilder &, Location, Value x, Value) { return x; };
-  Value sum = channelSum(l, op.getInput(), Value(), identityTerm);
-  Value mean = elementwise(l, channelType, ValueRange{sum},
-                           [&](OpBuilder &b, Location loc, ValueRange a) {
-                             return multiply(
-                                 b, loc, a[0],
-                                 floatConstant(b, loc, element, 1.0 / count));
-                           });
-  Value squares = channelSum(l, op.getInput(), mean,
-                             [](OpBuilder &b, Location loc, Value x, Value m) {
-                               Value d = arith::SubFOp::create(b, loc, x, m);
-                               return multiply(b, loc, d, d);
-                             });
+  auto [mean, variance] = batchMoments(l, op.getInput());
   // 1 / sqrt(biased variance + eps)
-  Value inverseStd = elementwise(
-      l, channelType, ValueRange{squares},
-      [&](OpBuilder &b, Location loc, ValueRange a) {
-        Value variance =
-            multiply(b, loc, a[0], floatConstant(b, loc, element, 1.0 / count));
-        return (Value)math::RsqrtOp::create(
-            b, loc,
-            arith::AddFOp::create(b, loc, variance,
-                                  floatConstant(b, loc, element, eps)));
-      });
+  Value inverseStd =
+      elementwise(l, channelType, ValueRange{variance},
+                  [&](OpBuilder &b, Location loc, ValueRange a) {
+                    return (Value)math::RsqrtOp::create(
+                        b, loc,
+                        arith::AddFOp::create(
+                            b, loc, a[0], floatConstant(b, loc, element, eps)));
+                  });
   SmallVector<IteratorType> perChannelSum(rank, kRed);
   perChannelSum[1] = kPar;
   Value normalised = l.generic(
