@@ -165,10 +165,10 @@ int main(int argc, char **argv) {
     return fail(s.message());
   options.optimizer.kind = optimizerName == "adam" ? train::OptimizerKind::Adam
                                                    : train::OptimizerKind::SGD;
-  backendOptions.solver = solver == "broyden" ? train::AdjointSolver::Broyden
+  backendOptions.solver = solver == "broyden" ? reference::SolverKind::Broyden
                           : solver == "anderson"
-                              ? train::AdjointSolver::Anderson
-                              : train::AdjointSolver::FixedPoint;
+                              ? reference::SolverKind::Anderson
+                              : reference::SolverKind::FixedPoint;
   options.outputPath = outputPath;
   options.logPath = logPath;
   if (checkpointPath.empty()) {

@@ -68,13 +68,9 @@ public:
     gradientOptions.run.dropoutSeed = dropoutSeed;
     gradientOptions.adjoint.maxIterations = options.solverIterations;
     gradientOptions.adjoint.tolerance = options.solverTolerance;
-    gradientOptions.adjoint.kind = options.solver == AdjointSolver::Broyden
-                                       ? ref::SolverKind::Broyden
-                                   : options.solver == AdjointSolver::Anderson
-                                       ? ref::SolverKind::Anderson
-                                       : ref::SolverKind::FixedPoint;
+    gradientOptions.adjoint.kind = options.solver;
     gradientOptions.adjoint.broydenFirstStepNegative =
-        options.solver == AdjointSolver::Broyden;
+        options.solver == ref::SolverKind::Broyden;
     ref::GradientResult<float> g;
     if (Status s = executor.gradients(x, labels, gradientOptions, g))
       return s;

@@ -15,6 +15,7 @@
 
 #include "Dataset.h"
 #include "Optimizer.h"
+#include "Solvers.h"
 #include "Validate.h"
 
 #include <atomic>
@@ -58,10 +59,9 @@ constexpr double kAdjointTolerance = 0.1;
 /// and the norm of ∂L/∂a it started from.
 void recordAdjointSample(StepResult &result, double residual, double start);
 
-enum class AdjointSolver { Broyden, FixedPoint, Anderson };
-
 struct BackendOptions {
-  AdjointSolver solver = AdjointSolver::Broyden;
+  /// The adjoint's solver (the reference executor's kinds).
+  fsnn::reference::SolverKind solver = fsnn::reference::SolverKind::Broyden;
   int solverIterations = 30;
   /// A sample's adjoint solve stops when its residual norm is below this
   /// (the model's solver_tolerance).
