@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Executor.h"
+#include "JitSupport.h"
 #include "Zoo.h"
 #include "dialect/translate/Translate.h"
 #include "passes/Passes.h"
@@ -18,11 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <gtest/gtest.h>
@@ -31,25 +28,9 @@
 
 using namespace fsnn::reference;
 namespace fm = fsnn::model;
+using fsnn::testing::Descriptor;
 
 namespace {
-
-/// A memref descriptor: allocated, aligned, offset, sizes, strides.
-struct Descriptor {
-  std::vector<int64_t> words;
-  Descriptor(void *data, const std::vector<int64_t> &shape) {
-    words = {reinterpret_cast<int64_t>(data), reinterpret_cast<int64_t>(data),
-             0};
-    words.insert(words.end(), shape.begin(), shape.end());
-    std::vector<int64_t> strides(shape.size());
-    int64_t stride = 1;
-    for (int i = int(shape.size()) - 1; i >= 0; --i) {
-      strides[i] = stride;
-      stride *= shape[i];
-    }
-    words.insert(words.end(), strides.begin(), strides.end());
-  }
-};
 
 /// A buffer of T for one argument or result of the step function.
 template <typename T> struct Buffer {
@@ -80,13 +61,7 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
   ASSERT_TRUE(fm::validateModel(model, info).ok());
 
   // The compiled training step.
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::fsnn::registerTranslateDialects(registry);
-  mlir::registerBuiltinDialectTranslation(registry);
-  mlir::registerLLVMDialectTranslation(registry);
-  mlir::MLIRContext context(registry);
+  mlir::MLIRContext context(fsnn::testing::jitRegistry());
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
     diagnostics += d.str() + "\n";

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Executor.h"
+#include "JitSupport.h"
 #include "ModelBuilder.h"
 #include "dialect/translate/Translate.h"
 #include "passes/Pipelines.h"
@@ -14,11 +15,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <gtest/gtest.h>
@@ -28,29 +25,9 @@
 using namespace fsnn::reference;
 using fsnn::testing::ModelBuilder;
 namespace fm = fsnn::model;
+using fsnn::testing::Descriptor;
 
 namespace {
-
-/// A memref descriptor of any rank: allocated and aligned pointers, offset,
-/// sizes, strides (the layout of StridedMemRefType).
-struct Descriptor {
-  std::vector<int64_t> words;
-  Descriptor(void *data, const std::vector<int64_t> &shape) {
-    words.push_back(reinterpret_cast<int64_t>(data));
-    words.push_back(reinterpret_cast<int64_t>(data));
-    words.push_back(0);
-    for (int64_t d : shape)
-      words.push_back(d);
-    int64_t stride = 1;
-    std::vector<int64_t> strides(shape.size());
-    for (int i = int(shape.size()) - 1; i >= 0; --i) {
-      strides[i] = stride;
-      stride *= shape[i];
-    }
-    words.insert(words.end(), strides.begin(), strides.end());
-  }
-  void *pointer() { return words.data(); }
-};
 
 class CompiledModel {
 public:
@@ -58,13 +35,8 @@ public:
   static std::unique_ptr<CompiledModel> compile(const fm::ModelProto &model,
                                                 int64_t batch) {
     auto compiled = std::make_unique<CompiledModel>();
-    mlir::DialectRegistry registry;
-    mlir::registerAllDialects(registry);
-    mlir::registerAllExtensions(registry);
-    mlir::fsnn::registerTranslateDialects(registry);
-    mlir::registerBuiltinDialectTranslation(registry);
-    mlir::registerLLVMDialectTranslation(registry);
-    compiled->context = std::make_unique<mlir::MLIRContext>(registry);
+    compiled->context =
+        std::make_unique<mlir::MLIRContext>(fsnn::testing::jitRegistry());
     mlir::MLIRContext *ctx = compiled->context.get();
     std::string diagnostics;
     mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic &d) {
