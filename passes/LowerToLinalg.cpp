@@ -319,6 +319,17 @@ Value lowerLinear(Lowering &l, LinearOp op) {
       l.generic(tType, ValueRange{op.getWeight()}, l.empty(tType),
                 {l.pick(2, {1, 0}), l.identity(2)}, {kPar, kPar},
                 [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  if (l.gpu)
+    // Loops (b, o, i): one thread per output, summing in the order of i.
+    return l.generic(type, ValueRange{op.getInput(), transposed}, init,
+                     {l.pick(3, {0, 2}), l.pick(3, {2, 1}), l.pick(3, {0, 1})},
+                     {kPar, kPar, kRed},
+                     [](OpBuilder &nb, Location nl, ValueRange a) {
+                       Value product =
+                           arith::MulFOp::create(nb, nl, a[0], a[1]);
+                       return (Value)arith::AddFOp::create(nb, nl, a[2],
+                                                           product);
+                     });
   if (op->hasAttr(kSpikeInput))
     return lowerSpikeLinear(l, op, transposed, init);
   // Four samples x up to five 16-lane vectors of outputs: 20 accumulators
@@ -408,7 +419,7 @@ Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
 Value lowerConv2D(Lowering &l, Conv2DOp op) {
   ArrayRef<int64_t> pads = op.getPadding(), steps = op.getStrides();
   RankedTensorType kernelType = l.typeOf(op.getWeight());
-  if (op->hasAttr(kSpikeInput) && steps[0] == 1 && steps[1] == 1 &&
+  if (!l.gpu && op->hasAttr(kSpikeInput) && steps[0] == 1 && steps[1] == 1 &&
       pads[0] <= kernelType.getDimSize(2) - 1 &&
       pads[1] <= kernelType.getDimSize(3) - 1)
     return lowerSpikeConv2D(l, op);
@@ -684,18 +695,27 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
   RankedTensorType type = op.getType();
   ArrayRef<int64_t> kernel = op.getKernel(), stride = op.getStrides();
   auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
-  // Loops (n, c, kh, kw, oh, ow), the output's spatial loops innermost.
+  // Loops (n, c, kh, kw, oh, ow), the output's spatial loops innermost; on
+  // GPUs (n, c, oh, ow, kh, kw), one thread per output.
+  SmallVector<unsigned> loops = l.gpu ? SmallVector<unsigned>{0, 1, 4, 5, 2, 3}
+                                      : SmallVector<unsigned>{0, 1, 2, 3, 4, 5};
+  auto loop = [&](unsigned role) { return d(loops[role]); };
   AffineMap inputMap = AffineMap::get(
-      6, 0, {d(0), d(1), d(4) * stride[0] + d(2), d(5) * stride[1] + d(3)},
+      6, 0,
+      {loop(0), loop(1), loop(4) * stride[0] + loop(2),
+       loop(5) * stride[1] + loop(3)},
       l.b.getContext());
+  SmallVector<IteratorType> iterators(6, kPar);
+  iterators[loops[2]] = iterators[loops[3]] = kRed;
   double scale = 1.0 / double(kernel[0] * kernel[1]);
   Type element = type.getElementType();
   // The kernel's extent comes from a dummy window operand.
   Value window =
       l.empty(RankedTensorType::get({kernel[0], kernel[1]}, element));
   return l.generic(type, ValueRange{op.getInput(), window}, l.filled(type, 0.0),
-                   {inputMap, l.pick(6, {2, 3}), l.pick(6, {0, 1, 4, 5})},
-                   {kPar, kPar, kRed, kRed, kPar, kPar},
+                   {inputMap, l.pick(6, {loops[2], loops[3]}),
+                    l.pick(6, {loops[0], loops[1], loops[4], loops[5]})},
+                   iterators,
                    [&](OpBuilder &nb, Location nl, ValueRange a) {
                      Value s = floatConstant(nb, nl, element, scale);
                      return (Value)arith::AddFOp::create(
@@ -897,7 +917,15 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
 
 struct ConvertFSNNToLinalgPass
     : public fsnn::impl::ConvertFSNNToLinalgPassBase<ConvertFSNNToLinalgPass> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (target != "cpu" && target != "gpu") {
+      getOperation()->emitError()
+          << "convert-fsnn-to-linalg: target must be cpu or gpu, not '"
+          << target << "'";
+      return signalPassFailure();
+    }
     IRRewriter rewriter(&getContext());
     // The simulation first: it inlines the maps, whose fsnn ops the second
     // walk lowers wherever they end up.
@@ -936,6 +964,7 @@ struct ConvertFSNNToLinalgPass
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);
       Lowering l{rewriter, op->getLoc()};
+      l.gpu = target == "gpu";
       SmallVector<Value> results;
       if (auto linear = dyn_cast<LinearOp>(op)) {
         results.push_back(lowerLinear(l, linear));

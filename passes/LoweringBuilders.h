@@ -39,6 +39,10 @@ inline Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
 struct Lowering {
   OpBuilder &b;
   Location loc;
+  /// Lower for GPU kernels: every parallel loop of a contraction outermost
+  /// (one thread per output), no CPU register tiles, no event-driven
+  /// scatters (whose loops carry a data-dependent count).
+  bool gpu = false;
 
   RankedTensorType typeOf(Value v) {
     return cast<RankedTensorType>(v.getType());
@@ -169,9 +173,25 @@ struct Lowering {
   /// At stride 1 see rowMajorConvolution, whose innermost loop is longer.
   Value convolution(Value input, Value filter, Value init, int64_t sh,
                     int64_t sw) {
+    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+    if (gpu) {
+      // Loops (n, o, oh, ow, c, kh, kw): one thread per output, summing in
+      // the (c, kh, kw) order of the CPU forms.
+      AffineMap inputMap = AffineMap::get(
+          7, 0, {d(0), d(4), d(2) * sh + d(5), d(3) * sw + d(6)},
+          b.getContext());
+      return generic(typeOf(init), ValueRange{input, filter}, init,
+                     {inputMap, pick(7, {1, 4, 5, 6}), pick(7, {0, 1, 2, 3})},
+                     {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+                     [](OpBuilder &nb, Location nl, ValueRange a) {
+                       Value product =
+                           arith::MulFOp::create(nb, nl, a[0], a[1]);
+                       return (Value)arith::AddFOp::create(nb, nl, a[2],
+                                                           product);
+                     });
+    }
     if (sh == 1 && sw == 1)
       return rowMajorConvolution(input, filter, init);
-    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
     AffineMap inputMap = AffineMap::get(
         7, 0, {d(0), d(2), d(5) * sh + d(3), d(6) * sw + d(4)}, b.getContext());
     return generic(typeOf(init), ValueRange{input, filter}, init,

@@ -147,11 +147,77 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
     and `fsnn.equilibrium_solve` are not lowered here (fsnn-generate-backward
     turns the adjoint into a linear fixed point): the pass reports them,
     naming the op, and fails.
+
+    With `target=gpu` every contraction (linear, convolution, pooling) is a
+    `linalg.generic` whose parallel loops come first, so that parallel-loop
+    conversion gives one thread per output and a sequential sum inside it;
+    the CPU's register tiles and event-driven scatters are not used.
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "cpu, or gpu (contractions as thread-per-output loop nests)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
+def FSNNParallelLoopsToGPUPass : Pass<"fsnn-parallel-loops-to-gpu",
+                                      "::mlir::func::FuncOp"> {
+  let summary = "Turn each outermost scf.parallel into a gpu.launch";
+  let description = [{
+    Every `scf.parallel` that is not nested in another one (nor in a
+    `gpu.launch`) becomes a one-dimensional launch: its iteration space is
+    linearised, `block-size` threads per block, as many blocks as it takes,
+    and each thread delinearises its index back into the loop's induction
+    variables and runs the body if it is inside the space. Sequential loops
+    in the body (a contraction's reduction, a nested `scf.parallel`) stay
+    loops inside the thread.
+
+    Upstream's `gpu-map-parallel-loops` maps a single-level nest to one
+    thread per block (every dimension to the grid), which leaves 31 of 32
+    lanes of a warp idle; a linearised space fills whole blocks whatever the
+    loop's shape.
+
+    Loops with reductions (`scf.reduce` operands) are reported and the pass
+    fails; convert-linalg-to-parallel-loops does not produce them.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def FSNNPlaceOnDevicePass : Pass<"fsnn-place-on-device",
+                                 "::mlir::func::FuncOp"> {
+  let summary = "Move a host function's buffers to device memory";
+  let description = [{
+    After `fsnn-parallel-loops-to-gpu`, the kernels of a function still read
+    and write host buffers: its memref arguments, its `memref.alloc`s and the
+    constants of `memref.get_global`. This pass gives each of them a device
+    buffer (`gpu.alloc`, plain device memory, not managed):
+
+    * a memref argument is copied to its device buffer at entry if anything
+      reads it, and back before every return if anything writes it (found
+      through its views); the body uses the device buffer;
+    * `memref.alloc` / `memref.dealloc` on the host become `gpu.alloc` /
+      `gpu.dealloc`;
+    * a `memref.get_global` is copied into a device buffer where it stands;
+    * `memref.copy` on the host between contiguous buffers becomes
+      `gpu.memcpy`.
+
+    Anything left on the host that reads or writes a buffer (a load, a store,
+    a linalg op, a strided copy) would dereference device memory there: the
+    pass reports the op and fails, rather than emit code that would crash.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"
   ];
 }
 

@@ -4,6 +4,7 @@
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include "mlir/Transforms/Passes.h"
@@ -11,6 +12,16 @@
 #include <mutex>
 
 using namespace mlir;
+
+/// parsePassPipeline looks passes up in the global registry, whoever calls
+/// the builders: upstream's and fsnn's passes must be in it.
+static void registerPassesForParsing() {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    registerAllPasses();
+    fsnn::registerFSNNTransformsPasses();
+  });
+}
 
 void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
   pm.addPass(createFSNNStripDropoutPass());
@@ -40,8 +51,7 @@ LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm) {
   // The upstream stages, as ../shared/docs/TOOLCHAIN.md found them to work
   // in LLVM 22; parsePassPipeline takes the contents of the module pipeline
   // and needs the upstream passes registered, whoever calls this.
-  static std::once_flag registered;
-  std::call_once(registered, [] { registerAllPasses(); });
+  registerPassesForParsing();
   std::string error;
   llvm::raw_string_ostream errorStream(error);
   LogicalResult parsed = parsePassPipeline(
@@ -82,37 +92,72 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
   PassOptions::Option<std::string> format{
       *this, "format", llvm::cl::desc("isa (PTX), bin (cubin) or fatbin"),
       llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit (ptxas, nvvm/libdevice)"),
+      llvm::cl::init("/usr/local/cuda")};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size", llvm::cl::desc("threads per block"),
+      llvm::cl::init(256)};
 };
 } // namespace
+
+std::string fsnn::libdevicePath(const std::string &toolkit) {
+  std::string path = toolkit + "/nvvm/libdevice/libdevice.10.bc";
+  return llvm::sys::fs::exists(path) ? path : std::string();
+}
 
 LogicalResult
 fsnn::buildGPULoweringPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
   buildInferencePreparationPipeline(pm);
-  pm.addPass(createConvertFSNNToLinalgPass());
+  ConvertFSNNToLinalgPassOptions lowering;
+  lowering.target = "gpu";
+  pm.addPass(createConvertFSNNToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
   pm.addPass(createFSNNLegalizeKernelNamesPass());
-  static std::once_flag registered;
-  std::call_once(registered, [] { registerAllPasses(); });
+  registerPassesForParsing();
   std::string error;
   llvm::raw_string_ostream errorStream(error);
-  // Parallel loops become kernels (one per linalg op); the upstream NVVM
-  // pipeline serializes them (TOOLCHAIN.md: +ptx80 at least for sm_90, and
-  // async tokens for the host side).
+  // Bufferized as for the CPU (the same C interface), then every outermost
+  // parallel loop becomes a kernel and every buffer device memory; the rest
+  // follows upstream's gpu-lower-to-nvvm-pipeline, with CUDA's libdevice
+  // linked into the kernels (math ops call __nv_sqrtf and the like) and
+  // async tokens for the host side (TOOLCHAIN.md).
+  std::string libdevice = libdevicePath(options.toolkit);
+  std::string target = "chip=" + options.chip +
+                       " features=" + options.features + " O=3" +
+                       (libdevice.empty() ? "" : " l=" + libdevice);
   std::string text =
       "func.func(convert-elementwise-to-linalg),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map "
       "allow-return-allocs-from-loops},"
-      "func.func(convert-linalg-to-parallel-loops,gpu-map-parallel-loops,"
-      "convert-parallel-loops-to-gpu),"
-      // Math ops in kernels call CUDA's libdevice (__nv_sqrtf, ...), which
-      // this stage does not link yet: the PTX is relocatable.
+      "cse,canonicalize,"
+      "buffer-results-to-out-params{hoist-static-allocs=true "
+      "modify-public-functions=true},"
+      "buffer-deallocation-pipeline,"
+      "func.func(convert-linalg-to-parallel-loops),canonicalize,"
+      "func.func(fsnn-parallel-loops-to-gpu{block-size=" +
+      std::to_string(options.blockSize) +
+      "},fsnn-place-on-device),"
       "gpu-kernel-outlining,func.func(gpu-async-region),"
-      "gpu-lower-to-nvvm-pipeline{cubin-chip=" +
-      options.chip + " cubin-features=" + options.features +
-      " cubin-format=" + options.format + " opt-level=3}";
+      "convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,"
+      "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
+      "nvvm-attach-target{" +
+      target +
+      "},"
+      "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,"
+      "canonicalize,cse,"
+      "gpu.module(strip-debuginfo,convert-gpu-to-nvvm,"
+      "llvm-optimize-for-nvvm-target,canonicalize,cse,"
+      "reconcile-unrealized-casts),"
+      "gpu-to-llvm,"
+      "gpu-module-to-binary{format=" +
+      options.format + " toolkit=" + options.toolkit +
+      "},"
+      "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
   LogicalResult parsed = parsePassPipeline(text, pm, errorStream);
   if (failed(parsed))
     llvm::errs() << "fsnn: cannot build the GPU pipeline: " << error << "\n";
@@ -132,15 +177,17 @@ void fsnn::registerPipelines() {
       [](OpPassManager &pm) { (void)buildCPULoweringPipeline(pm); });
   PassPipelineRegistration<GPUPipelineCLOptions>(
       "fsnn-lower-to-nvvm",
-      "The GPU pipeline (first stage): inference preparation, "
-      "convert-fsnn-to-linalg, parallel loops mapped to GPU kernels, "
-      "outlined and serialized for NVVM (PTX with format=isa, cubin or "
-      "fatbin through CUDA's ptxas)",
+      "The GPU pipeline: inference preparation, convert-fsnn-to-linalg "
+      "(target=gpu), bufferization, parallel loops as kernels on device "
+      "buffers, outlined and serialized for NVVM (PTX with format=isa, "
+      "cubin or fatbin through CUDA's ptxas) with host code calling mgpu*",
       [](OpPassManager &pm, const GPUPipelineCLOptions &cl) {
         GPUPipelineOptions options;
         options.chip = cl.chip;
         options.features = cl.features;
         options.format = cl.format;
+        options.toolkit = cl.toolkit;
+        options.blockSize = cl.blockSize;
         (void)buildGPULoweringPipeline(pm, options);
       });
   PassPipelineRegistration<>(

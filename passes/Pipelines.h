@@ -42,14 +42,23 @@ struct GPUPipelineOptions {
   std::string features = "+ptx80";
   /// isa: PTX text (no CUDA needed); bin, fatbin: through CUDA's ptxas.
   std::string format = "isa";
+  /// The CUDA toolkit: ptxas for bin/fatbin, nvvm/libdevice for math.
+  std::string toolkit = "/usr/local/cuda";
+  int64_t blockSize = 256;
 };
 
+/// libdevice.10.bc under `toolkit`, or "" if it is not there (the kernels'
+/// math calls then stay unresolved, and only format=isa is useful).
+std::string libdevicePath(const std::string &toolkit);
+
 /// The inference model to NVVM kernels and host code that launches them:
-/// inference preparation, convert-fsnn-to-linalg, the linalg ops as
-/// parallel loops mapped to GPU blocks and threads, outlined into kernels
-/// (function names made PTX identifiers) and serialized by the upstream
-/// NVVM pipeline. The first stage of the GPU path: each map is its own
-/// kernel and the time loop stays on the host.
+/// inference preparation, convert-fsnn-to-linalg with target=gpu,
+/// bufferization with the CPU's C interface, every outermost parallel loop
+/// a kernel (fsnn-parallel-loops-to-gpu) on device buffers
+/// (fsnn-place-on-device), outlined (function names made PTX identifiers),
+/// serialized with libdevice linked, and host code calling the mgpu*
+/// wrappers (runtime/cuda). The time loop stays on the host: each step
+/// launches its maps' kernels and one fused neuron-update kernel.
 LogicalResult buildGPULoweringPipeline(OpPassManager &pm,
                                        const GPUPipelineOptions &options);
 

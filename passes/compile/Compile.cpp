@@ -14,8 +14,8 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -62,7 +62,7 @@ std::string tensorLine(const char *kind, StringRef name, Type type) {
 /// The ABI descriptor of the imported function (before lowering, while the
 /// arguments still carry their names and tensor types).
 std::string describe(func::FuncOp function, uint64_t hash, int64_t batch,
-                     bool training) {
+                     bool training, const std::string &target) {
   std::ostringstream os;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016" PRIx64, hash);
@@ -72,6 +72,8 @@ std::string describe(func::FuncOp function, uint64_t hash, int64_t batch,
      << "batch " << batch << "\n";
   if (training)
     os << "kind training\n";
+  if (target != "cpu")
+    os << "target " << target << "\n";
   for (unsigned i = 0; i < function.getNumArguments(); ++i) {
     Type type = function.getArgument(i).getType();
     auto name = function.getArgAttrOfType<StringAttr>(i, "fsnn.name");
@@ -96,7 +98,13 @@ std::string describe(func::FuncOp function, uint64_t hash, int64_t batch,
 bool addABI(llvm::Module &module, const std::string &function,
             const std::string &descriptor, std::string &error) {
   llvm::LLVMContext &ctx = module.getContext();
+  // The GPU pipeline makes the name a PTX identifier (kernels are named
+  // after it), so the one C interface of the module is the entry.
   llvm::Function *ciface = module.getFunction("_mlir_ciface_" + function);
+  for (llvm::Function &candidate : module)
+    if (!ciface && !candidate.isDeclaration() &&
+        candidate.getName().starts_with("_mlir_ciface_"))
+      ciface = &candidate;
   if (!ciface) {
     error = "the lowered module has no C interface for @" + function;
     return false;
@@ -156,6 +164,28 @@ bool writeText(const std::string &path, const std::string &text,
 bool mlir::fsnn::compileModel(const fm::ModelProto &model,
                               const CompileOptions &options,
                               std::string &error) {
+  bool cuda = options.target == "cuda";
+  if (options.target != "cpu" && !cuda) {
+    error = "unknown target '" + options.target + "' (cpu or cuda)";
+    return false;
+  }
+  if (cuda && options.training) {
+    error = "the training step is compiled for the CPU only (--train with "
+            "--target cuda is not supported yet)";
+    return false;
+  }
+  if (cuda && options.emit == EmitKind::SharedLibrary &&
+      !llvm::sys::fs::exists(options.cudaWrappers)) {
+    error = "the CUDA wrapper library '" + options.cudaWrappers +
+            "' does not exist (it is built with fsnn as "
+            "lib/libfsnn_cuda_wrappers.a)";
+    return false;
+  }
+  if (cuda && !llvm::sys::fs::exists(options.cudaToolkit + "/bin/ptxas")) {
+    error = "--target cuda needs CUDA's ptxas, and " + options.cudaToolkit +
+            "/bin/ptxas does not exist";
+    return false;
+  }
   fm::ModelInfo info;
   if (fm::Status status = fm::validateModel(model, info)) {
     error = status.message();
@@ -165,8 +195,8 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerTranslateDialects(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
+  registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   MLIRContext context(registry);
   std::string diagnostics;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
@@ -196,15 +226,21 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
     }
   }
   std::string descriptor = describe(function, fm::modelStructureHash(model),
-                                    options.batch, options.training);
+                                    options.batch, options.training,
+                                    options.target);
   function->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
 
   PassManager pm(&context);
   // The training pipeline's own backward pass finds the loss already
   // differentiated and leaves the function alone.
-  if (failed(options.training ? buildCPUTrainingPipeline(pm)
-                              : buildCPULoweringPipeline(pm))) {
-    error = "cannot build the CPU pipeline";
+  GPUPipelineOptions gpu;
+  gpu.chip = options.chip;
+  gpu.format = "fatbin";
+  gpu.toolkit = options.cudaToolkit;
+  if (failed(cuda               ? buildGPULoweringPipeline(pm, gpu)
+             : options.training ? buildCPUTrainingPipeline(pm)
+                                : buildCPULoweringPipeline(pm))) {
+    error = "cannot build the pipeline";
     return false;
   }
   if (options.dumpPipeline) {
@@ -316,9 +352,14 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
     return false;
   }
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(
-      *cc, {*cc, "-shared", "-o", libraryPath, objectPath}, std::nullopt, {}, 0,
-      0, &message);
+  // A CUDA model carries its own mgpu* wrappers over a dlopen'd driver, so
+  // loading it needs neither CUDA nor anything but the C library.
+  SmallVector<StringRef> linkArgs = {*cc, "-shared", "-o", libraryPath,
+                                     objectPath};
+  if (cuda)
+    linkArgs.append({options.cudaWrappers, "-ldl", "-lpthread"});
+  int rc = llvm::sys::ExecuteAndWait(*cc, linkArgs, std::nullopt, {}, 0, 0,
+                                     &message);
   std::remove(objectPath.c_str());
   if (rc != 0) {
     std::remove(libraryPath.c_str());

@@ -34,6 +34,15 @@ struct CompileOptions {
   /// buildCPUTrainingPipeline) instead of inference. The library's
   /// descriptor says `kind training`; it runs one compiled batch per call.
   bool training = false;
+  /// cpu, or cuda: kernels for an NVIDIA GPU (buildGPULoweringPipeline,
+  /// serialized as a fatbin through CUDA's ptxas and embedded), host code
+  /// calling the mgpu* wrappers of runtime/cuda, linked in from
+  /// `cudaWrappers`. The descriptor says `target cuda`.
+  std::string target = "cpu";
+  std::string chip = "sm_90";
+  std::string cudaToolkit = "/usr/local/cuda";
+  /// The static library libfsnn_cuda_wrappers.a.
+  std::string cudaWrappers;
 };
 
 /// Compiles `model` (validated) as `options` says. Returns false and sets

@@ -160,12 +160,20 @@ Status makeReferenceForward(const fm::ModelProto &model, int threads,
 
 Status makeCompiledForward(const fm::ModelProto &model,
                            const std::string &libraryPath, int threads,
-                           BatchForward &forward) {
+                           BatchForward &forward, const std::string &device) {
   fsnn_model *raw = nullptr;
   if (fsnn_status status = fsnn_model_open(libraryPath.c_str(), &raw))
     return Status::error(std::string(fsnn_status_name(status)) + ": " +
                          fsnn_last_error());
   std::shared_ptr<fsnn_model> compiled(raw, fsnn_model_close);
+  std::string target = fsnn_model_target(raw);
+  if (target != device)
+    return Status::error(
+        target == "cuda"
+            ? "was compiled for CUDA (fsnn-compile --target cuda); run it "
+              "with --device cuda"
+            : "was compiled for the CPU; for --device " + device +
+                  ", compile it with fsnn-compile --target cuda");
   uint64_t expected = fm::modelStructureHash(model);
   if (fsnn_model_hash(raw) != expected) {
     auto hex = [](uint64_t value) {

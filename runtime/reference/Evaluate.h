@@ -75,10 +75,13 @@ Status makeReferenceForward(const fsnn::model::ModelProto &model, int threads,
 
 /// The compiled backend: the shared library made by fsnn-compile from this
 /// model (its structure hash must match), run by the runtime on `threads`.
-/// Reports the spike counts the model has as outputs.
+/// Reports the spike counts the model has as outputs. `device` is where the
+/// caller means to run it (cpu or cuda); a library compiled for the other
+/// one is refused with a message that says how to get the right one.
 Status makeCompiledForward(const fsnn::model::ModelProto &model,
                            const std::string &libraryPath, int threads,
-                           BatchForward &forward);
+                           BatchForward &forward,
+                           const std::string &device = "cpu");
 
 /// Normalises the images, runs them batch by batch through `forward`, and
 /// collects the figures. `progress(done, total)` is called after every batch.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,6 +81,12 @@ struct fsnn_model {
   std::vector<Tensor> parameters, outputs;
   bool seed = false;
   bool training = false;
+  /// "cpu" or "cuda" (descriptor `target`); a CUDA model carries the mgpu*
+  /// wrappers, which report driver and launch errors here.
+  std::string target = "cpu";
+  const char *(*cudaError)() = nullptr;
+  /// CUDA models run one chunk at a time: the device is shared.
+  std::mutex cudaLock;
   ~fsnn_model() {
     if (library)
       dlclose(library);
@@ -124,6 +131,9 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
         return bad("expected a positive batch");
     } else if (key == "seed") {
       m.seed = true;
+    } else if (key == "target") {
+      if (!(words >> m.target) || (m.target != "cpu" && m.target != "cuda"))
+        return bad("expected 'cpu' or 'cuda'");
     } else if (key == "kind") {
       std::string kind;
       if (!(words >> kind) || (kind != "training" && kind != "inference"))
@@ -209,6 +219,23 @@ extern "C" fsnn_status fsnn_model_open(const char *path, fsnn_model **model) {
                             "; recompile it with this fsnn-compile");
   if (fsnn_status status = parseDescriptor(descriptor(), *m))
     return status;
+  if (m->target == "cuda") {
+    auto init =
+        reinterpret_cast<int (*)()>(dlsym(m->library, "fsnn_cuda_model_init"));
+    m->cudaError = reinterpret_cast<const char *(*)()>(
+        dlsym(m->library, "fsnn_cuda_model_error"));
+    if (!init || !m->cudaError)
+      return fsnnrt::fail(FSNN_NOT_FOUND,
+                          std::string(path) +
+                              ": a CUDA model without the CUDA wrappers "
+                              "(fsnn_cuda_model_init/error)");
+    // The library loaded its kernels when it was opened; a missing driver
+    // or device, or kernels the device cannot run, show up here.
+    if (!init() || m->cudaError())
+      return fsnnrt::fail(FSNN_UNAVAILABLE,
+                          std::string(path) + " is a CUDA model: " +
+                              m->cudaError());
+  }
   *model = m.release();
   return FSNN_OK;
 }
@@ -224,6 +251,9 @@ extern "C" int32_t fsnn_model_num_outputs(const fsnn_model *m) {
 }
 extern "C" fsnn_tensor_info fsnn_model_input(const fsnn_model *m) {
   return m->input.info();
+}
+extern "C" const char *fsnn_model_target(const fsnn_model *m) {
+  return m->target.c_str();
 }
 extern "C" int32_t fsnn_model_is_training(const fsnn_model *m) {
   return m->training ? 1 : 0;
@@ -242,6 +272,23 @@ extern "C" fsnn_tensor_info fsnn_model_parameter(const fsnn_model *m,
 extern "C" fsnn_tensor_info fsnn_model_output(const fsnn_model *m, int32_t i) {
   return m->outputs.at(i).info();
 }
+
+namespace {
+/// One call of the compiled function; a CUDA model's calls are serialised
+/// and its wrappers' error, if any, becomes the status.
+fsnn_status callEntry(fsnn_model &m, void **args) {
+  if (!m.cudaError) {
+    m.entry(args);
+    return FSNN_OK;
+  }
+  std::lock_guard<std::mutex> lock(m.cudaLock);
+  m.entry(args);
+  if (const char *error = m.cudaError())
+    return fsnnrt::fail(FSNN_INTERNAL, std::string("model run on the GPU: ") +
+                                           error);
+  return FSNN_OK;
+}
+} // namespace
 
 namespace {
 struct RunState {
@@ -295,7 +342,8 @@ fsnn_status runChunks(fsnn_batch_range range, void *user) {
       outputDescriptors.emplace_back(outputs[o], m.outputs[o].dims);
       args.push_back(outputDescriptors.back().words.data());
     }
-    m.entry(args.data());
+    if (fsnn_status status = callEntry(m, args.data()))
+      return status;
     if (partial)
       for (size_t o = 0; o < m.outputs.size(); ++o)
         std::memcpy(s.outputs[o] + first * m.outputs[o].sampleBytes(),
@@ -330,8 +378,7 @@ extern "C" fsnn_status fsnn_model_call(fsnn_model *model,
     descriptors.emplace_back(outputs[o], m.outputs[o].dims);
     args.push_back(descriptors.back().words.data());
   }
-  m.entry(args.data());
-  return FSNN_OK;
+  return callEntry(m, args.data());
 }
 
 extern "C" fsnn_status fsnn_model_run(fsnn_model *model, const void *input,

@@ -1,6 +1,7 @@
 //===- fsnn-compile.cpp - compile a model file to native code -------------===//
 //
-//   fsnn-compile m.fsnn -o m.so [-O0..3] [--target cpu] [--batch N]
+//   fsnn-compile m.fsnn -o m.so [-O0..3] [--target cpu|cuda] [--chip sm_90]
+//                [--batch N]
 //                [--emit mlir|llvm|obj|so] [--dump-pipeline]
 //
 // Flag parsing only; the work is FSNNCompile.
@@ -11,6 +12,8 @@
 #include "Model.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -27,8 +30,21 @@ static cl::opt<OptLevel>
              cl::values(clEnumVal(O0, "none"), clEnumVal(O1, "some"),
                         clEnumVal(O2, "more"), clEnumVal(O3, "most (default)")),
              cl::init(O3));
-static cl::opt<std::string> target("target", cl::desc("Target (cpu)"),
-                                   cl::init("cpu"));
+static cl::opt<std::string>
+    target("target", cl::desc("Target: cpu (default) or cuda"),
+           cl::init("cpu"));
+static cl::opt<std::string> chip("chip",
+                                 cl::desc("NVIDIA chip for --target cuda "
+                                          "(sm_80, sm_90, ...)"),
+                                 cl::init("sm_90"));
+static cl::opt<std::string>
+    cudaToolkit("cuda-toolkit",
+                cl::desc("CUDA toolkit with ptxas and libdevice"),
+                cl::init("/usr/local/cuda"));
+static cl::opt<std::string> cudaWrappers(
+    "cuda-wrappers",
+    cl::desc("libfsnn_cuda_wrappers.a to link into CUDA models (default: "
+             "next to this program, ../lib)"));
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Batch size the code is compiled for"),
                               cl::init(64));
@@ -57,9 +73,10 @@ int main(int argc, char **argv) {
     llvm::errs() << "fsnn-compile: error: " << message << "\n";
     return 1;
   };
-  if (target != "cpu")
-    return fail("--target " + target +
-                " is not available; this version compiles for 'cpu'");
+  if (target != "cpu" && target != "cuda")
+    return fail("--target " + target + " is not a target (cpu or cuda)");
+  if (target == "cuda" && !llvm::StringRef(chip).starts_with("sm_"))
+    return fail("--chip " + chip + " is not an NVIDIA chip (sm_80, sm_90, ...)");
   if (batch < 1 || batch > (int64_t(1) << 20))
     return fail("--batch must be in [1, 1048576], got " +
                 std::to_string(batch));
@@ -73,6 +90,17 @@ int main(int argc, char **argv) {
   options.output = output;
   options.dumpPipeline = dumpPipeline;
   options.training = train;
+  options.target = target;
+  options.chip = chip;
+  options.cudaToolkit = cudaToolkit;
+  options.cudaWrappers = cudaWrappers;
+  if (options.cudaWrappers.empty()) {
+    std::string self = llvm::sys::fs::getMainExecutable(
+        argv[0], reinterpret_cast<void *>(&main));
+    llvm::SmallString<256> path(llvm::sys::path::parent_path(self));
+    llvm::sys::path::append(path, "..", "lib", "libfsnn_cuda_wrappers.a");
+    options.cudaWrappers = std::string(path);
+  }
   std::string error;
   if (!mlir::fsnn::compileModel(model, options, error))
     return fail(input + ": " + error);

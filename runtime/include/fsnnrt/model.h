@@ -16,6 +16,9 @@
  *   input <name> <f32|f64> <dims...>
  *   param <name> <f32|f64> <dims...>    in argument order
  *   kind <inference|training>   optional; training: fsnn-compile --train
+ *   target <cpu|cuda>           optional (cpu); cuda: fsnn-compile --target
+ *                               cuda, which also exports
+ *                               fsnn_cuda_model_init/_error
  *   seed                        present when the function takes a seed
  *   output <name> <f32|f64|i32> <dims...>
  *
@@ -73,6 +76,12 @@ int64_t fsnn_model_batch(const fsnn_model *model);
 int32_t fsnn_model_num_parameters(const fsnn_model *model);
 int32_t fsnn_model_num_outputs(const fsnn_model *model);
 fsnn_tensor_info fsnn_model_input(const fsnn_model *model);
+/* "cpu", or "cuda" for a library of GPU kernels (descriptor `target`). A
+ * CUDA model's open fails with FSNN_UNAVAILABLE ("... is a CUDA model: no
+ * CUDA driver: ...", "no CUDA device: ...") where it cannot run; its runs
+ * are serialised, and a CUDA error is FSNN_INTERNAL with the driver's
+ * message. */
+const char *fsnn_model_target(const fsnn_model *model);
 /* Whether the library is a training step (descriptor `kind training`). */
 int32_t fsnn_model_is_training(const fsnn_model *model);
 int32_t fsnn_model_num_inputs(const fsnn_model *model);

@@ -1,0 +1,398 @@
+//===- PlaceOnDevice.cpp - kernels and device buffers for a host function -===//
+//
+// The two fsnn passes between parallel loops and the upstream GPU lowering:
+// fsnn-parallel-loops-to-gpu (one launch per outermost parallel loop, with a
+// linearised iteration space) and fsnn-place-on-device (the function's
+// buffers in device memory, copies at its boundary).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace mlir::fsnn {
+#define GEN_PASS_DEF_FSNNPARALLELLOOPSTOGPUPASS
+#define GEN_PASS_DEF_FSNNPLACEONDEVICEPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::fsnn
+
+using namespace mlir;
+
+namespace {
+
+/// Ops of `function` outside kernels, in pre-order; launches themselves are
+/// included, their bodies not.
+SmallVector<Operation *> hostOps(func::FuncOp function) {
+  SmallVector<Operation *> ops;
+  function.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (op == function.getOperation())
+      return WalkResult::advance();
+    ops.push_back(op);
+    return isa<gpu::LaunchOp>(op) ? WalkResult::skip()
+                                  : WalkResult::advance();
+  });
+  return ops;
+}
+
+struct FSNNParallelLoopsToGPUPass
+    : public fsnn::impl::FSNNParallelLoopsToGPUPassBase<
+          FSNNParallelLoopsToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (blockSize < 1 || blockSize > 1024) {
+      getOperation().emitError()
+          << "fsnn-parallel-loops-to-gpu: block-size must be in 1..1024, not "
+          << blockSize;
+      return signalPassFailure();
+    }
+    SmallVector<scf::ParallelOp> loops;
+    getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (isa<gpu::LaunchOp>(op))
+        return WalkResult::skip();
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        loops.push_back(loop);
+        return WalkResult::skip();
+      }
+      return WalkResult::advance();
+    });
+    for (scf::ParallelOp loop : loops)
+      if (failed(convert(loop)))
+        return signalPassFailure();
+  }
+
+  LogicalResult convert(scf::ParallelOp loop) {
+    if (loop.getNumResults() != 0)
+      return loop.emitOpError()
+             << "has reductions, which fsnn-parallel-loops-to-gpu does not "
+                "map to threads";
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, value);
+    };
+    SmallVector<Value> counts;
+    Value total = index(1);
+    for (auto [lower, upper, step] :
+         llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
+                   loop.getStep())) {
+      Value extent = b.createOrFold<arith::SubIOp>(loc, upper, lower);
+      counts.push_back(b.createOrFold<arith::CeilDivUIOp>(loc, extent, step));
+      total = b.createOrFold<arith::MulIOp>(loc, total, counts.back());
+    }
+    Value block = index(blockSize);
+    Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, total, block);
+    Value one = index(1);
+    auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value id = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
+        launch.getThreadIds().x);
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, total);
+    auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(guard.thenBlock());
+    // The last dimension varies fastest, so that neighbouring threads touch
+    // neighbouring elements of row-major buffers.
+    IRMapping mapping;
+    Value rest = id;
+    for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
+      Value position = arith::RemUIOp::create(b, loc, rest, counts[d]);
+      rest = arith::DivUIOp::create(b, loc, rest, counts[d]);
+      Value iv = arith::AddIOp::create(
+          b, loc, loop.getLowerBound()[d],
+          arith::MulIOp::create(b, loc, position, loop.getStep()[d]));
+      mapping.map(loop.getInductionVars()[d], iv);
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, mapping);
+    b.setInsertionPointToEnd(&body);
+    gpu::TerminatorOp::create(b, loc);
+    loop.erase();
+    return success();
+  }
+};
+
+/// Whether anything reads or writes the buffer `value`, through any chain of
+/// views. An op that says nothing of its effects counts as both.
+void accesses(Value value, bool &read, bool &written) {
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+        view && view.getViewSource() == value) {
+      for (Value result : user->getResults())
+        accesses(result, read, written);
+      continue;
+    }
+    if (isa<memref::ExtractStridedMetadataOp, memref::DimOp>(user))
+      continue;
+    auto effects = dyn_cast<MemoryEffectOpInterface>(user);
+    if (!effects) {
+      read = written = true;
+      continue;
+    }
+    SmallVector<MemoryEffects::EffectInstance> onValue;
+    effects.getEffectsOnValue(value, onValue);
+    for (MemoryEffects::EffectInstance &effect : onValue) {
+      read |= isa<MemoryEffects::Read>(effect.getEffect());
+      written |= isa<MemoryEffects::Write>(effect.getEffect());
+    }
+  }
+}
+
+bool isContiguous(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  return memref && memref.getLayout().isIdentity();
+}
+
+/// Memref values that may hold the same buffer (views, loop-carried and
+/// selected values), as a union-find. A class that a kernel uses lives in
+/// device memory; the others (the deallocation's ownership bookkeeping)
+/// stay on the host.
+class BufferClasses {
+public:
+  explicit BufferClasses(func::FuncOp function) {
+    function.walk([&](Operation *op) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(op)) {
+        for (Value result : op->getResults())
+          joinBuffers(view.getViewSource(), result);
+      } else if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(op)) {
+        join(metadata.getSource(), metadata.getBaseBuffer());
+      } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+        for (unsigned i = 0; i < loop.getNumResults(); ++i) {
+          joinBuffers(loop.getInitArgs()[i], loop.getRegionIterArgs()[i]);
+          joinBuffers(loop.getInitArgs()[i], loop.getResult(i));
+          joinBuffers(loop.getInitArgs()[i], yield.getOperand(i));
+        }
+      } else if (auto branch = dyn_cast<scf::IfOp>(op)) {
+        for (unsigned i = 0; i < branch.getNumResults(); ++i) {
+          joinBuffers(branch.getResult(i), branch.thenYield().getOperand(i));
+          if (!branch.getElseRegion().empty())
+            joinBuffers(branch.getResult(i), branch.elseYield().getOperand(i));
+        }
+      } else if (auto select = dyn_cast<arith::SelectOp>(op)) {
+        joinBuffers(select.getResult(), select.getTrueValue());
+        joinBuffers(select.getResult(), select.getFalseValue());
+      }
+    });
+    // What kernels use, they capture from the host.
+    function.walk([&](gpu::LaunchOp launch) {
+      launch.getBody().walk([&](Operation *op) {
+        for (Value operand : op->getOperands())
+          if (isa<MemRefType>(operand.getType()) &&
+              !launch.getBody().isAncestor(operand.getParentRegion()))
+            onDevice.insert(find(operand));
+      });
+    });
+  }
+
+  bool isOnDevice(Value value) { return onDevice.contains(find(value)); }
+
+private:
+  Value find(Value value) {
+    auto it = parent.find(value);
+    if (it == parent.end() || it->second == value)
+      return value;
+    Value root = find(it->second);
+    parent[value] = root;
+    return root;
+  }
+  void join(Value a, Value b) {
+    a = find(a);
+    b = find(b);
+    if (a != b)
+      parent[a] = b;
+  }
+  void joinBuffers(Value a, Value b) {
+    if (isa<BaseMemRefType>(a.getType()) && isa<BaseMemRefType>(b.getType()))
+      join(a, b);
+  }
+
+  DenseMap<Value, Value> parent;
+  DenseSet<Value> onDevice;
+};
+
+/// Whether `op` or an op nested in it reads or writes a device buffer.
+bool touchesDevice(Operation *op, BufferClasses &classes) {
+  WalkResult result = op->walk([&](Operation *nested) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
+    if (!effects)
+      return WalkResult::advance();
+    for (Value operand : nested->getOperands()) {
+      if (!isa<BaseMemRefType>(operand.getType()) ||
+          !classes.isOnDevice(operand))
+        continue;
+      SmallVector<MemoryEffects::EffectInstance> onValue;
+      effects.getEffectsOnValue(operand, onValue);
+      for (MemoryEffects::EffectInstance &effect : onValue)
+        if (isa<MemoryEffects::Read, MemoryEffects::Write>(effect.getEffect()))
+          return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+struct FSNNPlaceOnDevicePass
+    : public fsnn::impl::FSNNPlaceOnDevicePassBase<FSNNPlaceOnDevicePass> {
+  void runOnOperation() override {
+    func::FuncOp function = getOperation();
+    if (function.isExternal())
+      return;
+    bool hasKernels = false;
+    function.walk([&](gpu::LaunchOp) { hasKernels = true; });
+    if (!hasKernels)
+      return;
+    BufferClasses classes(function);
+    OpBuilder b(&getContext());
+
+    // Host code that works on device buffers (a full reduction, a 0-d
+    // update: no parallel loop to map) runs as a one-thread kernel.
+    SmallVector<Operation *> sequential;
+    function.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (op == function.getOperation())
+        return WalkResult::advance();
+      if (isa<gpu::LaunchOp>(op) ||
+          isa<memref::CopyOp, memref::AllocOp, memref::DeallocOp>(op))
+        return WalkResult::skip();
+      bool nestsKernels = false;
+      op->walk([&](gpu::LaunchOp) { nestsKernels = true; });
+      if (nestsKernels)
+        return WalkResult::advance();
+      if (touchesDevice(op, classes)) {
+        sequential.push_back(op);
+        return WalkResult::skip();
+      }
+      return WalkResult::advance();
+    });
+    for (Operation *op : sequential) {
+      if (!op->use_empty()) {
+        op->emitOpError()
+            << "reads a device buffer into a value the host uses; "
+               "fsnn-place-on-device cannot move it into a kernel";
+        return signalPassFailure();
+      }
+      b.setInsertionPoint(op);
+      Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
+      auto launch =
+          gpu::LaunchOp::create(b, op->getLoc(), one, one, one, one, one, one);
+      b.setInsertionPointToEnd(&launch.getBody().front());
+      auto terminator = gpu::TerminatorOp::create(b, op->getLoc());
+      op->moveBefore(terminator);
+    }
+
+    SmallVector<func::ReturnOp> returns;
+    function.walk([&](func::ReturnOp op) { returns.push_back(op); });
+    auto deviceBuffer = [&](Location loc, MemRefType type,
+                            ValueRange dynamicSizes) {
+      return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
+                                  dynamicSizes, ValueRange{}, UnitAttr())
+          .getMemref();
+    };
+
+    for (Operation *op : hostOps(function)) {
+      Location loc = op->getLoc();
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        if (!classes.isOnDevice(alloc))
+          continue;
+        b.setInsertionPoint(alloc);
+        Value device =
+            deviceBuffer(loc, alloc.getType(), alloc.getDynamicSizes());
+        alloc.replaceAllUsesWith(device);
+        alloc.erase();
+      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+        if (!classes.isOnDevice(dealloc.getMemref()))
+          continue;
+        b.setInsertionPoint(dealloc);
+        gpu::DeallocOp::create(b, loc, Type(), ValueRange{},
+                               dealloc.getMemref());
+        dealloc.erase();
+      } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
+        if (!classes.isOnDevice(global))
+          continue;
+        b.setInsertionPointAfter(global);
+        Value device = deviceBuffer(loc, global.getType(), ValueRange{});
+        auto copy = gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device,
+                                          global.getResult());
+        global.getResult().replaceAllUsesExcept(device, copy);
+        for (func::ReturnOp ret : returns) {
+          b.setInsertionPoint(ret);
+          gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange{},
+                                 device);
+        }
+      } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        if (!classes.isOnDevice(copy.getSource()) &&
+            !classes.isOnDevice(copy.getTarget()))
+          continue;
+        if (!isContiguous(copy.getSource().getType()) ||
+            !isContiguous(copy.getTarget().getType())) {
+          copy.emitOpError()
+              << "copies a strided view of a device buffer on the host; "
+                 "fsnn-place-on-device handles contiguous copies only";
+          return signalPassFailure();
+        }
+        b.setInsertionPoint(copy);
+        gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
+                              copy.getSource());
+        copy.erase();
+      }
+    }
+
+    Block &entry = function.front();
+    for (BlockArgument argument : entry.getArguments()) {
+      auto type = dyn_cast<MemRefType>(argument.getType());
+      if (!type || !classes.isOnDevice(argument))
+        continue;
+      if (!type.getLayout().isIdentity()) {
+        function.emitOpError()
+            << "argument " << argument.getArgNumber()
+            << " has a strided layout; fsnn-place-on-device copies contiguous "
+               "arguments only";
+        return signalPassFailure();
+      }
+      bool read = false, written = false;
+      accesses(argument, read, written);
+      b.setInsertionPointToStart(&entry);
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (type.isDynamicDim(d))
+          sizes.push_back(
+              memref::DimOp::create(b, argument.getLoc(), argument, d));
+      Value device = deviceBuffer(argument.getLoc(), type, sizes);
+      SmallPtrSet<Operation *, 4> keep;
+      for (Value size : sizes)
+        keep.insert(size.getDefiningOp());
+      if (read)
+        keep.insert(gpu::MemcpyOp::create(b, argument.getLoc(), Type(),
+                                          ValueRange{}, device, argument));
+      argument.replaceAllUsesExcept(device, keep);
+      for (func::ReturnOp ret : returns) {
+        b.setInsertionPoint(ret);
+        if (written)
+          gpu::MemcpyOp::create(b, ret.getLoc(), Type(), ValueRange{},
+                                argument, device);
+        gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange{}, device);
+      }
+    }
+
+    // What is left on the host must not touch a device buffer.
+    for (Operation *op : hostOps(function)) {
+      if (isa<gpu::GPUDialect>(op->getDialect()) || op->getNumRegions())
+        continue;
+      if (touchesDevice(op, classes)) {
+        op->emitOpError()
+            << "reads or writes a device buffer on the host; only kernels "
+               "may access device memory";
+        return signalPassFailure();
+      }
+    }
+  }
+};
+
+} // namespace
