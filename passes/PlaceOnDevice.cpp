@@ -296,26 +296,39 @@ struct FSNNPlaceOnDevicePass
           .getMemref();
     };
 
+    // Decided before any rewrite: a rewritten op's operands are new values
+    // that the classes do not know.
+    SmallVector<Operation *> toRewrite;
     for (Operation *op : hostOps(function)) {
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        if (classes.isOnDevice(alloc))
+          toRewrite.push_back(op);
+      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+        if (classes.isOnDevice(dealloc.getMemref()))
+          toRewrite.push_back(op);
+      } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
+        if (classes.isOnDevice(global))
+          toRewrite.push_back(op);
+      } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        if (classes.isOnDevice(copy.getSource()) ||
+            classes.isOnDevice(copy.getTarget()))
+          toRewrite.push_back(op);
+      }
+    }
+    for (Operation *op : toRewrite) {
       Location loc = op->getLoc();
       if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-        if (!classes.isOnDevice(alloc))
-          continue;
         b.setInsertionPoint(alloc);
         Value device =
             deviceBuffer(loc, alloc.getType(), alloc.getDynamicSizes());
         alloc.replaceAllUsesWith(device);
         alloc.erase();
       } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
-        if (!classes.isOnDevice(dealloc.getMemref()))
-          continue;
         b.setInsertionPoint(dealloc);
         gpu::DeallocOp::create(b, loc, Type(), ValueRange{},
                                dealloc.getMemref());
         dealloc.erase();
       } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
-        if (!classes.isOnDevice(global))
-          continue;
         b.setInsertionPointAfter(global);
         Value device = deviceBuffer(loc, global.getType(), ValueRange{});
         auto copy = gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device,
@@ -327,9 +340,6 @@ struct FSNNPlaceOnDevicePass
                                  device);
         }
       } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
-        if (!classes.isOnDevice(copy.getSource()) &&
-            !classes.isOnDevice(copy.getTarget()))
-          continue;
         if (!isContiguous(copy.getSource().getType()) ||
             !isContiguous(copy.getTarget().getType())) {
           copy.emitOpError()

@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "fsnn"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py"]
+config.excludes = ["Inputs", "unit", "fake-cuda", "CMakeLists.txt", "lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.fsnn_obj_root, "test")
 
@@ -39,3 +39,8 @@ ptxas = "/usr/local/cuda/bin/ptxas"
 if os.path.exists(ptxas):
     config.available_features.add("ptxas")
 config.substitutions.append(("%ptxas", ptxas))
+
+# The stand-in CUDA driver (fake-cuda/), for the host side of CUDA models.
+config.substitutions.append(
+    ("%fake_cuda", os.path.join(config.fsnn_obj_root, "lib", "libfsnn_fake_cuda.so"))
+)
