@@ -13,6 +13,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include <optional>
+
 namespace mlir::fsnn {
 #define GEN_PASS_DEF_FSNNPARALLELLOOPSTOGPUPASS
 #define GEN_PASS_DEF_FSNNPLACEONDEVICEPASS
@@ -249,42 +251,49 @@ struct FSNNPlaceOnDevicePass
     function.walk([&](gpu::LaunchOp) { hasKernels = true; });
     if (!hasKernels)
       return;
-    BufferClasses classes(function);
     OpBuilder b(&getContext());
 
     // Host code that works on device buffers (a full reduction, a 0-d
-    // update: no parallel loop to map) runs as a one-thread kernel.
-    SmallVector<Operation *> sequential;
-    function.walk<WalkOrder::PreOrder>([&](Operation *op) {
-      if (op == function.getOperation())
+    // update: no parallel loop to map) runs as a one-thread kernel. What it
+    // moves into a kernel may put more buffers on the device, so this runs
+    // to a fixed point.
+    std::optional<BufferClasses> classes;
+    while (true) {
+      classes.emplace(function);
+      SmallVector<Operation *> sequential;
+      function.walk<WalkOrder::PreOrder>([&](Operation *op) {
+        if (op == function.getOperation())
+          return WalkResult::advance();
+        if (isa<gpu::LaunchOp>(op) ||
+            isa<memref::CopyOp, memref::AllocOp, memref::DeallocOp>(op))
+          return WalkResult::skip();
+        bool nestsKernels = false;
+        op->walk([&](gpu::LaunchOp) { nestsKernels = true; });
+        if (nestsKernels)
+          return WalkResult::advance();
+        if (touchesDevice(op, *classes)) {
+          sequential.push_back(op);
+          return WalkResult::skip();
+        }
         return WalkResult::advance();
-      if (isa<gpu::LaunchOp>(op) ||
-          isa<memref::CopyOp, memref::AllocOp, memref::DeallocOp>(op))
-        return WalkResult::skip();
-      bool nestsKernels = false;
-      op->walk([&](gpu::LaunchOp) { nestsKernels = true; });
-      if (nestsKernels)
-        return WalkResult::advance();
-      if (touchesDevice(op, classes)) {
-        sequential.push_back(op);
-        return WalkResult::skip();
+      });
+      if (sequential.empty())
+        break;
+      for (Operation *op : sequential) {
+        if (!op->use_empty()) {
+          op->emitOpError()
+              << "reads a device buffer into a value the host uses; "
+                 "fsnn-place-on-device cannot move it into a kernel";
+          return signalPassFailure();
+        }
+        b.setInsertionPoint(op);
+        Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
+        auto launch = gpu::LaunchOp::create(b, op->getLoc(), one, one, one,
+                                            one, one, one);
+        b.setInsertionPointToEnd(&launch.getBody().front());
+        auto terminator = gpu::TerminatorOp::create(b, op->getLoc());
+        op->moveBefore(terminator);
       }
-      return WalkResult::advance();
-    });
-    for (Operation *op : sequential) {
-      if (!op->use_empty()) {
-        op->emitOpError()
-            << "reads a device buffer into a value the host uses; "
-               "fsnn-place-on-device cannot move it into a kernel";
-        return signalPassFailure();
-      }
-      b.setInsertionPoint(op);
-      Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
-      auto launch =
-          gpu::LaunchOp::create(b, op->getLoc(), one, one, one, one, one, one);
-      b.setInsertionPointToEnd(&launch.getBody().front());
-      auto terminator = gpu::TerminatorOp::create(b, op->getLoc());
-      op->moveBefore(terminator);
     }
 
     SmallVector<func::ReturnOp> returns;
@@ -301,17 +310,17 @@ struct FSNNPlaceOnDevicePass
     SmallVector<Operation *> toRewrite;
     for (Operation *op : hostOps(function)) {
       if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-        if (classes.isOnDevice(alloc))
+        if (classes->isOnDevice(alloc))
           toRewrite.push_back(op);
       } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
-        if (classes.isOnDevice(dealloc.getMemref()))
+        if (classes->isOnDevice(dealloc.getMemref()))
           toRewrite.push_back(op);
       } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
-        if (classes.isOnDevice(global))
+        if (classes->isOnDevice(global))
           toRewrite.push_back(op);
       } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
-        if (classes.isOnDevice(copy.getSource()) ||
-            classes.isOnDevice(copy.getTarget()))
+        if (classes->isOnDevice(copy.getSource()) ||
+            classes->isOnDevice(copy.getTarget()))
           toRewrite.push_back(op);
       }
     }
@@ -357,7 +366,7 @@ struct FSNNPlaceOnDevicePass
     Block &entry = function.front();
     for (BlockArgument argument : entry.getArguments()) {
       auto type = dyn_cast<MemRefType>(argument.getType());
-      if (!type || !classes.isOnDevice(argument))
+      if (!type || !classes->isOnDevice(argument))
         continue;
       if (!type.getLayout().isIdentity()) {
         function.emitOpError()
@@ -395,7 +404,7 @@ struct FSNNPlaceOnDevicePass
     for (Operation *op : hostOps(function)) {
       if (isa<gpu::GPUDialect>(op->getDialect()) || op->getNumRegions())
         continue;
-      if (touchesDevice(op, classes)) {
+      if (touchesDevice(op, *classes)) {
         op->emitOpError()
             << "reads or writes a device buffer on the host; only kernels "
                "may access device memory";
