@@ -48,7 +48,7 @@ struct FSNNParallelLoopsToGPUPass
     if (blockSize < 1 || blockSize > 1024) {
       getOperation().emitError()
           << "fsnn-parallel-loops-to-gpu: block-size must be in 1..1024, not "
-          << blockSize;
+          << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> loops;
