@@ -321,15 +321,13 @@ Value lowerLinear(Lowering &l, LinearOp op) {
                 [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   if (l.gpu)
     // Loops (b, o, i): one thread per output, summing in the order of i.
-    return l.generic(type, ValueRange{op.getInput(), transposed}, init,
-                     {l.pick(3, {0, 2}), l.pick(3, {2, 1}), l.pick(3, {0, 1})},
-                     {kPar, kPar, kRed},
-                     [](OpBuilder &nb, Location nl, ValueRange a) {
-                       Value product =
-                           arith::MulFOp::create(nb, nl, a[0], a[1]);
-                       return (Value)arith::AddFOp::create(nb, nl, a[2],
-                                                           product);
-                     });
+    return l.generic(
+        type, ValueRange{op.getInput(), transposed}, init,
+        {l.pick(3, {0, 2}), l.pick(3, {2, 1}), l.pick(3, {0, 1})},
+        {kPar, kPar, kRed}, [](OpBuilder &nb, Location nl, ValueRange a) {
+          Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+          return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+        });
   if (op->hasAttr(kSpikeInput))
     return lowerSpikeLinear(l, op, transposed, init);
   // Four samples x up to five 16-lane vectors of outputs: 20 accumulators
@@ -700,11 +698,11 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
   SmallVector<unsigned> loops = l.gpu ? SmallVector<unsigned>{0, 1, 4, 5, 2, 3}
                                       : SmallVector<unsigned>{0, 1, 2, 3, 4, 5};
   auto loop = [&](unsigned role) { return d(loops[role]); };
-  AffineMap inputMap = AffineMap::get(
-      6, 0,
-      {loop(0), loop(1), loop(4) * stride[0] + loop(2),
-       loop(5) * stride[1] + loop(3)},
-      l.b.getContext());
+  AffineMap inputMap =
+      AffineMap::get(6, 0,
+                     {loop(0), loop(1), loop(4) * stride[0] + loop(2),
+                      loop(5) * stride[1] + loop(3)},
+                     l.b.getContext());
   SmallVector<IteratorType> iterators(6, kPar);
   iterators[loops[2]] = iterators[loops[3]] = kRed;
   double scale = 1.0 / double(kernel[0] * kernel[1]);
@@ -715,8 +713,7 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
   return l.generic(type, ValueRange{op.getInput(), window}, l.filled(type, 0.0),
                    {inputMap, l.pick(6, {loops[2], loops[3]}),
                     l.pick(6, {loops[0], loops[1], loops[4], loops[5]})},
-                   iterators,
-                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   iterators, [&](OpBuilder &nb, Location nl, ValueRange a) {
                      Value s = floatConstant(nb, nl, element, scale);
                      return (Value)arith::AddFOp::create(
                          nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], s));

@@ -177,18 +177,17 @@ struct Lowering {
     if (gpu) {
       // Loops (n, o, oh, ow, c, kh, kw): one thread per output, summing in
       // the (c, kh, kw) order of the CPU forms.
-      AffineMap inputMap = AffineMap::get(
-          7, 0, {d(0), d(4), d(2) * sh + d(5), d(3) * sw + d(6)},
-          b.getContext());
-      return generic(typeOf(init), ValueRange{input, filter}, init,
-                     {inputMap, pick(7, {1, 4, 5, 6}), pick(7, {0, 1, 2, 3})},
-                     {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
-                     [](OpBuilder &nb, Location nl, ValueRange a) {
-                       Value product =
-                           arith::MulFOp::create(nb, nl, a[0], a[1]);
-                       return (Value)arith::AddFOp::create(nb, nl, a[2],
-                                                           product);
-                     });
+      AffineMap inputMap =
+          AffineMap::get(7, 0, {d(0), d(4), d(2) * sh + d(5), d(3) * sw + d(6)},
+                         b.getContext());
+      return generic(
+          typeOf(init), ValueRange{input, filter}, init,
+          {inputMap, pick(7, {1, 4, 5, 6}), pick(7, {0, 1, 2, 3})},
+          {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+          [](OpBuilder &nb, Location nl, ValueRange a) {
+            Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+            return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+          });
     }
     if (sh == 1 && sw == 1)
       return rowMajorConvolution(input, filter, init);

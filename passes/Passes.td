@@ -221,4 +221,27 @@ def FSNNPlaceOnDevicePass : Pass<"fsnn-place-on-device",
   ];
 }
 
+def FSNNGPUToHostLoopsPass : Pass<"fsnn-gpu-to-host-loops",
+                                  "::mlir::func::FuncOp"> {
+  let summary = "Run kernels as host loops (the GPU lowering's CPU oracle)";
+  let description = [{
+    For testing the GPU lowering where there is no GPU: every `gpu.launch`
+    becomes loops over its grid and block (z, y, x of the blocks, then of
+    the threads) around its body, and `gpu.alloc`, `gpu.dealloc` and
+    `gpu.memcpy` become their memref counterparts. The result lowers through
+    the CPU stages and runs, so the kernels' index arithmetic, the placement
+    of buffers and the copies at the boundary are checked against the
+    reference executor (test/unit/compiler).
+
+    Valid for kernels whose threads are independent, as those of
+    fsnn-parallel-loops-to-gpu are: a `gpu.barrier` is reported, as are
+    async ops (run it before gpu-async-region) and kernels with several
+    blocks.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // FSNN_PASSES_PASSES_TD

@@ -93,12 +93,11 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       *this, "format", llvm::cl::desc("isa (PTX), bin (cubin) or fatbin"),
       llvm::cl::init("isa")};
   PassOptions::Option<std::string> toolkit{
-      *this, "toolkit",
-      llvm::cl::desc("CUDA toolkit (ptxas, nvvm/libdevice)"),
+      *this, "toolkit", llvm::cl::desc("CUDA toolkit (ptxas, nvvm/libdevice)"),
       llvm::cl::init("/usr/local/cuda")};
-  PassOptions::Option<int64_t> blockSize{
-      *this, "block-size", llvm::cl::desc("threads per block"),
-      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> blockSize{*this, "block-size",
+                                         llvm::cl::desc("threads per block"),
+                                         llvm::cl::init(256)};
 };
 } // namespace
 
@@ -107,9 +106,7 @@ std::string fsnn::libdevicePath(const std::string &toolkit) {
   return llvm::sys::fs::exists(path) ? path : std::string();
 }
 
-LogicalResult
-fsnn::buildGPULoweringPipeline(OpPassManager &pm,
-                               const GPUPipelineOptions &options) {
+LogicalResult fsnn::buildGPUKernelStages(OpPassManager &pm, int64_t blockSize) {
   buildInferencePreparationPipeline(pm);
   ConvertFSNNToLinalgPassOptions lowering;
   lowering.target = "gpu";
@@ -121,15 +118,9 @@ fsnn::buildGPULoweringPipeline(OpPassManager &pm,
   std::string error;
   llvm::raw_string_ostream errorStream(error);
   // Bufferized as for the CPU (the same C interface), then every outermost
-  // parallel loop becomes a kernel and every buffer device memory; the rest
-  // follows upstream's gpu-lower-to-nvvm-pipeline, with CUDA's libdevice
-  // linked into the kernels (math ops call __nv_sqrtf and the like) and
-  // async tokens for the host side (TOOLCHAIN.md).
-  std::string libdevice = libdevicePath(options.toolkit);
-  std::string target = "chip=" + options.chip +
-                       " features=" + options.features + " O=3" +
-                       (libdevice.empty() ? "" : " l=" + libdevice);
-  std::string text =
+  // parallel loop becomes a kernel and every buffer a kernel touches device
+  // memory.
+  LogicalResult parsed = parsePassPipeline(
       "func.func(convert-elementwise-to-linalg),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map "
@@ -140,8 +131,29 @@ fsnn::buildGPULoweringPipeline(OpPassManager &pm,
       "buffer-deallocation-pipeline,"
       "func.func(convert-linalg-to-parallel-loops),canonicalize,"
       "func.func(fsnn-parallel-loops-to-gpu{block-size=" +
-      std::to_string(options.blockSize) +
-      "},fsnn-place-on-device),"
+          std::to_string(blockSize) + "},fsnn-place-on-device)",
+      pm, errorStream);
+  if (failed(parsed))
+    llvm::errs() << "fsnn: cannot build the GPU kernel stages: " << error
+                 << "\n";
+  return parsed;
+}
+
+LogicalResult
+fsnn::buildGPULoweringPipeline(OpPassManager &pm,
+                               const GPUPipelineOptions &options) {
+  if (failed(buildGPUKernelStages(pm, options.blockSize)))
+    return failure();
+  std::string error;
+  llvm::raw_string_ostream errorStream(error);
+  // Upstream's gpu-lower-to-nvvm-pipeline, with CUDA's libdevice linked into
+  // the kernels (math ops call __nv_sqrtf and the like) and async tokens for
+  // the host side (TOOLCHAIN.md).
+  std::string libdevice = libdevicePath(options.toolkit);
+  std::string target = "chip=" + options.chip +
+                       " features=" + options.features + " O=3" +
+                       (libdevice.empty() ? "" : " l=" + libdevice);
+  std::string text =
       "gpu-kernel-outlining,func.func(gpu-async-region),"
       "convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,"
       "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
@@ -161,6 +173,23 @@ fsnn::buildGPULoweringPipeline(OpPassManager &pm,
   LogicalResult parsed = parsePassPipeline(text, pm, errorStream);
   if (failed(parsed))
     llvm::errs() << "fsnn: cannot build the GPU pipeline: " << error << "\n";
+  return parsed;
+}
+
+LogicalResult fsnn::buildGPUEmulationPipeline(OpPassManager &pm,
+                                              int64_t blockSize) {
+  if (failed(buildGPUKernelStages(pm, blockSize)))
+    return failure();
+  pm.addNestedPass<func::FuncOp>(createFSNNGPUToHostLoopsPass());
+  std::string error;
+  llvm::raw_string_ostream errorStream(error);
+  LogicalResult parsed = parsePassPipeline(
+      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts",
+      pm, errorStream);
+  if (failed(parsed))
+    llvm::errs() << "fsnn: cannot build the GPU emulation pipeline: " << error
+                 << "\n";
   return parsed;
 }
 
@@ -190,6 +219,13 @@ void fsnn::registerPipelines() {
         options.blockSize = cl.blockSize;
         (void)buildGPULoweringPipeline(pm, options);
       });
+  PassPipelineRegistration<>(
+      "fsnn-lower-gpu-kernels-to-host",
+      "The GPU pipeline's kernel stages (fsnn-parallel-loops-to-gpu, "
+      "fsnn-place-on-device), then the kernels as host loops "
+      "(fsnn-gpu-to-host-loops) and the CPU's LLVM stages: the GPU "
+      "lowering run on a CPU, as an oracle",
+      [](OpPassManager &pm) { (void)buildGPUEmulationPipeline(pm, 256); });
   PassPipelineRegistration<>(
       "fsnn-lower-training-to-llvm",
       "The training forward function to the LLVM dialect, for CPU: "

@@ -51,6 +51,18 @@ struct GPUPipelineOptions {
 /// math calls then stay unresolved, and only format=isa is useful).
 std::string libdevicePath(const std::string &toolkit);
 
+/// The GPU pipeline up to kernels on device buffers, before outlining:
+/// inference preparation, convert-fsnn-to-linalg with target=gpu,
+/// bufferization with the CPU's C interface, every outermost parallel loop
+/// a kernel of `blockSize` threads per block (fsnn-parallel-loops-to-gpu),
+/// on device buffers (fsnn-place-on-device).
+LogicalResult buildGPUKernelStages(OpPassManager &pm, int64_t blockSize);
+
+/// buildGPUKernelStages, then the kernels run as host loops
+/// (fsnn-gpu-to-host-loops) and the CPU's LLVM stages: the GPU lowering
+/// executed on a CPU, which the tests compare with the reference executor.
+LogicalResult buildGPUEmulationPipeline(OpPassManager &pm, int64_t blockSize);
+
 /// The inference model to NVVM kernels and host code that launches them:
 /// inference preparation, convert-fsnn-to-linalg with target=gpu,
 /// bufferization with the CPU's C interface, every outermost parallel loop

@@ -33,8 +33,7 @@ SmallVector<Operation *> hostOps(func::FuncOp function) {
     if (op == function.getOperation())
       return WalkResult::advance();
     ops.push_back(op);
-    return isa<gpu::LaunchOp>(op) ? WalkResult::skip()
-                                  : WalkResult::advance();
+    return isa<gpu::LaunchOp>(op) ? WalkResult::skip() : WalkResult::advance();
   });
   return ops;
 }
@@ -78,9 +77,8 @@ struct FSNNParallelLoopsToGPUPass
     };
     SmallVector<Value> counts;
     Value total = index(1);
-    for (auto [lower, upper, step] :
-         llvm::zip(loop.getLowerBound(), loop.getUpperBound(),
-                   loop.getStep())) {
+    for (auto [lower, upper, step] : llvm::zip(
+             loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
       Value extent = b.createOrFold<arith::SubIOp>(loc, upper, lower);
       counts.push_back(b.createOrFold<arith::CeilDivUIOp>(loc, extent, step));
       total = b.createOrFold<arith::MulIOp>(loc, total, counts.back());
@@ -88,12 +86,12 @@ struct FSNNParallelLoopsToGPUPass
     Value block = index(blockSize);
     Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, total, block);
     Value one = index(1);
-    auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+    auto launch =
+        gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
     Value id = arith::AddIOp::create(
-        b, loc,
-        arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
+        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
         launch.getThreadIds().x);
     Value inside =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, total);
@@ -163,7 +161,8 @@ public:
       if (auto view = dyn_cast<ViewLikeOpInterface>(op)) {
         for (Value result : op->getResults())
           joinBuffers(view.getViewSource(), result);
-      } else if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(op)) {
+      } else if (auto metadata =
+                     dyn_cast<memref::ExtractStridedMetadataOp>(op)) {
         join(metadata.getSource(), metadata.getBaseBuffer());
       } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
         auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
@@ -288,8 +287,8 @@ struct FSNNPlaceOnDevicePass
         }
         b.setInsertionPoint(op);
         Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
-        auto launch = gpu::LaunchOp::create(b, op->getLoc(), one, one, one,
-                                            one, one, one);
+        auto launch = gpu::LaunchOp::create(b, op->getLoc(), one, one, one, one,
+                                            one, one);
         b.setInsertionPointToEnd(&launch.getBody().front());
         auto terminator = gpu::TerminatorOp::create(b, op->getLoc());
         op->moveBefore(terminator);
@@ -345,8 +344,7 @@ struct FSNNPlaceOnDevicePass
         global.getResult().replaceAllUsesExcept(device, copy);
         for (func::ReturnOp ret : returns) {
           b.setInsertionPoint(ret);
-          gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange{},
-                                 device);
+          gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange{}, device);
         }
       } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
         if (!isContiguous(copy.getSource().getType()) ||
@@ -394,8 +392,8 @@ struct FSNNPlaceOnDevicePass
       for (func::ReturnOp ret : returns) {
         b.setInsertionPoint(ret);
         if (written)
-          gpu::MemcpyOp::create(b, ret.getLoc(), Type(), ValueRange{},
-                                argument, device);
+          gpu::MemcpyOp::create(b, ret.getLoc(), Type(), ValueRange{}, argument,
+                                device);
         gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange{}, device);
       }
     }

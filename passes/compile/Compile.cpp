@@ -225,9 +225,9 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
       return false;
     }
   }
-  std::string descriptor = describe(function, fm::modelStructureHash(model),
-                                    options.batch, options.training,
-                                    options.target);
+  std::string descriptor =
+      describe(function, fm::modelStructureHash(model), options.batch,
+               options.training, options.target);
   function->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
 
   PassManager pm(&context);

@@ -233,8 +233,8 @@ extern "C" fsnn_status fsnn_model_open(const char *path, fsnn_model **model) {
     // or device, or kernels the device cannot run, show up here.
     if (!init() || m->cudaError())
       return fsnnrt::fail(FSNN_UNAVAILABLE,
-                          std::string(path) + " is a CUDA model: " +
-                              m->cudaError());
+                          std::string(path) +
+                              " is a CUDA model: " + m->cudaError());
   }
   *model = m.release();
   return FSNN_OK;
@@ -284,8 +284,8 @@ fsnn_status callEntry(fsnn_model &m, void **args) {
   std::lock_guard<std::mutex> lock(m.cudaLock);
   m.entry(args);
   if (const char *error = m.cudaError())
-    return fsnnrt::fail(FSNN_INTERNAL, std::string("model run on the GPU: ") +
-                                           error);
+    return fsnnrt::fail(FSNN_INTERNAL,
+                        std::string("model run on the GPU: ") + error);
   return FSNN_OK;
 }
 } // namespace

@@ -13,8 +13,8 @@
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace cl = llvm::cl;
@@ -30,9 +30,9 @@ static cl::opt<OptLevel>
              cl::values(clEnumVal(O0, "none"), clEnumVal(O1, "some"),
                         clEnumVal(O2, "more"), clEnumVal(O3, "most (default)")),
              cl::init(O3));
-static cl::opt<std::string>
-    target("target", cl::desc("Target: cpu (default) or cuda"),
-           cl::init("cpu"));
+static cl::opt<std::string> target("target",
+                                   cl::desc("Target: cpu (default) or cuda"),
+                                   cl::init("cpu"));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("NVIDIA chip for --target cuda "
                                           "(sm_80, sm_90, ...)"),
@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
   if (target != "cpu" && target != "cuda")
     return fail("--target " + target + " is not a target (cpu or cuda)");
   if (target == "cuda" && !llvm::StringRef(chip).starts_with("sm_"))
-    return fail("--chip " + chip + " is not an NVIDIA chip (sm_80, sm_90, ...)");
+    return fail("--chip " + chip +
+                " is not an NVIDIA chip (sm_80, sm_90, ...)");
   if (batch < 1 || batch > (int64_t(1) << 20))
     return fail("--batch must be in [1, 1048576], got " +
                 std::to_string(batch));

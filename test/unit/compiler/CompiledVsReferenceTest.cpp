@@ -2,7 +2,11 @@
 //
 // Imports models, lowers them through the CPU pipeline, JIT-compiles them
 // with MLIR's ExecutionEngine and compares the spike counts (exactly) and
-// the logits (1e-4 relative) with the reference executor, in float32.
+// the logits (1e-4 relative) with the reference executor, in float32. Each
+// model is also lowered through the GPU pipeline's kernel stages with the
+// kernels run as host loops (buildGPUEmulationPipeline), which checks the
+// GPU forms of the maps, the thread mapping and the device placement
+// without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,8 +36,8 @@ namespace {
 class CompiledModel {
 public:
   /// Imports, lowers and JIT-compiles `model` for batch `batch`.
-  static std::unique_ptr<CompiledModel> compile(const fm::ModelProto &model,
-                                                int64_t batch) {
+  static std::unique_ptr<CompiledModel>
+  compile(const fm::ModelProto &model, int64_t batch, bool emulateGPU) {
     auto compiled = std::make_unique<CompiledModel>();
     compiled->context =
         std::make_unique<mlir::MLIRContext>(fsnn::testing::jitRegistry());
@@ -55,7 +59,11 @@ public:
     compiled->name = function.getSymName().str();
     function->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(ctx));
     mlir::PassManager pm(ctx);
-    EXPECT_TRUE(mlir::succeeded(mlir::fsnn::buildCPULoweringPipeline(pm)));
+    // A block size that does not divide the test models' extents, so that
+    // the guard of the last block matters.
+    EXPECT_TRUE(mlir::succeeded(
+        emulateGPU ? mlir::fsnn::buildGPUEmulationPipeline(pm, 96)
+                   : mlir::fsnn::buildCPULoweringPipeline(pm)));
     if (mlir::failed(pm.run(*compiled->module))) {
       ADD_FAILURE() << "lowering failed:\n" << diagnostics;
       return nullptr;
@@ -121,49 +129,52 @@ void compareWithReference(fm::ModelProto model, int64_t batch, uint64_t seed,
   ForwardResult<float> expected;
   ASSERT_TRUE(reference.forward(input, RunOptions(), expected).ok());
 
-  std::unique_ptr<CompiledModel> compiled =
-      CompiledModel::compile(model, batch);
-  ASSERT_TRUE(compiled);
-  fm::ModelInfo info;
-  ASSERT_TRUE(fm::validateModel(model, info).ok());
-  std::vector<Descriptor> arguments;
-  const auto &inputShape = info.values.at(model.graph().inputs(0).name()).shape;
-  std::vector<int64_t> shape = {batch};
-  shape.insert(shape.end(), inputShape.begin(), inputShape.end());
-  arguments.emplace_back(input.data(), shape);
-  std::vector<std::vector<float>> parameters;
-  for (const fm::TensorProto &t : model.graph().initializers()) {
-    std::vector<double> values = fm::tensorValues(t);
-    parameters.emplace_back(values.begin(), values.end());
-    arguments.emplace_back(
-        parameters.back().data(),
-        std::vector<int64_t>(t.dims().begin(), t.dims().end()));
-  }
-  const std::string logitsName = model.graph().outputs(0).name();
-  Matrix<float> &refLogits = expected.outputs.at(logitsName);
-  std::vector<float> logits(refLogits.size());
-  arguments.emplace_back(logits.data(),
-                         std::vector<int64_t>{batch, refLogits.cols()});
-  Matrix<float> &refCounts = expected.counts.back();
-  std::vector<int32_t> counts(refCounts.size());
-  std::vector<int64_t> countShape = {batch};
-  for (int64_t d : reference.layerShapes().back())
-    countShape.push_back(d);
-  arguments.emplace_back(counts.data(), countShape);
-  compiled->run(arguments, hasDropout);
-
   // Agreement means little on a network that is silent or saturated.
+  Matrix<float> &refCounts = expected.counts.back();
   ASSERT_GT(refCounts.maxCoeff(), refCounts.minCoeff())
       << "the test model's last layer has the same count everywhere";
+  for (bool emulateGPU : {false, true}) {
+    SCOPED_TRACE(emulateGPU ? "GPU kernels run on the host" : "CPU lowering");
+    std::unique_ptr<CompiledModel> compiled =
+        CompiledModel::compile(model, batch, emulateGPU);
+    ASSERT_TRUE(compiled);
+    fm::ModelInfo info;
+    ASSERT_TRUE(fm::validateModel(model, info).ok());
+    std::vector<Descriptor> arguments;
+    const auto &inputShape =
+        info.values.at(model.graph().inputs(0).name()).shape;
+    std::vector<int64_t> shape = {batch};
+    shape.insert(shape.end(), inputShape.begin(), inputShape.end());
+    arguments.emplace_back(input.data(), shape);
+    std::vector<std::vector<float>> parameters;
+    for (const fm::TensorProto &t : model.graph().initializers()) {
+      std::vector<double> values = fm::tensorValues(t);
+      parameters.emplace_back(values.begin(), values.end());
+      arguments.emplace_back(
+          parameters.back().data(),
+          std::vector<int64_t>(t.dims().begin(), t.dims().end()));
+    }
+    const std::string logitsName = model.graph().outputs(0).name();
+    Matrix<float> &refLogits = expected.outputs.at(logitsName);
+    std::vector<float> logits(refLogits.size());
+    arguments.emplace_back(logits.data(),
+                           std::vector<int64_t>{batch, refLogits.cols()});
+    std::vector<int32_t> counts(refCounts.size());
+    std::vector<int64_t> countShape = {batch};
+    for (int64_t d : reference.layerShapes().back())
+      countShape.push_back(d);
+    arguments.emplace_back(counts.data(), countShape);
+    compiled->run(arguments, hasDropout);
 
-  int64_t mismatched = 0;
-  for (int64_t i = 0; i < refCounts.size(); ++i)
-    mismatched += counts[i] != int32_t(refCounts.data()[i]);
-  EXPECT_EQ(mismatched, 0) << "of " << refCounts.size() << " neurons";
-  for (int64_t i = 0; i < refLogits.size(); ++i)
-    EXPECT_NEAR(logits[i], refLogits.data()[i],
-                1e-4 * std::max(1.0f, std::abs(refLogits.data()[i])))
-        << "logit " << i;
+    int64_t mismatched = 0;
+    for (int64_t i = 0; i < refCounts.size(); ++i)
+      mismatched += counts[i] != int32_t(refCounts.data()[i]);
+    EXPECT_EQ(mismatched, 0) << "of " << refCounts.size() << " neurons";
+    for (int64_t i = 0; i < refLogits.size(); ++i)
+      EXPECT_NEAR(logits[i], refLogits.data()[i],
+                  1e-4 * std::max(1.0f, std::abs(refLogits.data()[i])))
+          << "logit " << i;
+  }
 }
 
 std::vector<double> values(std::mt19937_64 &random, int64_t n, double scale,
@@ -388,26 +399,29 @@ TEST(CompiledVsReference, WorkedCaseSpikeCountsOfTheSpec) {
     ModelBuilder::node(*maps[1], "Linear", "W", {"s", "W"}, "fb");
     b.node("Linear", "readout", {"snn.rate1", "C"}, "logits");
 
-    std::unique_ptr<CompiledModel> compiled =
-        CompiledModel::compile(b.model, 1);
-    ASSERT_TRUE(compiled);
-    std::vector<float> x = {2.0f, 1.0f, -0.5f};
-    std::vector<std::vector<float>> parameters;
-    std::vector<Descriptor> arguments;
-    arguments.emplace_back(x.data(), std::vector<int64_t>{1, 3});
-    for (const fm::TensorProto &t : b.model.graph().initializers()) {
-      std::vector<double> values = fm::tensorValues(t);
-      parameters.emplace_back(values.begin(), values.end());
-      arguments.emplace_back(
-          parameters.back().data(),
-          std::vector<int64_t>(t.dims().begin(), t.dims().end()));
+    for (bool emulateGPU : {false, true}) {
+      std::unique_ptr<CompiledModel> compiled =
+          CompiledModel::compile(b.model, 1, emulateGPU);
+      ASSERT_TRUE(compiled);
+      std::vector<float> x = {2.0f, 1.0f, -0.5f};
+      std::vector<std::vector<float>> parameters;
+      std::vector<Descriptor> arguments;
+      arguments.emplace_back(x.data(), std::vector<int64_t>{1, 3});
+      for (const fm::TensorProto &t : b.model.graph().initializers()) {
+        std::vector<double> values = fm::tensorValues(t);
+        parameters.emplace_back(values.begin(), values.end());
+        arguments.emplace_back(
+            parameters.back().data(),
+            std::vector<int64_t>(t.dims().begin(), t.dims().end()));
+      }
+      std::vector<float> logits(2);
+      std::vector<int32_t> counts(4);
+      arguments.emplace_back(logits.data(), std::vector<int64_t>{1, 2});
+      arguments.emplace_back(counts.data(), std::vector<int64_t>{1, 4});
+      compiled->run(arguments, /*dropoutSeed=*/false);
+      EXPECT_EQ(counts, c.counts)
+          << "T = " << c.T << (emulateGPU ? " (GPU kernels on the host)" : "");
     }
-    std::vector<float> logits(2);
-    std::vector<int32_t> counts(4);
-    arguments.emplace_back(logits.data(), std::vector<int64_t>{1, 2});
-    arguments.emplace_back(counts.data(), std::vector<int64_t>{1, 4});
-    compiled->run(arguments, /*dropoutSeed=*/false);
-    EXPECT_EQ(counts, c.counts) << "T = " << c.T;
   }
 }
 
