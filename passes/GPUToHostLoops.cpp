@@ -25,7 +25,8 @@ struct FSNNGPUToHostLoopsPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<gpu::LaunchOp, gpu::AllocOp, gpu::DeallocOp, gpu::MemcpyOp>(op))
+      if (isa<gpu::LaunchOp, gpu::AllocOp, gpu::DeallocOp, gpu::MemcpyOp,
+              gpu::MemsetOp>(op))
         ops.push_back(op);
     });
     OpBuilder b(&getContext());
@@ -47,6 +48,9 @@ struct FSNNGPUToHostLoopsPass
         memref::DeallocOp::create(b, loc, dealloc.getMemref());
       } else if (auto copy = dyn_cast<gpu::MemcpyOp>(op)) {
         memref::CopyOp::create(b, loc, copy.getSrc(), copy.getDst());
+      } else if (auto set = dyn_cast<gpu::MemsetOp>(op)) {
+        linalg::FillOp::create(b, loc, ValueRange{set.getValue()},
+                               ValueRange{set.getDst()});
       } else if (failed(emulate(b, cast<gpu::LaunchOp>(op)))) {
         return signalPassFailure();
       }

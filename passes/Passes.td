@@ -208,7 +208,9 @@ def FSNNPlaceOnDevicePass : Pass<"fsnn-place-on-device",
       through its views); the body uses the device buffer;
     * `memref.alloc` / `memref.dealloc` on the host become `gpu.alloc` /
       `gpu.dealloc`;
-    * a `memref.get_global` is copied into a device buffer where it stands;
+    * a `memref.get_global` gets a device buffer where it stands, set with
+      `gpu.memset` if the constant is a 32-bit splat (zeros, a threshold),
+      else copied from the host;
     * `memref.copy` on the host between contiguous buffers becomes
       `gpu.memcpy`.
 

@@ -131,7 +131,10 @@ LogicalResult fsnn::buildGPUKernelStages(OpPassManager &pm, int64_t blockSize) {
       "buffer-deallocation-pipeline,"
       "func.func(convert-linalg-to-parallel-loops),canonicalize,"
       "func.func(fsnn-parallel-loops-to-gpu{block-size=" +
-          std::to_string(blockSize) + "},fsnn-place-on-device)",
+          std::to_string(blockSize) +
+          "},fsnn-place-on-device),"
+          // Constants now set on the device leave their host arrays unused.
+          "symbol-dce",
       pm, errorStream);
   if (failed(parsed))
     llvm::errs() << "fsnn: cannot build the GPU kernel stages: " << error
@@ -184,6 +187,7 @@ LogicalResult fsnn::buildGPUEmulationPipeline(OpPassManager &pm,
   std::string error;
   llvm::raw_string_ostream errorStream(error);
   LogicalResult parsed = parsePassPipeline(
+      "func.func(convert-linalg-to-loops),"
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
       "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts",
       pm, errorStream);

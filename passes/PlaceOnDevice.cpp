@@ -10,6 +10,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -143,6 +144,21 @@ void accesses(Value value, bool &read, bool &written) {
       written |= isa<MemoryEffects::Write>(effect.getEffect());
     }
   }
+}
+
+/// The value of a global whose every element is the same 32-bit one, or
+/// null.
+TypedAttr splatValue(memref::GetGlobalOp get) {
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      get, get.getNameAttr());
+  if (!global || !global.getConstant())
+    return {};
+  auto value =
+      dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
+  if (!value || !value.isSplat() ||
+      value.getElementType().getIntOrFloatBitWidth() != 32)
+    return {};
+  return value.getSplatValue<TypedAttr>();
 }
 
 bool isContiguous(Type type) {
@@ -339,9 +355,20 @@ struct FSNNPlaceOnDevicePass
       } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
         b.setInsertionPointAfter(global);
         Value device = deviceBuffer(loc, global.getType(), ValueRange{});
-        auto copy = gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device,
-                                          global.getResult());
-        global.getResult().replaceAllUsesExcept(device, copy);
+        // A splat of 32 bits (zeros, a constant threshold) is set on the
+        // device instead of copied from a host array as large as the buffer.
+        Operation *fill;
+        if (TypedAttr splat = splatValue(global)) {
+          Value value = arith::ConstantOp::create(b, loc, splat);
+          fill = gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, device,
+                                       value);
+        } else {
+          fill = gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device,
+                                       global.getResult());
+        }
+        global.getResult().replaceAllUsesExcept(device, fill);
+        if (global.getResult().use_empty())
+          global.erase();
         for (func::ReturnOp ret : returns) {
           b.setInsertionPoint(ret);
           gpu::DeallocOp::create(b, ret.getLoc(), Type(), ValueRange{}, device);
@@ -355,9 +382,18 @@ struct FSNNPlaceOnDevicePass
           return signalPassFailure();
         }
         b.setInsertionPoint(copy);
-        gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
-                              copy.getSource());
+        auto source = copy.getSource().getDefiningOp<memref::GetGlobalOp>();
+        if (TypedAttr splat = source ? splatValue(source) : TypedAttr()) {
+          Value value = arith::ConstantOp::create(b, loc, splat);
+          gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
+                                value);
+        } else {
+          gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
+                                copy.getSource());
+        }
         copy.erase();
+        if (source && source.getResult().use_empty())
+          source.erase();
       }
     }
 

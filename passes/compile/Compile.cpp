@@ -20,6 +20,7 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -278,15 +279,28 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return false;
-  // The host CPU: the library is built for the machine that compiles it.
-  llvm::StringMap<bool> hostFeatures = llvm::sys::getHostCPUFeatures();
+  // The host CPU by default: the library is built for the machine that
+  // compiles it. A named CPU brings its own features.
+  bool host = options.cpu == "host";
+  llvm::StringMap<bool> hostFeatures;
   std::string features;
-  for (auto &feature : hostFeatures)
-    features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  if (host) {
+    hostFeatures = llvm::sys::getHostCPUFeatures();
+    for (auto &feature : hostFeatures)
+      features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  } else {
+    std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!subtarget || !subtarget->isCPUStringValid(options.cpu)) {
+      error = "--cpu " + options.cpu + " is not a CPU LLVM knows for " +
+              triple.str() + " (host, x86-64-v3, znver4, ...)";
+      return false;
+    }
+  }
+  std::string cpuName = host ? llvm::sys::getHostCPUName().str() : options.cpu;
   llvm::TargetOptions targetOptions;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features, targetOptions,
-      llvm::Reloc::PIC_, std::nullopt,
+      triple, cpuName, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
       : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
                               : llvm::CodeGenOptLevel::Default));
@@ -300,7 +314,7 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
   // frequency drop of wide ones in mixed code); the generated code is long
   // runs of loads, multiplies and adds, where 512-bit vectors halve the work.
   auto avx512 = hostFeatures.find("avx512f");
-  if (avx512 != hostFeatures.end() && avx512->second)
+  if (host && avx512 != hostFeatures.end() && avx512->second)
     for (llvm::Function &function : *llvmModule)
       if (!function.isDeclaration())
         function.addFnAttr("prefer-vector-width", "512");

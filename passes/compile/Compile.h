@@ -34,6 +34,10 @@ struct CompileOptions {
   /// buildCPUTrainingPipeline) instead of inference. The library's
   /// descriptor says `kind training`; it runs one compiled batch per call.
   bool training = false;
+  /// The host CPU the code is tuned for: "host" (the compiling machine's
+  /// CPU and features) or an LLVM CPU name (x86-64-v3, znver4, ...) for a
+  /// library that runs on other machines.
+  std::string cpu = "host";
   /// cpu, or cuda: kernels for an NVIDIA GPU (buildGPULoweringPipeline,
   /// serialized as a fatbin through CUDA's ptxas and embedded), host code
   /// calling the mgpu* wrappers of runtime/cuda, linked in from

@@ -4,7 +4,7 @@
 // kernel: its device buffer is copied back at the return. A temporary that
 // a kernel uses is device memory; the host-side sum over it (no parallel
 // loop to map) becomes a one-thread kernel; the constant is copied to the
-// device where it is read.
+// device where it is read, unless it is a 32-bit splat, which is set there.
 // CHECK-LABEL: func.func @place(
 // CHECK-SAME: %[[IN:.*]]: memref<4xf32>, %[[OUT:.*]]: memref<4xf32>)
 // CHECK: %[[DOUT:.*]] = gpu.alloc () : memref<4xf32>
@@ -14,6 +14,9 @@
 // CHECK: %[[GLOBAL:.*]] = memref.get_global @scale
 // CHECK-NEXT: %[[DGLOBAL:.*]] = gpu.alloc () : memref<4xf32>
 // CHECK-NEXT: gpu.memcpy %[[DGLOBAL]], %[[GLOBAL]]
+// CHECK: %[[DSPLAT:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK-NEXT: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-NEXT: gpu.memset %[[DSPLAT]], %[[HALF]]
 // CHECK: %[[SUM:.*]] = gpu.alloc () : memref<f32>
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE:.*]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
 // CHECK-NEXT: memref.store %{{.*}}, %[[SUM]][]
@@ -23,19 +26,22 @@
 // CHECK: gpu.launch
 // CHECK: memref.load %[[DGLOBAL]]
 // CHECK: memref.store %{{.*}}, %[[DOUT]]
-// CHECK: gpu.dealloc %[[SUM]]
-// CHECK: gpu.dealloc %[[DGLOBAL]]
-// CHECK: gpu.dealloc %[[DIN]]
+// CHECK-DAG: gpu.dealloc %[[SUM]]
+// CHECK-DAG: gpu.dealloc %[[DSPLAT]]
+// CHECK-DAG: gpu.dealloc %[[DGLOBAL]]
+// CHECK-DAG: gpu.dealloc %[[DIN]]
 // CHECK: gpu.memcpy %[[OUT]], %[[DOUT]]
 // CHECK-NEXT: gpu.dealloc %[[DOUT]]
 // CHECK-NEXT: return
-memref.global "private" constant @scale : memref<4xf32> = dense<2.0>
+memref.global "private" constant @scale : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+memref.global "private" constant @half : memref<4xf32> = dense<0.5>
 func.func @place(%in: memref<4xf32>, %out: memref<4xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %zero = arith.constant 0.0 : f32
   %scale = memref.get_global @scale : memref<4xf32>
+  %half = memref.get_global @half : memref<4xf32>
   %sum = memref.alloc() : memref<f32>
   memref.store %zero, %sum[] : memref<f32>
   scf.for %i = %c0 to %c4 step %c1 {
@@ -48,8 +54,10 @@ func.func @place(%in: memref<4xf32>, %out: memref<4xf32>) {
              threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
     %s = memref.load %sum[] : memref<f32>
     %k = memref.load %scale[%bx] : memref<4xf32>
+    %h = memref.load %half[%bx] : memref<4xf32>
     %p = arith.mulf %s, %k : f32
-    memref.store %p, %out[%bx] : memref<4xf32>
+    %q = arith.mulf %p, %h : f32
+    memref.store %q, %out[%bx] : memref<4xf32>
     gpu.terminator
   }
   memref.dealloc %sum : memref<f32>

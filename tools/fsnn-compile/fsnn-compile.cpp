@@ -33,6 +33,12 @@ static cl::opt<OptLevel>
 static cl::opt<std::string> target("target",
                                    cl::desc("Target: cpu (default) or cuda"),
                                    cl::init("cpu"));
+static cl::opt<std::string>
+    cpu("cpu",
+        cl::desc("Host CPU to compile for: host (this machine's, the "
+                 "default) or an LLVM CPU name such as x86-64-v3, for a "
+                 "library that runs elsewhere"),
+        cl::init("host"));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("NVIDIA chip for --target cuda "
                                           "(sm_80, sm_90, ...)"),
@@ -93,6 +99,7 @@ int main(int argc, char **argv) {
   options.training = train;
   options.target = target;
   options.chip = chip;
+  options.cpu = cpu;
   options.cudaToolkit = cudaToolkit;
   options.cudaWrappers = cudaWrappers;
   if (options.cudaWrappers.empty()) {
