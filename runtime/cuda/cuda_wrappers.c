@@ -60,6 +60,10 @@ static struct {
   CUresult (*eventRecord)(CUevent, CUstream);
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memFree)(CUdeviceptr);
+  /* Stream-ordered allocation (CUDA 11.2+), optional: cuMemFree waits for
+   * the whole device, and the host code frees temporaries every step. */
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
   CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
@@ -133,6 +137,8 @@ static void loadDriver(void) {
   CU_SYMBOL(memcpyAsync, "cuMemcpyAsync");
   CU_SYMBOL(memsetD32Async, "cuMemsetD32Async");
   CU_SYMBOL(memsetD16Async, "cuMemsetD16Async");
+  *(void **)&cu.memAllocAsync = dlsym(driver, "cuMemAllocAsync");
+  *(void **)&cu.memFreeAsync = dlsym(driver, "cuMemFreeAsync");
   CUresult result = cu.init(0);
   if (result) {
     fail("no CUDA device: cuInit failed with CUDA error %d", result);
@@ -248,21 +254,30 @@ FSNN_LOCAL void mgpuEventRecord(CUevent event, CUstream stream) {
 
 FSNN_LOCAL void *mgpuMemAlloc(uint64_t bytes, CUstream stream,
                               _Bool hostShared) {
-  (void)stream;
   if (hostShared) {
     fail("CUDA error: the model asked for host-shared (managed) memory, "
          "which fsnn's CUDA backend does not use");
     return NULL;
   }
   CUdeviceptr pointer = 0;
-  if (ready())
-    check(cu.memAlloc(&pointer, bytes ? bytes : 1), "cuMemAlloc");
+  if (!ready())
+    return NULL;
+  if (bytes == 0)
+    bytes = 1;
+  if (stream && cu.memAllocAsync)
+    check(cu.memAllocAsync(&pointer, bytes, stream), "cuMemAllocAsync");
+  else
+    check(cu.memAlloc(&pointer, bytes), "cuMemAlloc");
   return (void *)(uintptr_t)pointer;
 }
 
 FSNN_LOCAL void mgpuMemFree(void *pointer, CUstream stream) {
-  (void)stream;
-  if (pointer && ready())
+  if (!pointer || !ready())
+    return;
+  if (stream && cu.memFreeAsync)
+    check(cu.memFreeAsync((CUdeviceptr)(uintptr_t)pointer, stream),
+          "cuMemFreeAsync");
+  else
     check(cu.memFree((CUdeviceptr)(uintptr_t)pointer), "cuMemFree");
 }
 

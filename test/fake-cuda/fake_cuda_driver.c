@@ -18,9 +18,9 @@
  *    block.
  *
  * FSNN_FAKE_CUDA_TRACE=path appends one line per module, launch and copy
- * (with its direction), and a summary at exit ("allocations A frees F live L launches K");
- * FSNN_FAKE_CUDA_FAIL=<entry point> makes that entry point fail with
- * CUDA_ERROR_LAUNCH_FAILED; FSNN_FAKE_CUDA_NO_DEVICE=1 makes cuInit fail
+ * (with its direction), and a summary at exit ("allocations A frees F live L
+ *launches K"); FSNN_FAKE_CUDA_FAIL=<entry point> makes that entry point fail
+ *with CUDA_ERROR_LAUNCH_FAILED; FSNN_FAKE_CUDA_NO_DEVICE=1 makes cuInit fail
  * with CUDA_ERROR_NO_DEVICE.
  *
  *===----------------------------------------------------------------------===*/
@@ -266,6 +266,19 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
   return kInvalidValue;
 }
 
+/* The stream-ordered forms: this fake runs everything in order anyway. */
+CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes, void *stream) {
+  if (!stream)
+    return kInvalidValue;
+  return cuMemAlloc_v2(pointer, bytes);
+}
+
+CUresult cuMemFreeAsync(CUdeviceptr pointer, void *stream) {
+  if (!stream)
+    return kInvalidValue;
+  return cuMemFree_v2(pointer);
+}
+
 CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
                        size_t bytes, void *stream) {
   (void)stream;
@@ -274,9 +287,10 @@ CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
   Allocation *deviceTo = find(to), *deviceFrom = find(from);
   if (!deviceTo && !deviceFrom)
     return kInvalidValue;
-  if ((deviceTo && (unsigned char *)to + bytes > deviceTo->data + deviceTo->size) ||
-      (deviceFrom &&
-       (const unsigned char *)from + bytes > deviceFrom->data + deviceFrom->size))
+  if ((deviceTo &&
+       (unsigned char *)to + bytes > deviceTo->data + deviceTo->size) ||
+      (deviceFrom && (const unsigned char *)from + bytes >
+                         deviceFrom->data + deviceFrom->size))
     return kInvalidValue;
   memcpy(to, from, bytes);
   if (trace())
@@ -288,8 +302,8 @@ CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
   return kSuccess;
 }
 
-CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned value,
-                          size_t count, void *stream) {
+CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned value, size_t count,
+                          void *stream) {
   (void)stream;
   uint32_t *to = (uint32_t *)(uintptr_t)destination;
   if (!find(to))
