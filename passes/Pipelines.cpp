@@ -106,8 +106,8 @@ std::string fsnn::libdevicePath(const std::string &toolkit) {
   return llvm::sys::fs::exists(path) ? path : std::string();
 }
 
-LogicalResult fsnn::buildGPUKernelStages(OpPassManager &pm, int64_t blockSize) {
-  buildInferencePreparationPipeline(pm);
+LogicalResult fsnn::buildGPULoweringStages(OpPassManager &pm,
+                                           int64_t blockSize) {
   ConvertFSNNToLinalgPassOptions lowering;
   lowering.target = "gpu";
   pm.addPass(createConvertFSNNToLinalgPass(lowering));
@@ -137,7 +137,7 @@ LogicalResult fsnn::buildGPUKernelStages(OpPassManager &pm, int64_t blockSize) {
           "symbol-dce",
       pm, errorStream);
   if (failed(parsed))
-    llvm::errs() << "fsnn: cannot build the GPU kernel stages: " << error
+    llvm::errs() << "fsnn: cannot build the GPU lowering stages: " << error
                  << "\n";
   return parsed;
 }
@@ -145,8 +145,26 @@ LogicalResult fsnn::buildGPUKernelStages(OpPassManager &pm, int64_t blockSize) {
 LogicalResult
 fsnn::buildGPULoweringPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
-  if (failed(buildGPUKernelStages(pm, options.blockSize)))
+  buildInferencePreparationPipeline(pm);
+  if (failed(buildGPULoweringStages(pm, options.blockSize)))
     return failure();
+  return buildGPUSerializationStages(pm, options);
+}
+
+LogicalResult
+fsnn::buildGPUTrainingPipeline(OpPassManager &pm,
+                               const GPUPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createFSNNGenerateBackwardPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (failed(buildGPULoweringStages(pm, options.blockSize)))
+    return failure();
+  return buildGPUSerializationStages(pm, options);
+}
+
+LogicalResult
+fsnn::buildGPUSerializationStages(OpPassManager &pm,
+                                  const GPUPipelineOptions &options) {
   std::string error;
   llvm::raw_string_ostream errorStream(error);
   // Upstream's gpu-lower-to-nvvm-pipeline, with CUDA's libdevice linked into
@@ -181,7 +199,13 @@ fsnn::buildGPULoweringPipeline(OpPassManager &pm,
 
 LogicalResult fsnn::buildGPUEmulationPipeline(OpPassManager &pm,
                                               int64_t blockSize) {
-  if (failed(buildGPUKernelStages(pm, blockSize)))
+  buildInferencePreparationPipeline(pm);
+  return buildGPUEmulationStages(pm, blockSize);
+}
+
+LogicalResult fsnn::buildGPUEmulationStages(OpPassManager &pm,
+                                            int64_t blockSize) {
+  if (failed(buildGPULoweringStages(pm, blockSize)))
     return failure();
   pm.addNestedPass<func::FuncOp>(createFSNNGPUToHostLoopsPass());
   std::string error;

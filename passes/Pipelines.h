@@ -51,27 +51,40 @@ struct GPUPipelineOptions {
 /// math calls then stay unresolved, and only format=isa is useful).
 std::string libdevicePath(const std::string &toolkit);
 
-/// The GPU pipeline up to kernels on device buffers, before outlining:
-/// inference preparation, convert-fsnn-to-linalg with target=gpu,
-/// bufferization with the CPU's C interface, every outermost parallel loop
-/// a kernel of `blockSize` threads per block (fsnn-parallel-loops-to-gpu),
-/// on device buffers (fsnn-place-on-device).
-LogicalResult buildGPUKernelStages(OpPassManager &pm, int64_t blockSize);
+/// What the GPU pipelines share after their fsnn-level passes, up to kernels
+/// on device buffers, before outlining: convert-fsnn-to-linalg with
+/// target=gpu, bufferization with the CPU's C interface, every outermost
+/// parallel loop a kernel of `blockSize` threads per block
+/// (fsnn-parallel-loops-to-gpu), buffers in device memory, host-side
+/// sequential work as one-thread kernels (fsnn-place-on-device).
+LogicalResult buildGPULoweringStages(OpPassManager &pm, int64_t blockSize);
 
-/// buildGPUKernelStages, then the kernels run as host loops
+/// Outlining, NVVM, serialization (libdevice linked) and the host code's
+/// mgpu* calls (runtime/cuda), as upstream's gpu-lower-to-nvvm-pipeline with
+/// async tokens.
+LogicalResult buildGPUSerializationStages(OpPassManager &pm,
+                                          const GPUPipelineOptions &options);
+
+/// buildGPULoweringStages, then the kernels run as host loops
 /// (fsnn-gpu-to-host-loops) and the CPU's LLVM stages: the GPU lowering
 /// executed on a CPU, which the tests compare with the reference executor.
+LogicalResult buildGPUEmulationStages(OpPassManager &pm, int64_t blockSize);
+
+/// Inference preparation, then buildGPUEmulationStages.
 LogicalResult buildGPUEmulationPipeline(OpPassManager &pm, int64_t blockSize);
 
 /// The inference model to NVVM kernels and host code that launches them:
-/// inference preparation, convert-fsnn-to-linalg with target=gpu,
-/// bufferization with the CPU's C interface, every outermost parallel loop
-/// a kernel (fsnn-parallel-loops-to-gpu) on device buffers
-/// (fsnn-place-on-device), outlined (function names made PTX identifiers),
-/// serialized with libdevice linked, and host code calling the mgpu*
-/// wrappers (runtime/cuda). The time loop stays on the host: each step
+/// inference preparation, buildGPULoweringStages,
+/// buildGPUSerializationStages. The time loop stays on the host: each step
 /// launches its maps' kernels and one fused neuron-update kernel.
 LogicalResult buildGPULoweringPipeline(OpPassManager &pm,
+                                       const GPUPipelineOptions &options);
+
+/// The training step for the GPU: fsnn-generate-backward, then the GPU
+/// lowering and serialization stages. The adjoint's solver loop stays on
+/// the host, reading its per-iteration convergence decision back from the
+/// device.
+LogicalResult buildGPUTrainingPipeline(OpPassManager &pm,
                                        const GPUPipelineOptions &options);
 
 /// Registers every named pipeline with the global pipeline registry.

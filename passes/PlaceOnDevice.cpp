@@ -258,6 +258,52 @@ bool touchesDevice(Operation *op, BufferClasses &classes) {
 
 struct FSNNPlaceOnDevicePass
     : public fsnn::impl::FSNNPlaceOnDevicePassBase<FSNNPlaceOnDevicePass> {
+  /// Runs `op` as a one-thread kernel. Scalar results the host goes on
+  /// using come back through a one-element device buffer copied to a
+  /// one-element host buffer (a load of a convergence flag, a norm that
+  /// decides a branch): a synchronous round trip, for scalars only.
+  static LogicalResult moveIntoKernel(OpBuilder &b, Operation *op) {
+    Location loc = op->getLoc();
+    for (Type type : op->getResultTypes())
+      if (!type.isIntOrIndexOrFloat())
+        return op->emitOpError()
+               << "works on a device buffer on the host and yields a " << type
+               << ", which fsnn-place-on-device cannot bring back from a "
+                  "kernel";
+    b.setInsertionPoint(op);
+    SmallVector<Value> stages;
+    for (Type type : op->getResultTypes())
+      stages.push_back(gpu::AllocOp::create(b, loc, MemRefType::get({1}, type),
+                                            Type(), ValueRange{}, ValueRange{},
+                                            ValueRange{}, UnitAttr())
+                           .getMemref());
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto launch = gpu::LaunchOp::create(b, loc, one, one, one, one, one, one);
+    b.setInsertionPointToEnd(&launch.getBody().front());
+    auto terminator = gpu::TerminatorOp::create(b, loc);
+    op->moveBefore(terminator);
+    if (stages.empty())
+      return success();
+    b.setInsertionPoint(terminator);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    for (auto [result, stage] : llvm::zip(op->getResults(), stages))
+      memref::StoreOp::create(b, loc, result, stage, ValueRange{zero});
+    b.setInsertionPointAfter(launch);
+    Value hostZero = arith::ConstantIndexOp::create(b, loc, 0);
+    for (auto [result, stage] : llvm::zip(op->getResults(), stages)) {
+      auto type = cast<MemRefType>(stage.getType());
+      Value host = memref::AllocOp::create(b, loc, type);
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, stage);
+      Value value = memref::LoadOp::create(b, loc, host, ValueRange{hostZero});
+      result.replaceUsesWithIf(value, [&](OpOperand &use) {
+        return !launch->isAncestor(use.getOwner());
+      });
+      memref::DeallocOp::create(b, loc, host);
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, stage);
+    }
+    return success();
+  }
+
   void runOnOperation() override {
     func::FuncOp function = getOperation();
     if (function.isExternal())
@@ -279,7 +325,7 @@ struct FSNNPlaceOnDevicePass
       function.walk<WalkOrder::PreOrder>([&](Operation *op) {
         if (op == function.getOperation())
           return WalkResult::advance();
-        if (isa<gpu::LaunchOp>(op) ||
+        if (isa<gpu::GPUDialect>(op->getDialect()) ||
             isa<memref::CopyOp, memref::AllocOp, memref::DeallocOp>(op))
           return WalkResult::skip();
         bool nestsKernels = false;
@@ -294,21 +340,9 @@ struct FSNNPlaceOnDevicePass
       });
       if (sequential.empty())
         break;
-      for (Operation *op : sequential) {
-        if (!op->use_empty()) {
-          op->emitOpError()
-              << "reads a device buffer into a value the host uses; "
-                 "fsnn-place-on-device cannot move it into a kernel";
+      for (Operation *op : sequential)
+        if (failed(moveIntoKernel(b, op)))
           return signalPassFailure();
-        }
-        b.setInsertionPoint(op);
-        Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
-        auto launch = gpu::LaunchOp::create(b, op->getLoc(), one, one, one, one,
-                                            one, one);
-        b.setInsertionPointToEnd(&launch.getBody().front());
-        auto terminator = gpu::TerminatorOp::create(b, op->getLoc());
-        op->moveBefore(terminator);
-      }
     }
 
     SmallVector<func::ReturnOp> returns;

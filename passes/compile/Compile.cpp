@@ -170,11 +170,6 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
     error = "unknown target '" + options.target + "' (cpu or cuda)";
     return false;
   }
-  if (cuda && options.training) {
-    error = "the training step is compiled for the CPU only (--train with "
-            "--target cuda is not supported yet)";
-    return false;
-  }
   if (cuda && options.emit == EmitKind::SharedLibrary &&
       !llvm::sys::fs::exists(options.cudaWrappers)) {
     error = "the CUDA wrapper library '" + options.cudaWrappers +
@@ -238,9 +233,12 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
   gpu.chip = options.chip;
   gpu.format = "fatbin";
   gpu.toolkit = options.cudaToolkit;
-  if (failed(cuda               ? buildGPULoweringPipeline(pm, gpu)
-             : options.training ? buildCPUTrainingPipeline(pm)
-                                : buildCPULoweringPipeline(pm))) {
+  LogicalResult built =
+      cuda ? (options.training ? buildGPUTrainingPipeline(pm, gpu)
+                               : buildGPULoweringPipeline(pm, gpu))
+           : (options.training ? buildCPUTrainingPipeline(pm)
+                               : buildCPULoweringPipeline(pm));
+  if (failed(built)) {
     error = "cannot build the pipeline";
     return false;
   }

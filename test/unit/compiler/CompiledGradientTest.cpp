@@ -24,6 +24,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 
 using namespace fsnn::reference;
@@ -47,7 +49,8 @@ template <typename T> struct Buffer {
 
 template <typename T>
 void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
-                       double dropout = 0.2, int64_t timeSteps = 0) {
+                       double dropout = 0.2, int64_t timeSteps = 0,
+                       bool emulateGPU = false) {
   fm::ZooOptions zoo;
   zoo.dropout = dropout;
   if (timeSteps > 0)
@@ -107,8 +110,19 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
   mlir::PassManager pm(&context);
   // Running the training pipeline's own fsnn-generate-backward again is a
   // no-op check: the function's loss is differentiated once.
-  ASSERT_TRUE(mlir::succeeded(mlir::fsnn::buildCPULoweringStages(pm)));
+  // Or the GPU's lowering stages with the kernels run on the host, at a
+  // block size that divides none of the models' extents.
+  ASSERT_TRUE(mlir::succeeded(
+      emulateGPU ? mlir::fsnn::buildGPUEmulationStages(pm, 96)
+                 : mlir::fsnn::buildCPULoweringStages(pm)));
   ASSERT_TRUE(mlir::succeeded(pm.run(*module))) << diagnostics;
+  // The GPU stages make function names PTX identifiers (kernels are named
+  // after them).
+  if (emulateGPU)
+    std::replace_if(
+        name.begin(), name.end(),
+        [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+        '_');
   auto engine = mlir::ExecutionEngine::create(*module);
   ASSERT_TRUE(bool(engine)) << llvm::toString(engine.takeError());
 
@@ -231,6 +245,21 @@ TEST(CompiledGradient, ConvModelFloat64MatchesTheReference) {
 
 TEST(CompiledGradient, ConvModelFloat32MatchesTheReference) {
   checkTrainingStep<float>("mnist-64c5", 4, 1e-3, 0.2, 8);
+}
+
+// The training step as the GPU pipeline lowers it (fsnn-compile --train
+// --target cuda): kernels, device buffers, the solver's decisions read back
+// from the device; run on the host by fsnn-gpu-to-host-loops.
+TEST(CompiledGradient, F400Float64OnGPUKernelsMatchesTheReference) {
+  checkTrainingStep<double>("fmnist-f400", 16, 1e-6, 0.2, 0, true);
+}
+
+TEST(CompiledGradient, F400Float32OnGPUKernelsMatchesTheReference) {
+  checkTrainingStep<float>("fmnist-f400", 16, 1e-3, 0.2, 0, true);
+}
+
+TEST(CompiledGradient, ConvModelFloat64OnGPUKernelsMatchesTheReference) {
+  checkTrainingStep<double>("mnist-64c5", 4, 1e-6, 0.2, 8, true);
 }
 
 } // namespace
