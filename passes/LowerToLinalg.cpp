@@ -432,7 +432,8 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
 /// Lowering::rowMajorConvolution): per weight, one sum over n and the grid
 /// positions p, carried in a register; it may be reassociated (the order of
 /// a weight gradient's terms is pinned by no oracle) and so vectorizes.
-/// Other strides: a linalg contraction over (o, c, kh, kw, n, oh, ow).
+/// Other strides, and GPUs: a linalg contraction over (o, c, kh, kw, n, oh,
+/// ow).
 Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
   RankedTensorType type = op.getType();
   Type element = type.getElementType();
@@ -440,7 +441,8 @@ Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
   Value input = l.padSpatially(op.getInput(), op.getPadding());
   auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
   MLIRContext *ctx = l.b.getContext();
-  if (stride[0] != 1 || stride[1] != 1) {
+  // On GPUs the contraction at every stride: one thread per weight.
+  if (l.gpu || stride[0] != 1 || stride[1] != 1) {
     AffineMap inputMap = AffineMap::get(
         7, 0, {d(4), d(1), d(5) * stride[0] + d(2), d(6) * stride[1] + d(3)},
         ctx);
@@ -943,7 +945,8 @@ struct ConvertFSNNToLinalgPass
     for (LinearFixedPointOp op : solves) {
       rewriter.setInsertionPoint(op);
       SmallVector<Value> results;
-      if (failed(lowerLinearFixedPoint(rewriter, op, results)))
+      if (failed(lowerLinearFixedPoint(rewriter, op, results,
+                                       /*gpu=*/target == "gpu")))
         return signalPassFailure();
       rewriter.replaceOp(op, results);
     }

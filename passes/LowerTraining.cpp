@@ -395,10 +395,30 @@ void lowerSpectralWeightGrad(Lowering &l, SpectralWeightGradOp op,
       l.filled(scalar, 0.0), {l.identity(1), l.identity(1), toScalar}, {kRed},
       multiplyAdd);
   AffineMap all = AffineMap::get(rank, 0, {}, l.b.getContext());
-  Value overlap = l.generic(scalar, ValueRange{op.getGrad(), op.getWeight()},
-                            l.filled(scalar, 0.0),
-                            {l.identity(rank), l.identity(rank), all},
-                            SmallVector<IteratorType>(rank, kRed), multiplyAdd);
+  Value overlap;
+  if (l.gpu && rank > 1) {
+    // Per row first, one thread each, then over the rows: a single sum
+    // over the whole weight would be one thread's work on a GPU.
+    auto rowsType = RankedTensorType::get({vType.getDimSize(0)}, element);
+    SmallVector<IteratorType> iterators(rank, kRed);
+    iterators[0] = kPar;
+    Value perRow = l.generic(
+        rowsType, ValueRange{op.getGrad(), op.getWeight()},
+        l.filled(rowsType, 0.0),
+        {l.identity(rank), l.identity(rank), l.pick(rank, {0})}, iterators,
+        multiplyAdd);
+    overlap = l.generic(scalar, ValueRange{perRow}, l.filled(scalar, 0.0),
+                        {l.identity(1), toScalar}, {kRed},
+                        [](OpBuilder &b, Location loc, ValueRange a) {
+                          return (Value)arith::AddFOp::create(b, loc, a[0],
+                                                              a[1]);
+                        });
+  } else {
+    overlap = l.generic(scalar, ValueRange{op.getGrad(), op.getWeight()},
+                        l.filled(scalar, 0.0),
+                        {l.identity(rank), l.identity(rank), all},
+                        SmallVector<IteratorType>(rank, kRed), multiplyAdd);
+  }
   AffineMap vMap = l.trailingColumn(vType);
   Value weightGrad = l.generic(
       vType,
@@ -516,6 +536,18 @@ struct SolverBuilder {
     OpBuilder &b = l.b;
     Location loc = l.loc;
     bool perSlot = l.typeOf(a).getRank() == 3;
+    if (l.gpu) {
+      // A linalg reduction: one thread per (row, slot), the sum over d in
+      // it.
+      unsigned rank = perSlot ? 3 : 2;
+      SmallVector<IteratorType> iterators(rank, kPar);
+      iterators.back() = kRed;
+      return l.generic(resultType, ValueRange{a, x}, l.filled(resultType, 0.0),
+                       {l.identity(rank), l.pick(rank, {0, rank - 1}),
+                        l.pick(rank, perSlot ? ArrayRef<unsigned>{0, 1}
+                                             : ArrayRef<unsigned>{0})},
+                       iterators, multiplyAdd);
+    }
     int64_t batchSize = flat.getDimSize(0), features = flat.getDimSize(1);
     int64_t slots = perSlot ? l.typeOf(a).getDimSize(1) : 1;
     auto index = [&](OpBuilder &nb, int64_t v) {
@@ -619,7 +651,8 @@ struct SolverBuilder {
 
 LogicalResult
 mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
-                                            SmallVectorImpl<Value> &results) {
+                                            SmallVectorImpl<Value> &results,
+                                            bool gpu) {
   Location loc = op.getLoc();
   if (op.getSolver() == SolverKind::Anderson)
     return op.emitOpError() << "anderson is not lowered yet; use broyden or "
@@ -673,6 +706,7 @@ mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
 
   // x0 = 0, so r0 = rhs (A is linear); the best iterate so far is x0.
   Lowering l{b, loc};
+  l.gpu = gpu;
   SolverBuilder s{l, flatType, rowsType, historyType, coeffsType, element};
   Value x0 = l.filled(flatType, 0.0);
   Value r0 = rhs;
@@ -726,6 +760,7 @@ mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
         scf::YieldOp::create(eb, loc, outer);
         OpBuilder lb = OpBuilder::atBlockBegin(&guard.getThenRegion().front());
         Lowering li{lb, loc};
+        li.gpu = gpu;
         SolverBuilder si{li,          flatType,   rowsType,
                          historyType, coeffsType, element};
         Value x = state[0], r = state[1], step = state[2], best = state[3],

@@ -279,9 +279,11 @@ inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
 }
 
 /// Lowers fsnn.linear_fixed_point to an scf.for over its iterations with the
-/// operator region inlined into the body (whose fsnn ops are lowered later).
+/// operator region inlined into the body (whose fsnn ops are lowered later);
+/// `gpu` as Lowering::gpu.
 LogicalResult lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
-                                    SmallVectorImpl<Value> &results);
+                                    SmallVectorImpl<Value> &results,
+                                    bool gpu = false);
 
 /// Lowers the ops of the training step (dropout masks, training-mode batch
 /// norm, the power iteration, the loss, the backward ops and the adjoint
