@@ -8,13 +8,17 @@
 #       (sm_90, the H200) and for a portable CPU (x86-64-v3), and gathers
 #       fsnn-run (runtime only: no MLIR), the shared libraries it needs and
 #       the Fashion-MNIST test set into DIR (default .gpucheck, ignored by
-#       git) for the device tool to carry.
+#       git) for the device tool to carry. The F400 training step is
+#       compiled for both too.
 #   bench/gpu-check.sh run [DIR]       on the GPU machine: per model, the GPU
 #       run compared with the reference executor (spike counts and logits,
 #       the tolerances of fsnn-run --compare-reference, as for the CPU
 #       compiler), then images/s on the GPU next to the CPU library on all
-#       cores, in one run. Prints a table, also to $OUT/gpu-check.txt when
-#       OUT is set. Exits non-zero if a comparison fails.
+#       cores, in one run; then 40 F400 training steps through the GPU step
+#       and the CPU step from the same start, their losses compared step by
+#       step and their images/s side by side. Prints a table, also to
+#       $OUT/gpu-check.txt when OUT is set. Exits non-zero if a comparison
+#       fails.
 #
 # With the device tool:  bench/gpu-check.sh prepare, then
 #   run(command="bench/gpu-check.sh run", carry=[".gpucheck"], timeout_s=300)
@@ -38,10 +42,10 @@ prepare() {
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/lib" "$dir.tmp/data"
   local work="$dir.tmp/work"
   mkdir -p "$work"
-  "$bin/fsnn-model" create fmnist-f400 --seed 1 -o "$work/fmnist-f400.init.fsnn"
-  "$bin/fsnn-compile" "$work/fmnist-f400.init.fsnn" --train --batch 128 -o "$work/f400.train.so"
-  "$bin/fsnn-compile" "$work/fmnist-f400.init.fsnn" --batch 100 -o "$work/f400.eval.so"
-  "$bin/fsnn-train" "$work/fmnist-f400.init.fsnn" --dataset fashion-mnist --data-dir "$data" \
+  "$bin/fsnn-model" create fmnist-f400 --seed 1 -o "$dir.tmp/fmnist-f400.init.fsnn"
+  "$bin/fsnn-compile" "$dir.tmp/fmnist-f400.init.fsnn" --train --batch 128 -o "$work/f400.train.so"
+  "$bin/fsnn-compile" "$dir.tmp/fmnist-f400.init.fsnn" --batch 100 -o "$work/f400.eval.so"
+  "$bin/fsnn-train" "$dir.tmp/fmnist-f400.init.fsnn" --dataset fashion-mnist --data-dir "$data" \
     --backend compiled --library "$work/f400.train.so" --eval-library "$work/f400.eval.so" \
     --epochs 1 --seed 1 -o "$dir.tmp/fmnist-f400.fsnn" --log "$work/f400.jsonl"
   "$bin/fsnn-model" create mnist-64c5 --seed 1 -o "$dir.tmp/mnist-64c5.fsnn"
@@ -50,11 +54,20 @@ prepare() {
     # 16 cores there: chunks of 16 of a 256 batch.
     "$bin/fsnn-compile" "$dir.tmp/$m.fsnn" --cpu x86-64-v3 --batch 16 -o "$dir.tmp/$m.cpu.so"
   done
-  cp "$bin/fsnn-run" "$dir.tmp/"
-  # What fsnn-run links beyond the C and C++ runtimes.
-  ldd "$bin/fsnn-run" | awk '/=> \// {print $3}' | grep -E 'libprotobuf|libz\.' |
-    while read -r lib; do cp -L "$lib" "$dir.tmp/lib/"; done
+  # The training step (the F400 after one epoch goes on training).
+  "$bin/fsnn-compile" "$dir.tmp/fmnist-f400.fsnn" --train --target cuda --chip sm_90 --batch 128 \
+    -o "$dir.tmp/fmnist-f400.train.cuda.so"
+  "$bin/fsnn-compile" "$dir.tmp/fmnist-f400.fsnn" --train --cpu x86-64-v3 --batch 128 \
+    -o "$dir.tmp/fmnist-f400.train.cpu.so"
+  cp "$bin/fsnn-run" "$bin/fsnn-train" "$dir.tmp/"
+  # What the tools link beyond the C and C++ runtimes.
+  ldd "$bin/fsnn-run" "$bin/fsnn-train" | awk '/=> \// {print $3}' | grep -E 'libprotobuf|libz\.' |
+    sort -u | while read -r lib; do cp -L "$lib" "$dir.tmp/lib/"; done
   cp "$data"/t10k-*.gz "$dir.tmp/data/"
+  # Training reads train-*; the test set stands in for it (the check
+  # compares the two backends, not the accuracy).
+  ln -s t10k-images-idx3-ubyte.gz "$dir.tmp/data/train-images-idx3-ubyte.gz"
+  ln -s t10k-labels-idx1-ubyte.gz "$dir.tmp/data/train-labels-idx1-ubyte.gz"
   rm -rf "$work" "$dir" "$dir.tmp"/*.ckpt.fsnn
   mv "$dir.tmp" "$dir"
   du -sh "$dir"
@@ -105,10 +118,56 @@ print(f"{m}: inference on {n} images, batch 256: GPU {gpu:,.0f} images/s, "
       f"CPU ({cores} threads, x86-64-v3) {cpu:,.0f} images/s, GPU/CPU {ratio:.2f}x; "
       f"GPU accuracy {100 * accuracy:.2f}%")
 EOF
-    echo "$m: training: not run on the GPU (fsnn-compile --train compiles the training step for the CPU only)" | tee -a "$report"
   done
+  train || status=1
   echo "gpu-check: $( [ $status = 0 ] && echo passed || echo FAILED ); report in $report"
   return $status
+}
+
+# 40 steps of batch 128 from the same initial model, seed and data order
+# through the
+# GPU step and the CPU step (one thread: the compiled step is serial).
+train() {
+  local model="$dir/fmnist-f400.init.fsnn" work="${OUT:-$dir}"
+  local common=(--dataset fashion-mnist --data-dir "$dir/data" --backend compiled --epochs 1
+    --train-limit 5120 --test-limit 1000 --log-every 1 --seed 1)
+  echo "== fmnist-f400 training" | tee -a "$report"
+  "$dir/fsnn-train" "$model" "${common[@]}" --library "$dir/fmnist-f400.train.cuda.so" \
+    --eval-library "$dir/fmnist-f400.cuda.so" -o "$work/train-gpu.fsnn" --log "$work/train-gpu.jsonl" \
+    2>&1 | tail -2 | tee -a "$report" || return 1
+  "$dir/fsnn-train" "$model" "${common[@]}" --library "$dir/fmnist-f400.train.cpu.so" \
+    --eval-library "$dir/fmnist-f400.cpu.so" -o "$work/train-cpu.fsnn" --log "$work/train-cpu.jsonl" \
+    2>&1 | tail -2 | tee -a "$report" || return 1
+  python3 - "$work/train-gpu.jsonl" "$work/train-cpu.jsonl" <<'EOF' | tee -a "$report"
+import json, sys
+def read(path):
+    steps, epoch = {}, {}
+    for line in open(path):
+        r = json.loads(line)
+        if r.get("type") == "step":
+            steps[r["step"]] = r["loss"]
+        elif r.get("type") == "epoch":
+            epoch = r
+    return steps, epoch
+gpu, gpu_epoch = read(sys.argv[1])
+cpu, cpu_epoch = read(sys.argv[2])
+common = sorted(set(gpu) & set(cpu))
+if not common:
+    print("fmnist-f400 training: no steps logged -> DISAGREE")
+    sys.exit(1)
+first = common[0]
+worst = max(abs(gpu[s] - cpu[s]) / max(abs(cpu[s]), 1e-12) for s in common)
+first_diff = abs(gpu[first] - cpu[first]) / max(abs(cpu[first]), 1e-12)
+ok = first_diff < 1e-3 and worst < 0.05 and len(common) >= 40
+g, c = gpu_epoch.get("images_per_second", 0), cpu_epoch.get("images_per_second", 0)
+print(f"fmnist-f400 training: {len(common)} steps; loss at step {first}: GPU {gpu[first]:.6f}, "
+      f"CPU {cpu[first]:.6f} (relative difference {first_diff:.1e}); largest relative loss "
+      f"difference over the steps {worst:.1e}; test accuracy GPU {100 * gpu_epoch.get('test_accuracy', 0):.2f}%, "
+      f"CPU {100 * cpu_epoch.get('test_accuracy', 0):.2f}%")
+print(f"fmnist-f400 training: GPU {g:,.0f} images/s, CPU (1 thread, x86-64-v3) {c:,.0f} images/s, "
+      f"GPU/CPU {g / c if c else float('nan'):.2f}x -> {'agree' if ok else 'DISAGREE'}")
+sys.exit(0 if ok else 1)
+EOF
 }
 
 case "$mode" in

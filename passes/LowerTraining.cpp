@@ -402,17 +402,17 @@ void lowerSpectralWeightGrad(Lowering &l, SpectralWeightGradOp op,
     auto rowsType = RankedTensorType::get({vType.getDimSize(0)}, element);
     SmallVector<IteratorType> iterators(rank, kRed);
     iterators[0] = kPar;
-    Value perRow = l.generic(
-        rowsType, ValueRange{op.getGrad(), op.getWeight()},
-        l.filled(rowsType, 0.0),
-        {l.identity(rank), l.identity(rank), l.pick(rank, {0})}, iterators,
-        multiplyAdd);
-    overlap = l.generic(scalar, ValueRange{perRow}, l.filled(scalar, 0.0),
-                        {l.identity(1), toScalar}, {kRed},
-                        [](OpBuilder &b, Location loc, ValueRange a) {
-                          return (Value)arith::AddFOp::create(b, loc, a[0],
-                                                              a[1]);
-                        });
+    Value perRow =
+        l.generic(rowsType, ValueRange{op.getGrad(), op.getWeight()},
+                  l.filled(rowsType, 0.0),
+                  {l.identity(rank), l.identity(rank), l.pick(rank, {0})},
+                  iterators, multiplyAdd);
+    overlap =
+        l.generic(scalar, ValueRange{perRow}, l.filled(scalar, 0.0),
+                  {l.identity(1), toScalar}, {kRed},
+                  [](OpBuilder &b, Location loc, ValueRange a) {
+                    return (Value)arith::AddFOp::create(b, loc, a[0], a[1]);
+                  });
   } else {
     overlap = l.generic(scalar, ValueRange{op.getGrad(), op.getWeight()},
                         l.filled(scalar, 0.0),

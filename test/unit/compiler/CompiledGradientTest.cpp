@@ -112,9 +112,9 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
   // no-op check: the function's loss is differentiated once.
   // Or the GPU's lowering stages with the kernels run on the host, at a
   // block size that divides none of the models' extents.
-  ASSERT_TRUE(mlir::succeeded(
-      emulateGPU ? mlir::fsnn::buildGPUEmulationStages(pm, 96)
-                 : mlir::fsnn::buildCPULoweringStages(pm)));
+  ASSERT_TRUE(mlir::succeeded(emulateGPU
+                                  ? mlir::fsnn::buildGPUEmulationStages(pm, 96)
+                                  : mlir::fsnn::buildCPULoweringStages(pm)));
   ASSERT_TRUE(mlir::succeeded(pm.run(*module))) << diagnostics;
   // The GPU stages make function names PTX identifiers (kernels are named
   // after them).
