@@ -99,6 +99,16 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
                                          llvm::cl::desc("threads per block"),
                                          llvm::cl::init(256)};
 };
+
+fsnn::GPUPipelineOptions gpuOptions(const GPUPipelineCLOptions &cl) {
+  fsnn::GPUPipelineOptions options;
+  options.chip = cl.chip;
+  options.features = cl.features;
+  options.format = cl.format;
+  options.toolkit = cl.toolkit;
+  options.blockSize = cl.blockSize;
+  return options;
+}
 } // namespace
 
 std::string fsnn::libdevicePath(const std::string &toolkit) {
@@ -239,13 +249,14 @@ void fsnn::registerPipelines() {
       "buffers, outlined and serialized for NVVM (PTX with format=isa, "
       "cubin or fatbin through CUDA's ptxas) with host code calling mgpu*",
       [](OpPassManager &pm, const GPUPipelineCLOptions &cl) {
-        GPUPipelineOptions options;
-        options.chip = cl.chip;
-        options.features = cl.features;
-        options.format = cl.format;
-        options.toolkit = cl.toolkit;
-        options.blockSize = cl.blockSize;
-        (void)buildGPULoweringPipeline(pm, options);
+        (void)buildGPULoweringPipeline(pm, gpuOptions(cl));
+      });
+  PassPipelineRegistration<GPUPipelineCLOptions>(
+      "fsnn-lower-training-to-nvvm",
+      "The training forward function for the GPU: fsnn-generate-backward, "
+      "then the lowering and serialization stages of fsnn-lower-to-nvvm",
+      [](OpPassManager &pm, const GPUPipelineCLOptions &cl) {
+        (void)buildGPUTrainingPipeline(pm, gpuOptions(cl));
       });
   PassPipelineRegistration<>(
       "fsnn-lower-gpu-kernels-to-host",

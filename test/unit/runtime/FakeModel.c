@@ -14,6 +14,15 @@
 #define FAKE_BAD_DESCRIPTOR 3
 #define FAKE_TRAINING 4
 #define FAKE_BAD_KIND 5
+#define FAKE_BAD_TARGET 6
+#define FAKE_CUDA_NO_WRAPPERS 7
+#define FAKE_CUDA_NO_DEVICE 8
+#define FAKE_CUDA_FAILING_RUN 9
+
+#define FAKE_CUDA                                                              \
+  (FAKE_VARIANT == FAKE_CUDA_NO_WRAPPERS ||                                    \
+   FAKE_VARIANT == FAKE_CUDA_NO_DEVICE ||                                      \
+   FAKE_VARIANT == FAKE_CUDA_FAILING_RUN)
 
 uint32_t fsnn_model_abi_version(void) {
   return FAKE_VARIANT == FAKE_ABI_99 ? 99u : 1u;
@@ -24,6 +33,17 @@ const char *fsnn_model_descriptor(void) {
     return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch four\n";
   if (FAKE_VARIANT == FAKE_BAD_KIND)
     return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch 4\nkind tuning\n";
+  if (FAKE_VARIANT == FAKE_BAD_TARGET)
+    return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch 4\ntarget tpu\n";
+  if (FAKE_CUDA)
+    return "fsnn-model-abi 1\n"
+           "hash 00000000000000ab\n"
+           "function fake\n"
+           "batch 4\n"
+           "target cuda\n"
+           "input x f32 4 3\n"
+           "param p f32 3\n"
+           "output y f32 4 3\n";
   /* A training step: loss = sum(x) + sum(labels), grad:p = p * 2. */
   if (FAKE_VARIANT == FAKE_TRAINING)
     return "fsnn-model-abi 1\n"
@@ -45,6 +65,18 @@ const char *fsnn_model_descriptor(void) {
          "param p f32 3\n"
          "output y f32 4 3\n";
 }
+
+#if FAKE_VARIANT == FAKE_CUDA_NO_DEVICE || FAKE_VARIANT == FAKE_CUDA_FAILING_RUN
+/* What runtime/cuda/cuda_wrappers.c exports, with a device that is missing
+ * or whose first run fails. */
+static const char *cudaError;
+int fsnn_cuda_model_init(void) {
+  if (FAKE_VARIANT == FAKE_CUDA_NO_DEVICE)
+    cudaError = "no CUDA device: the fake has none";
+  return cudaError == 0;
+}
+const char *fsnn_cuda_model_error(void) { return cudaError; }
+#endif
 
 #if FAKE_VARIANT != FAKE_NO_ENTRY
 /* A memref descriptor: allocated, aligned, offset, sizes..., strides... */
@@ -72,6 +104,9 @@ void fsnn_model_entry(void **args) {
 }
 #else
 void fsnn_model_entry(void **args) {
+#if FAKE_VARIANT == FAKE_CUDA_FAILING_RUN
+  cudaError = "CUDA error: cuLaunchKernel failed with CUDA_ERROR_LAUNCH_FAILED";
+#endif
   const float *x = data(args[0]);
   const float *p = data(args[1]);
   float *y = data(args[2]);

@@ -20,6 +20,7 @@ TEST(ModelLoader, RunsAnyBatchInChunksOfTheCompiledBatch) {
   EXPECT_STREQ(fsnn_model_parameter(model, 0).name, "p");
   EXPECT_STREQ(fsnn_model_output(model, 0).name, "y");
   EXPECT_EQ(fsnn_model_input(model).rank, 2);
+  EXPECT_STREQ(fsnn_model_target(model), "cpu");
 
   // 11 samples: chunks of 4, 4 and a padded 3, on 1 and on 3 threads.
   for (int threads : {1, 3}) {
@@ -97,19 +98,60 @@ TEST(ModelLoader, CallsATrainingStepOnItsCompiledBatch) {
   // the samples.
   EXPECT_EQ(fsnn_model_run(model, x.data(), params, 0, outputs, 4, 1),
             FSNN_INVALID_ARGUMENT);
-  EXPECT_NE(error().find("this library is a training step"),
-            std::string::npos)
+  EXPECT_NE(error().find("this library is a training step"), std::string::npos)
       << error();
   fsnn_model_close(model);
 }
 
 TEST(ModelLoader, ReportsAnUnknownKind) {
   fsnn_model *model = nullptr;
-  EXPECT_EQ(fsnn_model_open(FAKE_BAD_KIND_PATH, &model),
-            FSNN_INVALID_ARGUMENT);
+  EXPECT_EQ(fsnn_model_open(FAKE_BAD_KIND_PATH, &model), FSNN_INVALID_ARGUMENT);
   EXPECT_NE(error().find("line 4: expected 'inference' or 'training'"),
             std::string::npos)
       << error();
+}
+
+TEST(ModelLoader, ReportsAnUnknownTarget) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_BAD_TARGET_PATH, &model),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("line 4: expected 'cpu' or 'cuda'"), std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, ReportsACudaModelWithoutItsWrappers) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_CUDA_NO_WRAPPERS_PATH, &model),
+            FSNN_NOT_FOUND);
+  EXPECT_NE(error().find("a CUDA model without the CUDA wrappers"),
+            std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, ReportsACudaModelWithoutADevice) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_CUDA_NO_DEVICE_PATH, &model),
+            FSNN_UNAVAILABLE);
+  EXPECT_NE(error().find("is a CUDA model: no CUDA device: the fake has none"),
+            std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, ReportsACudaErrorOfARun) {
+  fsnn_model *model = nullptr;
+  ASSERT_EQ(fsnn_model_open(FAKE_CUDA_FAILING_RUN_PATH, &model), FSNN_OK)
+      << error();
+  EXPECT_STREQ(fsnn_model_target(model), "cuda");
+  std::vector<float> x(12, 1.0f), p = {1, 2, 3}, y(12);
+  const void *params[] = {p.data()};
+  void *outputs[] = {y.data()};
+  EXPECT_EQ(fsnn_model_run(model, x.data(), params, 0, outputs, 4, 4),
+            FSNN_INTERNAL);
+  EXPECT_NE(error().find("model run on the GPU: CUDA error: cuLaunchKernel "
+                         "failed with CUDA_ERROR_LAUNCH_FAILED"),
+            std::string::npos)
+      << error();
+  fsnn_model_close(model);
 }
 
 TEST(ModelLoader, ReportsAFileThatIsNotALibrary) {
