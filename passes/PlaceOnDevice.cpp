@@ -161,6 +161,18 @@ TypedAttr splatValue(memref::GetGlobalOp get) {
   return value.getSplatValue<TypedAttr>();
 }
 
+/// Writes `source` into `target` on the device: gpu.memset when `source`
+/// is a 32-bit splat constant (no host array as large as the buffer to
+/// copy), else gpu.memcpy.
+Operation *fillFrom(OpBuilder &b, Location loc, Value target, Value source) {
+  auto global = source.getDefiningOp<memref::GetGlobalOp>();
+  if (TypedAttr splat = global ? splatValue(global) : TypedAttr()) {
+    Value value = arith::ConstantOp::create(b, loc, splat);
+    return gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, target, value);
+  }
+  return gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, target, source);
+}
+
 bool isContiguous(Type type) {
   auto memref = dyn_cast<MemRefType>(type);
   return memref && memref.getLayout().isIdentity();
@@ -391,15 +403,7 @@ struct FSNNPlaceOnDevicePass
         Value device = deviceBuffer(loc, global.getType(), ValueRange{});
         // A splat of 32 bits (zeros, a constant threshold) is set on the
         // device instead of copied from a host array as large as the buffer.
-        Operation *fill;
-        if (TypedAttr splat = splatValue(global)) {
-          Value value = arith::ConstantOp::create(b, loc, splat);
-          fill = gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, device,
-                                       value);
-        } else {
-          fill = gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, device,
-                                       global.getResult());
-        }
+        Operation *fill = fillFrom(b, loc, device, global);
         global.getResult().replaceAllUsesExcept(device, fill);
         if (global.getResult().use_empty())
           global.erase();
@@ -417,14 +421,7 @@ struct FSNNPlaceOnDevicePass
         }
         b.setInsertionPoint(copy);
         auto source = copy.getSource().getDefiningOp<memref::GetGlobalOp>();
-        if (TypedAttr splat = source ? splatValue(source) : TypedAttr()) {
-          Value value = arith::ConstantOp::create(b, loc, splat);
-          gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
-                                value);
-        } else {
-          gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
-                                copy.getSource());
-        }
+        fillFrom(b, loc, copy.getTarget(), copy.getSource());
         copy.erase();
         if (source && source.getResult().use_empty())
           source.erase();
