@@ -7,7 +7,6 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,8 +84,6 @@ struct fsnn_model {
   /// wrappers, which report driver and launch errors here.
   std::string target = "cpu";
   const char *(*cudaError)() = nullptr;
-  /// CUDA models run one chunk at a time: the device is shared.
-  std::mutex cudaLock;
   ~fsnn_model() {
     if (library)
       dlclose(library);
@@ -274,15 +271,14 @@ extern "C" fsnn_tensor_info fsnn_model_output(const fsnn_model *m, int32_t i) {
 }
 
 namespace {
-/// One call of the compiled function; a CUDA model's calls are serialised
-/// and its wrappers' error, if any, becomes the status.
+/// One call of the compiled function; a CUDA model's wrappers' error, if
+/// any, becomes the status. CUDA calls from several threads run
+/// concurrently: each call makes its own stream, so one chunk's copies
+/// overlap another's kernels.
 fsnn_status callEntry(fsnn_model &m, void **args) {
-  if (!m.cudaError) {
-    m.entry(args);
-    return FSNN_OK;
-  }
-  std::lock_guard<std::mutex> lock(m.cudaLock);
   m.entry(args);
+  if (!m.cudaError)
+    return FSNN_OK;
   if (const char *error = m.cudaError())
     return fsnnrt::fail(FSNN_INTERNAL,
                         std::string("model run on the GPU: ") + error);

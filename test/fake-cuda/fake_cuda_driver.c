@@ -21,11 +21,13 @@
  * (with its direction), and a summary at exit ("allocations A frees F live L
  *launches K"); FSNN_FAKE_CUDA_FAIL=<entry point> makes that entry point fail
  *with CUDA_ERROR_LAUNCH_FAILED; FSNN_FAKE_CUDA_NO_DEVICE=1 makes cuInit fail
- * with CUDA_ERROR_NO_DEVICE.
+ * with CUDA_ERROR_NO_DEVICE. Calls from several threads are serialised by
+ * one lock, as the runtime may run chunks of a batch concurrently.
  *
  *===----------------------------------------------------------------------===*/
 
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,9 @@ static Allocation *allocations;
 static size_t numAllocations, capacity;
 static long allocated, freed, launches;
 static int initialised;
+
+/* Every entry point that touches the shared state takes this lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static FILE *trace(void) {
   static FILE *file;
@@ -158,7 +163,7 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
   return kSuccess;
 }
 
-CUresult cuModuleLoadData(void **module, const void *image) {
+static CUresult fake_cuModuleLoadData(void **module, const void *image) {
   const unsigned char *bytes = image;
   uint32_t magic;
   uint16_t headerSize;
@@ -185,7 +190,8 @@ CUresult cuModuleUnload(void *module) {
   return kSuccess;
 }
 
-CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
+static CUresult fake_cuModuleGetFunction(void **function, void *module,
+                                         const char *name) {
   Module *m = module;
   if (!m || !memmem(m->bytes, m->size, name, strlen(name)))
     return kNotFound;
@@ -195,9 +201,10 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   return kSuccess;
 }
 
-CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
-                        unsigned bx, unsigned by, unsigned bz, unsigned shared,
-                        void *stream, void **params, void **extra) {
+static CUresult fake_cuLaunchKernel(void *function, unsigned gx, unsigned gy,
+                                    unsigned gz, unsigned bx, unsigned by,
+                                    unsigned bz, unsigned shared, void *stream,
+                                    void **params, void **extra) {
   (void)shared, (void)stream, (void)extra;
   Function *f = function;
   if (failing("cuLaunchKernel"))
@@ -239,7 +246,7 @@ CUresult cuEventRecord(void *event, void *stream) {
   return event ? 0 : kInvalidValue;
 }
 
-CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
+static CUresult fake_cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
   if (failing("cuMemAlloc"))
     return kLaunchFailed;
   if (numAllocations == capacity) {
@@ -254,7 +261,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
   return kSuccess;
 }
 
-CUresult cuMemFree_v2(CUdeviceptr pointer) {
+static CUresult fake_cuMemFree_v2(CUdeviceptr pointer) {
   unsigned char *data = (unsigned char *)(uintptr_t)pointer;
   for (size_t i = 0; i < numAllocations; ++i)
     if (allocations[i].data == data) {
@@ -267,20 +274,21 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
 }
 
 /* The stream-ordered forms: this fake runs everything in order anyway. */
-CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes, void *stream) {
+static CUresult fake_cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes,
+                                     void *stream) {
   if (!stream)
     return kInvalidValue;
-  return cuMemAlloc_v2(pointer, bytes);
+  return fake_cuMemAlloc_v2(pointer, bytes);
 }
 
-CUresult cuMemFreeAsync(CUdeviceptr pointer, void *stream) {
+static CUresult fake_cuMemFreeAsync(CUdeviceptr pointer, void *stream) {
   if (!stream)
     return kInvalidValue;
-  return cuMemFree_v2(pointer);
+  return fake_cuMemFree_v2(pointer);
 }
 
-CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
-                       size_t bytes, void *stream) {
+static CUresult fake_cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
+                                   size_t bytes, void *stream) {
   (void)stream;
   void *to = (void *)(uintptr_t)destination;
   const void *from = (const void *)(uintptr_t)source;
@@ -302,8 +310,8 @@ CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
   return kSuccess;
 }
 
-CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned value, size_t count,
-                          void *stream) {
+static CUresult fake_cuMemsetD32Async(CUdeviceptr destination, unsigned value,
+                                      size_t count, void *stream) {
   (void)stream;
   uint32_t *to = (uint32_t *)(uintptr_t)destination;
   if (!find(to))
@@ -313,8 +321,9 @@ CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned value, size_t count,
   return kSuccess;
 }
 
-CUresult cuMemsetD16Async(CUdeviceptr destination, unsigned short value,
-                          size_t count, void *stream) {
+static CUresult fake_cuMemsetD16Async(CUdeviceptr destination,
+                                      unsigned short value, size_t count,
+                                      void *stream) {
   (void)stream;
   uint16_t *to = (uint16_t *)(uintptr_t)destination;
   if (!find(to))
@@ -322,4 +331,59 @@ CUresult cuMemsetD16Async(CUdeviceptr destination, unsigned short value,
   for (size_t i = 0; i < count; ++i)
     to[i] = value;
   return kSuccess;
+}
+
+/* The exported entry points: the implementations above, one call at a time. */
+#define LOCKED(call)                                                           \
+  do {                                                                         \
+    pthread_mutex_lock(&lock);                                                 \
+    CUresult result = call;                                                    \
+    pthread_mutex_unlock(&lock);                                               \
+    return result;                                                             \
+  } while (0)
+
+CUresult cuModuleLoadData(void **module, const void *image) {
+  LOCKED(fake_cuModuleLoadData(module, image));
+}
+
+CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
+  LOCKED(fake_cuModuleGetFunction(function, module, name));
+}
+
+CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
+                        unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                        void *stream, void **params, void **extra) {
+  LOCKED(fake_cuLaunchKernel(function, gx, gy, gz, bx, by, bz, shared, stream,
+                             params, extra));
+}
+
+CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
+  LOCKED(fake_cuMemAlloc_v2(pointer, bytes));
+}
+
+CUresult cuMemFree_v2(CUdeviceptr pointer) {
+  LOCKED(fake_cuMemFree_v2(pointer));
+}
+
+CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes, void *stream) {
+  LOCKED(fake_cuMemAllocAsync(pointer, bytes, stream));
+}
+
+CUresult cuMemFreeAsync(CUdeviceptr pointer, void *stream) {
+  LOCKED(fake_cuMemFreeAsync(pointer, stream));
+}
+
+CUresult cuMemcpyAsync(CUdeviceptr destination, CUdeviceptr source,
+                       size_t bytes, void *stream) {
+  LOCKED(fake_cuMemcpyAsync(destination, source, bytes, stream));
+}
+
+CUresult cuMemsetD32Async(CUdeviceptr destination, unsigned value, size_t count,
+                          void *stream) {
+  LOCKED(fake_cuMemsetD32Async(destination, value, count, stream));
+}
+
+CUresult cuMemsetD16Async(CUdeviceptr destination, unsigned short value,
+                          size_t count, void *stream) {
+  LOCKED(fake_cuMemsetD16Async(destination, value, count, stream));
 }

@@ -78,9 +78,10 @@ int32_t fsnn_model_num_outputs(const fsnn_model *model);
 fsnn_tensor_info fsnn_model_input(const fsnn_model *model);
 /* "cpu", or "cuda" for a library of GPU kernels (descriptor `target`). A
  * CUDA model's open fails with FSNN_UNAVAILABLE ("... is a CUDA model: no
- * CUDA driver: ...", "no CUDA device: ...") where it cannot run; its runs
- * are serialised, and a CUDA error is FSNN_INTERNAL with the driver's
- * message. */
+ * CUDA driver: ...", "no CUDA device: ...") where it cannot run. Its
+ * chunks run on `threads` host threads as for the CPU, each call on its own
+ * stream, so that one chunk's copies overlap another's kernels; a CUDA
+ * error is FSNN_INTERNAL with the driver's message. */
 const char *fsnn_model_target(const fsnn_model *model);
 /* Whether the library is a training step (descriptor `kind training`). */
 int32_t fsnn_model_is_training(const fsnn_model *model);
