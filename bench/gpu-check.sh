@@ -99,11 +99,12 @@ run() {
       echo "$m: FAILED: the GPU results disagree with the reference (or did not run)" | tee -a "$report"
       status=1
     fi
-    # Throughput, side by side in one run: the GPU library, then the CPU
-    # library on every core, on the same images.
+    # Throughput, side by side in one run: the GPU library (chunks of 256
+    # from 4 host threads, each on its own stream), then the CPU library on
+    # every core, on the same images.
     local gpu cpu accuracy
     gpu="$("$dir/fsnn-run" "$dir/$m.cuda.so" --model "$model" --device cuda --images "$images" \
-      --labels "$labels" --limit "$speed_limit" --batch 256 --json)" || { status=1; gpu='{"images_per_second": 0, "accuracy": 0}'; }
+      --labels "$labels" --limit "$speed_limit" --batch 256 --threads 4 --json)" || { status=1; gpu='{"images_per_second": 0, "accuracy": 0}'; }
     cpu="$("$dir/fsnn-run" "$dir/$m.cpu.so" --model "$model" --images "$images" \
       --labels "$labels" --limit "$speed_limit" --batch 256 --threads "$cores" --json)" || { status=1; cpu='{"images_per_second": 0, "accuracy": 0}'; }
     local gpu_ips cpu_ips
