@@ -753,15 +753,51 @@ Value inlineMap(OpBuilder &b, Region &region, Value argument,
   return mapping.lookup(yield.getValues()[0]);
 }
 
+/// One step of a neuron: v = u + I; spike at v >= V_th; reset by
+/// subtraction (or to zero); leak; the rate accumulator and the spike count.
+struct NeuronStep {
+  Value potential, spike, accumulator, count;
+};
+NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
+                      Value current, Value acc, Value count) {
+  double vth = neuron.getThresholdValue();
+  double leak = neuron.getLeakValue();
+  bool resetToZero = neuron.getReset() == ResetMode::Zero;
+  Type element = u.getType();
+  auto constant = [&](double value) {
+    return floatConstant(nb, nl, element, value);
+  };
+  Value v = arith::AddFOp::create(nb, nl, u, current);
+  Value fired =
+      arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGE, v, constant(vth));
+  Value spike = arith::UIToFPOp::create(nb, nl, element, fired);
+  Value reset =
+      resetToZero
+          ? (Value)arith::MulFOp::create(
+                nb, nl, v, arith::SubFOp::create(nb, nl, constant(1.0), spike))
+          : (Value)arith::SubFOp::create(
+                nb, nl, v, arith::MulFOp::create(nb, nl, spike, constant(vth)));
+  Value uNext = leak == 1.0 ? reset
+                            : (Value)arith::MulFOp::create(nb, nl, reset,
+                                                           constant(leak));
+  Value accNext =
+      leak == 1.0
+          ? (Value)arith::AddFOp::create(nb, nl, acc, spike)
+          : (Value)arith::AddFOp::create(
+                nb, nl, arith::MulFOp::create(nb, nl, acc, constant(leak)),
+                spike);
+  Value countNext = arith::AddIOp::create(
+      nb, nl, count, arith::ExtUIOp::create(nb, nl, count.getType(), fired));
+  return {uNext, spike, accNext, countNext};
+}
+
 LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
                             SmallVectorImpl<Value> &results) {
   Location loc = op.getLoc();
   Lowering l{b, loc};
   unsigned numLayers = op.getNumLayers();
   NeuronAttr neuron = op.getNeuron();
-  double vth = neuron.getThresholdValue();
   double leak = neuron.getLeakValue();
-  bool resetToZero = neuron.getReset() == ResetMode::Zero;
   bool frames = op.getInputKind() == InputKind::SpikeFrames;
   int64_t steps = static_cast<int64_t>(op.getTimeSteps());
 
@@ -854,44 +890,17 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
               ValueRange{u, in.empty(type), acc, count}, maps,
               SmallVector<IteratorType>(rank, kPar),
               [&](OpBuilder &nb, Location nl, ValueRange a) {
-                Type element = type.getElementType();
-                auto constant = [&](double value) {
-                  return floatConstant(nb, nl, element, value);
-                };
                 size_t terms = current.size();
                 Value sum = a[0];
                 for (size_t k = 1; k < terms; ++k)
                   sum = arith::AddFOp::create(nb, nl, sum, a[k]);
-                Value u = a[terms], acc = a[terms + 2], count = a[terms + 3];
-                Value v = arith::AddFOp::create(nb, nl, u, sum);
-                Value fired = arith::CmpFOp::create(
-                    nb, nl, arith::CmpFPredicate::OGE, v, constant(vth));
-                Value spike = arith::UIToFPOp::create(nb, nl, element, fired);
-                Value reset = resetToZero
-                                  ? (Value)arith::MulFOp::create(
-                                        nb, nl, v,
-                                        arith::SubFOp::create(
-                                            nb, nl, constant(1.0), spike))
-                                  : (Value)arith::SubFOp::create(
-                                        nb, nl, v,
-                                        arith::MulFOp::create(nb, nl, spike,
-                                                              constant(vth)));
-                Value uNext = leak == 1.0 ? reset
-                                          : (Value)arith::MulFOp::create(
-                                                nb, nl, reset, constant(leak));
-                Value accNext =
-                    leak == 1.0
-                        ? (Value)arith::AddFOp::create(nb, nl, acc, spike)
-                        : (Value)arith::AddFOp::create(
-                              nb, nl,
-                              arith::MulFOp::create(nb, nl, acc,
-                                                    constant(leak)),
-                              spike);
-                Value countNext = arith::AddIOp::create(
-                    nb, nl, count,
-                    arith::ExtUIOp::create(nb, nl, count.getType(), fired));
-                linalg::YieldOp::create(
-                    nb, nl, ValueRange{uNext, spike, accNext, countNext});
+                NeuronStep next =
+                    neuronStep(nb, nl, neuron, a[terms], sum, a[terms + 2],
+                               a[terms + 3]);
+                linalg::YieldOp::create(nb, nl,
+                                        ValueRange{next.potential, next.spike,
+                                                   next.accumulator,
+                                                   next.count});
               });
           Value uNext = update.getResult(0), spikes = update.getResult(1),
                 accNext = update.getResult(2), countNext = update.getResult(3);
