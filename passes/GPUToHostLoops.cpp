@@ -10,6 +10,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::fsnn {
 #define GEN_PASS_DEF_FSNNGPUTOHOSTLOOPSPASS
@@ -59,26 +60,24 @@ struct FSNNGPUToHostLoopsPass
   }
 
   /// for z, y, x over the grid, then over the block: the body, with the
-  /// ids and sizes it reads.
+  /// ids and sizes it reads. Where the body has barriers, each stretch
+  /// between them runs for every thread before the next begins (below).
   LogicalResult emulate(OpBuilder &b, gpu::LaunchOp launch) {
     Region &body = launch.getBody();
     if (!body.hasOneBlock())
       return launch.emitOpError()
              << "has a body of several blocks, which fsnn-gpu-to-host-loops "
                 "does not run";
-    WalkResult barriers = body.walk([](gpu::BarrierOp barrier) {
-      barrier.emitOpError() << "synchronises threads, which a sequential run "
-                               "of the threads cannot do";
-      return WalkResult::interrupt();
-    });
-    if (barriers.wasInterrupted())
-      return failure();
+    if (!launch.getWorkgroupAttributions().empty() ||
+        !launch.getPrivateAttributions().empty())
+      return launch.emitOpError() << "has memory attributions, which "
+                                     "fsnn-gpu-to-host-loops does not run";
     Location loc = launch.getLoc();
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    zero = arith::ConstantIndexOp::create(b, loc, 0);
+    one = arith::ConstantIndexOp::create(b, loc, 1);
     gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
-    gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-    IRMapping mapping;
+    block = launch.getBlockSizeOperandValues();
+    mapping = IRMapping();
     gpu::KernelDim3 gridArgs = launch.getGridSize();
     gpu::KernelDim3 blockArgs = launch.getBlockSize();
     for (auto [arg, value] :
@@ -88,19 +87,119 @@ struct FSNNGPUToHostLoopsPass
                                       block.z}))
       mapping.map(arg, value);
     gpu::KernelDim3 blockIds = launch.getBlockIds();
-    gpu::KernelDim3 threadIds = launch.getThreadIds();
-    SmallVector<std::pair<Value, Value>> loops = {
-        {blockIds.z, grid.z},   {blockIds.y, grid.y},   {blockIds.x, grid.x},
-        {threadIds.z, block.z}, {threadIds.y, block.y}, {threadIds.x, block.x}};
-    for (auto [id, extent] : loops) {
+    threadIds = launch.getThreadIds();
+    for (auto [id, extent] :
+         SmallVector<std::pair<Value, Value>>{{blockIds.z, grid.z},
+                                              {blockIds.y, grid.y},
+                                              {blockIds.x, grid.x}}) {
       auto loop = scf::ForOp::create(b, loc, zero, extent, one);
       mapping.map(id, loop.getInductionVar());
       b.setInsertionPointToStart(loop.getBody());
     }
-    for (Operation &op : body.front().without_terminator())
-      b.clone(op, mapping);
-    return success();
+    threadDependent.clear();
+    threadDependent.insert(threadIds.x);
+    threadDependent.insert(threadIds.y);
+    threadDependent.insert(threadIds.z);
+    return emitStretches(b, body.front().without_terminator(), loc);
   }
+
+private:
+  /// Whether `op` has a barrier in it.
+  static bool hasBarrier(Operation *op) {
+    return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+        .wasInterrupted();
+  }
+
+  /// Whether `op`'s value may differ between the threads of a block: it
+  /// reads a thread id, memory, or such a value.
+  bool dependsOnThread(Operation *op) {
+    if (!isPure(op) || op->getNumRegions() > 0)
+      return true;
+    for (Value operand : op->getOperands())
+      if (threadDependent.contains(operand))
+        return true;
+    return false;
+  }
+
+  /// Runs `ops` (a stretch of the kernel body that may hold barriers):
+  /// thread-invariant pure ops once, barrier-free runs of ops as loops over
+  /// the threads, and loops that hold barriers as loops around their own
+  /// stretches (their bounds the same for every thread, as CUDA requires).
+  LogicalResult emitStretches(OpBuilder &b,
+                              llvm::iterator_range<Block::iterator> ops,
+                              Location loc) {
+    SmallVector<Operation *> run;
+    auto flush = [&]() -> LogicalResult {
+      if (run.empty())
+        return success();
+      SmallPtrSet<Operation *, 16> inRun(run.begin(), run.end());
+      for (Operation *op : run)
+        for (Operation *user : op->getUsers()) {
+          Operation *owner = user;
+          while (owner && !inRun.contains(owner))
+            owner = owner->getParentOp();
+          if (!owner)
+            return op->emitOpError()
+                   << "defines a value used across a barrier, which "
+                      "fsnn-gpu-to-host-loops cannot carry between threads";
+        }
+      OpBuilder::InsertionGuard guard(b);
+      for (auto [id, extent] :
+           SmallVector<std::pair<Value, Value>>{{threadIds.z, block.z},
+                                                {threadIds.y, block.y},
+                                                {threadIds.x, block.x}}) {
+        auto loop = scf::ForOp::create(b, loc, zero, extent, one);
+        mapping.map(id, loop.getInductionVar());
+        b.setInsertionPointToStart(loop.getBody());
+      }
+      for (Operation *op : run)
+        b.clone(*op, mapping);
+      run.clear();
+      return success();
+    };
+    for (Operation &op : ops) {
+      if (isa<gpu::BarrierOp>(op)) {
+        if (failed(flush()))
+          return failure();
+        continue;
+      }
+      if (hasBarrier(&op)) {
+        auto loop = dyn_cast<scf::ForOp>(op);
+        if (!loop || loop.getNumResults() != 0 ||
+            llvm::any_of(loop->getOperands(),
+                         [&](Value v) { return threadDependent.contains(v); }))
+          return op.emitOpError()
+                 << "holds a barrier but is not a loop with the same bounds "
+                    "for every thread, which fsnn-gpu-to-host-loops cannot "
+                    "run";
+        if (failed(flush()))
+          return failure();
+        auto copy = scf::ForOp::create(
+            b, loc, mapping.lookupOrDefault(loop.getLowerBound()),
+            mapping.lookupOrDefault(loop.getUpperBound()),
+            mapping.lookupOrDefault(loop.getStep()));
+        mapping.map(loop.getInductionVar(), copy.getInductionVar());
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(copy.getBody());
+        if (failed(emitStretches(b, loop.getBody()->without_terminator(), loc)))
+          return failure();
+        continue;
+      }
+      if (!dependsOnThread(&op)) {
+        b.clone(op, mapping);
+        continue;
+      }
+      for (Value result : op.getResults())
+        threadDependent.insert(result);
+      run.push_back(&op);
+    }
+    return flush();
+  }
+
+  Value zero, one;
+  gpu::KernelDim3 block, threadIds;
+  IRMapping mapping;
+  DenseSet<Value> threadDependent;
 };
 
 } // namespace

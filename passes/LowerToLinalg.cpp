@@ -3,10 +3,12 @@
 #include "passes/LoweringBuilders.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::fsnn {
 #define GEN_PASS_DEF_CONVERTFSNNTOLINALGPASS
@@ -768,8 +770,8 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
     return floatConstant(nb, nl, element, value);
   };
   Value v = arith::AddFOp::create(nb, nl, u, current);
-  Value fired =
-      arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGE, v, constant(vth));
+  Value fired = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGE, v,
+                                      constant(vth));
   Value spike = arith::UIToFPOp::create(nb, nl, element, fired);
   Value reset =
       resetToZero
@@ -777,9 +779,9 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
                 nb, nl, v, arith::SubFOp::create(nb, nl, constant(1.0), spike))
           : (Value)arith::SubFOp::create(
                 nb, nl, v, arith::MulFOp::create(nb, nl, spike, constant(vth)));
-  Value uNext = leak == 1.0 ? reset
-                            : (Value)arith::MulFOp::create(nb, nl, reset,
-                                                           constant(leak));
+  Value uNext =
+      leak == 1.0 ? reset
+                  : (Value)arith::MulFOp::create(nb, nl, reset, constant(leak));
   Value accNext =
       leak == 1.0
           ? (Value)arith::AddFOp::create(nb, nl, acc, spike)
@@ -791,8 +793,188 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
   return {uNext, spike, accNext, countNext};
 }
 
+/// The feedback layer's linear map when the simulation can run as one GPU
+/// kernel: one layer, static input, a feedback map that is a single linear
+/// map on the spikes (its weight from outside), a batch x N state whose N
+/// neurons one block of threads covers.
+LinearOp fusableFeedback(FeedbackOp op) {
+  if (op.getNumLayers() != 1 || op.getInputKind() != InputKind::Static)
+    return {};
+  auto rates = cast<RankedTensorType>(op.getRates()[0].getType());
+  if (rates.getRank() != 2 || !rates.hasStaticShape())
+    return {};
+  Block &body = op.getFeedback().front();
+  if (!llvm::hasSingleElement(body.without_terminator()))
+    return {};
+  auto linear = dyn_cast<LinearOp>(body.front());
+  if (!linear || linear.getInput() != body.getArgument(0) ||
+      body.getTerminator()->getOperand(0) != linear.getResult())
+    return {};
+  for (Value parameter : {linear.getWeight(), linear.getBias()})
+    if (parameter && op.getFeedback().isAncestor(parameter.getParentRegion()))
+      return {};
+  return linear;
+}
+
+/// The whole simulation as one GPU kernel (the CPU's loop nest on a GPU
+/// would launch every map at every step): one block per sample, threads
+/// over its N neurons. Each step, a thread sums the feedback of the previous
+/// step's spikes for its neurons, in the CPU's order (bias, then the inputs
+/// in order), adds the static current and runs the neuron step; a barrier
+/// separates the steps. Potentials, accumulators and counts stay in global
+/// memory, one slot per neuron, and so do the two steps' spikes of a sample.
+LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op, LinearOp feedback,
+                                 SmallVectorImpl<Value> &results) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Lowering l{b, loc};
+  l.gpu = true;
+  auto rateType = cast<RankedTensorType>(op.getRates()[0].getType());
+  auto countType = cast<RankedTensorType>(op.getSpikeCounts()[0].getType());
+  Type element = rateType.getElementType();
+  int64_t batch = rateType.getDimSize(0), neurons = rateType.getDimSize(1);
+  int64_t steps = static_cast<int64_t>(op.getTimeSteps());
+  NeuronAttr neuron = op.getNeuron();
+  double leak = neuron.getLeakValue();
+  double normaliser = 0, weight = 1;
+  for (int64_t k = 0; k < steps; ++k) {
+    normaliser += weight;
+    weight *= leak;
+  }
+
+  Value current = inlineMap(b, op.getLayers()[0], op.getInput());
+  RankedTensorType wType = l.typeOf(feedback.getWeight());
+  auto tType = RankedTensorType::get({wType.getDimSize(1), wType.getDimSize(0)},
+                                     element);
+  Value transposed =
+      l.generic(tType, ValueRange{feedback.getWeight()}, l.empty(tType),
+                {l.pick(2, {1, 0}), l.identity(2)}, {kPar, kPar},
+                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  auto buffer = [&](Value tensor) -> Value {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    return bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+        UnitAttr::get(ctx));
+  };
+  Value currentBuffer = buffer(current);
+  Value weights = buffer(transposed);
+  Value bias = feedback.getBias() ? buffer(feedback.getBias()) : Value();
+  auto stateType = MemRefType::get({batch, neurons}, element);
+  auto countBufferType =
+      MemRefType::get({batch, neurons}, countType.getElementType());
+  Value potentials = memref::AllocOp::create(b, loc, stateType);
+  Value accumulators = memref::AllocOp::create(b, loc, stateType);
+  Value rates = memref::AllocOp::create(b, loc, stateType);
+  Value counts = memref::AllocOp::create(b, loc, countBufferType);
+
+  // The spikes of the previous and the current step, per sample: read by
+  // every thread of the sample's block (from L1), written by one each.
+  // Global rather than shared memory: the buffer deallocation pipeline,
+  // which runs after this, does not handle a launch's workgroup
+  // attributions.
+  Value spikeRows = memref::AllocOp::create(
+      b, loc, MemRefType::get({batch, 2, neurons}, element));
+  int64_t threads = std::min<int64_t>(1024, (neurons + 31) / 32 * 32);
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto launch =
+      gpu::LaunchOp::create(b, loc, index(b, batch), index(b, 1), index(b, 1),
+                            index(b, threads), index(b, 1), index(b, 1));
+  OpBuilder kb = OpBuilder::atBlockBegin(&launch.getBody().front());
+  Value sample = launch.getBlockIds().x;
+  Value thread = launch.getThreadIds().x;
+  Value zero = floatConstant(kb, loc, element, 0.0);
+  // for o = thread; o < N; o += threads
+  auto overNeurons = [&](OpBuilder &nb,
+                         function_ref<void(OpBuilder &, Value)> body) {
+    scf::ForOp::create(nb, loc, thread, index(nb, neurons), index(nb, threads),
+                       ValueRange{},
+                       [&](OpBuilder &ib, Location, Value o, ValueRange) {
+                         body(ib, o);
+                         scf::YieldOp::create(ib, loc);
+                       });
+  };
+  overNeurons(kb, [&](OpBuilder &ib, Value o) {
+    memref::StoreOp::create(ib, loc, zero, potentials, ValueRange{sample, o});
+    memref::StoreOp::create(ib, loc, zero, accumulators, ValueRange{sample, o});
+    memref::StoreOp::create(
+        ib, loc,
+        arith::ConstantOp::create(
+            ib, loc, IntegerAttr::get(countType.getElementType(), 0)),
+        counts, ValueRange{sample, o});
+    memref::StoreOp::create(ib, loc, zero, spikeRows,
+                            ValueRange{sample, index(ib, 0), o});
+  });
+  gpu::BarrierOp::create(kb, loc);
+  scf::ForOp::create(
+      kb, loc, index(kb, 0), index(kb, steps), index(kb, 1), ValueRange{},
+      [&](OpBuilder &tb, Location, Value t, ValueRange) {
+        Value now = arith::RemUIOp::create(tb, loc, t, index(tb, 2));
+        Value next = arith::SubIOp::create(tb, loc, index(tb, 1), now);
+        Value first = arith::CmpIOp::create(tb, loc, arith::CmpIPredicate::eq,
+                                            t, index(tb, 0));
+        overNeurons(tb, [&](OpBuilder &ib, Value o) {
+          Value init =
+              bias ? (Value)memref::LoadOp::create(ib, loc, bias, ValueRange{o})
+                   : zero;
+          auto sum = scf::ForOp::create(
+              ib, loc, index(ib, 0), index(ib, neurons), index(ib, 1),
+              ValueRange{init},
+              [&](OpBuilder &jb, Location, Value j, ValueRange acc) {
+                Value s = memref::LoadOp::create(jb, loc, spikeRows,
+                                                 ValueRange{sample, now, j});
+                Value w =
+                    memref::LoadOp::create(jb, loc, weights, ValueRange{j, o});
+                Value product = arith::MulFOp::create(jb, loc, s, w);
+                scf::YieldOp::create(jb, loc,
+                                     ValueRange{arith::AddFOp::create(
+                                         jb, loc, acc[0], product)});
+              });
+          // No feedback at step 1 (IDE_SPEC §1.3).
+          Value gated =
+              arith::SelectOp::create(ib, loc, first, zero, sum.getResult(0));
+          Value input = memref::LoadOp::create(ib, loc, currentBuffer,
+                                               ValueRange{sample, o});
+          Value total = arith::AddFOp::create(ib, loc, input, gated);
+          SmallVector<Value> at = {sample, o};
+          NeuronStep step = neuronStep(
+              ib, loc, neuron, memref::LoadOp::create(ib, loc, potentials, at),
+              total, memref::LoadOp::create(ib, loc, accumulators, at),
+              memref::LoadOp::create(ib, loc, counts, at));
+          memref::StoreOp::create(ib, loc, step.potential, potentials, at);
+          memref::StoreOp::create(ib, loc, step.accumulator, accumulators, at);
+          memref::StoreOp::create(ib, loc, step.count, counts, at);
+          memref::StoreOp::create(ib, loc, step.spike, spikeRows,
+                                  ValueRange{sample, next, o});
+        });
+        gpu::BarrierOp::create(tb, loc);
+        scf::YieldOp::create(tb, loc);
+      });
+  // Rates: the (λ-weighted) average, Σ λ^(T-t) s[t] / Σ λ^k.
+  overNeurons(kb, [&](OpBuilder &ib, Value o) {
+    SmallVector<Value> at = {sample, o};
+    Value acc = memref::LoadOp::create(ib, loc, accumulators, at);
+    memref::StoreOp::create(
+        ib, loc,
+        arith::MulFOp::create(
+            ib, loc, acc, floatConstant(ib, loc, element, 1.0 / normaliser)),
+        rates, at);
+  });
+  gpu::TerminatorOp::create(kb, loc);
+  // The state buffers are freed by the buffer deallocation pipeline.
+  results.push_back(bufferization::ToTensorOp::create(
+      b, loc, rateType, rates, UnitAttr::get(ctx), UnitAttr::get(ctx)));
+  results.push_back(bufferization::ToTensorOp::create(
+      b, loc, countType, counts, UnitAttr::get(ctx), UnitAttr::get(ctx)));
+  return success();
+}
+
 LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
-                            SmallVectorImpl<Value> &results) {
+                            SmallVectorImpl<Value> &results, bool gpu) {
+  if (gpu)
+    if (LinearOp feedback = fusableFeedback(op))
+      return lowerFeedbackOnGPU(b, op, feedback, results);
   Location loc = op.getLoc();
   Lowering l{b, loc};
   unsigned numLayers = op.getNumLayers();
@@ -894,9 +1076,8 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
                 Value sum = a[0];
                 for (size_t k = 1; k < terms; ++k)
                   sum = arith::AddFOp::create(nb, nl, sum, a[k]);
-                NeuronStep next =
-                    neuronStep(nb, nl, neuron, a[terms], sum, a[terms + 2],
-                               a[terms + 3]);
+                NeuronStep next = neuronStep(nb, nl, neuron, a[terms], sum,
+                                             a[terms + 2], a[terms + 3]);
                 linalg::YieldOp::create(nb, nl,
                                         ValueRange{next.potential, next.spike,
                                                    next.accumulator,
@@ -923,9 +1104,32 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
   return success();
 }
 
+/// gpu.barrier declares no memory effects, and the ownership-based buffer
+/// deallocation refuses ops whose effects it cannot know. A barrier orders
+/// the block's reads and writes: it is said to read and write memory, which
+/// keeps it in place and lets deallocation go on.
+struct BarrierMemoryEffects
+    : public MemoryEffectOpInterface::ExternalModel<BarrierMemoryEffects,
+                                                    gpu::BarrierOp> {
+  void
+  getEffects(Operation *,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    effects.emplace_back(MemoryEffects::Read::get());
+    effects.emplace_back(MemoryEffects::Write::get());
+  }
+};
+
 struct ConvertFSNNToLinalgPass
     : public fsnn::impl::ConvertFSNNToLinalgPassBase<ConvertFSNNToLinalgPass> {
   using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registry.addExtension(+[](MLIRContext *ctx, gpu::GPUDialect *) {
+      gpu::BarrierOp::attachInterface<BarrierMemoryEffects>(*ctx);
+    });
+  }
 
   void runOnOperation() override {
     if (target != "cpu" && target != "gpu") {
@@ -942,7 +1146,7 @@ struct ConvertFSNNToLinalgPass
     for (FeedbackOp op : feedbacks) {
       rewriter.setInsertionPoint(op);
       SmallVector<Value> results;
-      if (failed(lowerFeedback(rewriter, op, results)))
+      if (failed(lowerFeedback(rewriter, op, results, target == "gpu")))
         return signalPassFailure();
       rewriter.replaceOp(op, results);
     }

@@ -151,7 +151,11 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
     With `target=gpu` every contraction (linear, convolution, pooling) is a
     `linalg.generic` whose parallel loops come first, so that parallel-loop
     conversion gives one thread per output and a sequential sum inside it;
-    the CPU's register tiles and event-driven scatters are not used.
+    the CPU's register tiles and event-driven scatters are not used. A
+    simulation with one layer, static input and a linear feedback map (F400)
+    becomes one `gpu.launch` for all T steps: one block per sample, threads
+    over its neurons, each step's spikes in a per-sample row and a barrier
+    between steps, on buffers from `bufferization.to_buffer`.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
@@ -160,6 +164,8 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];
 }
