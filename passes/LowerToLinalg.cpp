@@ -793,27 +793,43 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
   return {uNext, spike, accNext, countNext};
 }
 
-/// The feedback layer's linear map when the simulation can run as one GPU
-/// kernel: one layer, static input, a feedback map that is a single linear
-/// map on the spikes (its weight from outside), a batch x N state whose N
-/// neurons one block of threads covers.
-LinearOp fusableFeedback(FeedbackOp op) {
+/// The feedback layer's map when the simulation can run as one GPU kernel:
+/// one layer, static input, a feedback map that is a linear map on the
+/// spikes (its weight from outside), in training followed by dropout, and a
+/// batch x N state whose N neurons one block of threads covers.
+struct FusableFeedback {
+  LinearOp linear;
+  /// The training step's dropout of the feedback current, if any.
+  DropoutOp dropout;
+};
+
+FusableFeedback fusableFeedback(FeedbackOp op) {
   if (op.getNumLayers() != 1 || op.getInputKind() != InputKind::Static)
     return {};
   auto rates = cast<RankedTensorType>(op.getRates()[0].getType());
   if (rates.getRank() != 2 || !rates.hasStaticShape())
     return {};
   Block &body = op.getFeedback().front();
-  if (!llvm::hasSingleElement(body.without_terminator()))
+  auto ops =
+      llvm::to_vector(llvm::make_pointer_range(body.without_terminator()));
+  if (ops.empty() || ops.size() > 2)
     return {};
-  auto linear = dyn_cast<LinearOp>(body.front());
+  auto linear = dyn_cast<LinearOp>(ops[0]);
+  DropoutOp dropout =
+      ops.size() == 2 ? dyn_cast<DropoutOp>(ops[1]) : DropoutOp();
   if (!linear || linear.getInput() != body.getArgument(0) ||
-      body.getTerminator()->getOperand(0) != linear.getResult())
+      (ops.size() == 2 &&
+       (!dropout || dropout.getInput() != linear.getResult())))
     return {};
-  for (Value parameter : {linear.getWeight(), linear.getBias()})
+  Value yielded = dropout ? dropout.getResult() : linear.getResult();
+  if (body.getTerminator()->getOperand(0) != yielded)
+    return {};
+  for (Value parameter :
+       SmallVector<Value>{linear.getWeight(), linear.getBias(),
+                          dropout ? dropout.getMask() : Value()})
     if (parameter && op.getFeedback().isAncestor(parameter.getParentRegion()))
       return {};
-  return linear;
+  return {linear, dropout};
 }
 
 /// The whole simulation as one GPU kernel (the CPU's loop nest on a GPU
@@ -823,8 +839,10 @@ LinearOp fusableFeedback(FeedbackOp op) {
 /// in order), adds the static current and runs the neuron step; a barrier
 /// separates the steps. Potentials, accumulators and counts stay in global
 /// memory, one slot per neuron, and so do the two steps' spikes of a sample.
-LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op, LinearOp feedback,
+LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op,
+                                 FusableFeedback map,
                                  SmallVectorImpl<Value> &results) {
+  LinearOp feedback = map.linear;
   Location loc = op.getLoc();
   MLIRContext *ctx = b.getContext();
   Lowering l{b, loc};
@@ -859,6 +877,7 @@ LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op, LinearOp feedback,
   Value currentBuffer = buffer(current);
   Value weights = buffer(transposed);
   Value bias = feedback.getBias() ? buffer(feedback.getBias()) : Value();
+  Value mask = map.dropout ? buffer(map.dropout.getMask()) : Value();
   auto stateType = MemRefType::get({batch, neurons}, element);
   auto countBufferType =
       MemRefType::get({batch, neurons}, countType.getElementType());
@@ -931,9 +950,13 @@ LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op, LinearOp feedback,
                                      ValueRange{arith::AddFOp::create(
                                          jb, loc, acc[0], product)});
               });
+          Value fed = sum.getResult(0);
+          if (mask)
+            fed = arith::MulFOp::create(
+                ib, loc, fed,
+                memref::LoadOp::create(ib, loc, mask, ValueRange{sample, o}));
           // No feedback at step 1 (IDE_SPEC §1.3).
-          Value gated =
-              arith::SelectOp::create(ib, loc, first, zero, sum.getResult(0));
+          Value gated = arith::SelectOp::create(ib, loc, first, zero, fed);
           Value input = memref::LoadOp::create(ib, loc, currentBuffer,
                                                ValueRange{sample, o});
           Value total = arith::AddFOp::create(ib, loc, input, gated);
@@ -973,8 +996,8 @@ LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op, LinearOp feedback,
 LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
                             SmallVectorImpl<Value> &results, bool gpu) {
   if (gpu)
-    if (LinearOp feedback = fusableFeedback(op))
-      return lowerFeedbackOnGPU(b, op, feedback, results);
+    if (FusableFeedback map = fusableFeedback(op); map.linear)
+      return lowerFeedbackOnGPU(b, op, map, results);
   Location loc = op.getLoc();
   Lowering l{b, loc};
   unsigned numLayers = op.getNumLayers();

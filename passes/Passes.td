@@ -152,8 +152,9 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
     `linalg.generic` whose parallel loops come first, so that parallel-loop
     conversion gives one thread per output and a sequential sum inside it;
     the CPU's register tiles and event-driven scatters are not used. A
-    simulation with one layer, static input and a linear feedback map (F400)
-    becomes one `gpu.launch` for all T steps: one block per sample, threads
+    simulation with one layer, static input and a linear feedback map (F400;
+    in the training step followed by dropout) becomes one `gpu.launch` for
+    all T steps: one block per sample, threads
     over its neurons, each step's spikes in a per-sample row and a barrier
     between steps, on buffers from `bufferization.to_buffer`.
   }];
