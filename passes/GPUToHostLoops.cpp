@@ -88,14 +88,7 @@ struct FSNNGPUToHostLoopsPass
       mapping.map(arg, value);
     gpu::KernelDim3 blockIds = launch.getBlockIds();
     threadIds = launch.getThreadIds();
-    for (auto [id, extent] :
-         SmallVector<std::pair<Value, Value>>{{blockIds.z, grid.z},
-                                              {blockIds.y, grid.y},
-                                              {blockIds.x, grid.x}}) {
-      auto loop = scf::ForOp::create(b, loc, zero, extent, one);
-      mapping.map(id, loop.getInductionVar());
-      b.setInsertionPointToStart(loop.getBody());
-    }
+    enterLoops(b, loc, blockIds, grid);
     threadDependent.clear();
     threadDependent.insert(threadIds.x);
     threadDependent.insert(threadIds.y);
@@ -104,6 +97,18 @@ struct FSNNGPUToHostLoopsPass
   }
 
 private:
+  /// Loops over z, y, x of `extents`, `ids` mapped to their induction
+  /// variables; the builder ends inside the innermost.
+  void enterLoops(OpBuilder &b, Location loc, gpu::KernelDim3 ids,
+                  gpu::KernelDim3 extents) {
+    for (auto [id, extent] : SmallVector<std::pair<Value, Value>>{
+             {ids.z, extents.z}, {ids.y, extents.y}, {ids.x, extents.x}}) {
+      auto loop = scf::ForOp::create(b, loc, zero, extent, one);
+      mapping.map(id, loop.getInductionVar());
+      b.setInsertionPointToStart(loop.getBody());
+    }
+  }
+
   /// Whether `op` has a barrier in it.
   static bool hasBarrier(Operation *op) {
     return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
@@ -144,14 +149,7 @@ private:
                       "fsnn-gpu-to-host-loops cannot carry between threads";
         }
       OpBuilder::InsertionGuard guard(b);
-      for (auto [id, extent] :
-           SmallVector<std::pair<Value, Value>>{{threadIds.z, block.z},
-                                                {threadIds.y, block.y},
-                                                {threadIds.x, block.x}}) {
-        auto loop = scf::ForOp::create(b, loc, zero, extent, one);
-        mapping.map(id, loop.getInductionVar());
-        b.setInsertionPointToStart(loop.getBody());
-      }
+      enterLoops(b, loc, threadIds, block);
       for (Operation *op : run)
         b.clone(*op, mapping);
       run.clear();
