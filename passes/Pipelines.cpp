@@ -13,15 +13,70 @@
 
 using namespace mlir;
 
-/// parsePassPipeline looks passes up in the global registry, whoever calls
-/// the builders: upstream's and fsnn's passes must be in it.
-static void registerPassesForParsing() {
+/// Appends the upstream passes of `text` (the contents of a module pipeline)
+/// to `pm`. parsePassPipeline looks passes up in the global registry,
+/// whoever calls the builders: upstream's and fsnn's passes are registered
+/// first.
+static LogicalResult addParsedStages(OpPassManager &pm, StringRef text,
+                                     StringRef what) {
   static std::once_flag registered;
   std::call_once(registered, [] {
     registerAllPasses();
     fsnn::registerFSNNTransformsPasses();
   });
+  std::string error;
+  llvm::raw_string_ostream errorStream(error);
+  LogicalResult parsed = parsePassPipeline(text, pm, errorStream);
+  if (failed(parsed))
+    llvm::errs() << "fsnn: cannot build the " << what << ": " << error << "\n";
+  return parsed;
 }
+
+/// convert-fsnn-to-linalg for `target`, then parameter-only work (transposed
+/// weights, the spectral weight) out of the time loop.
+static void addFSNNToLinalgStages(OpPassManager &pm, StringRef target) {
+  fsnn::ConvertFSNNToLinalgPassOptions lowering;
+  lowering.target = target.str();
+  pm.addPass(fsnn::createConvertFSNNToLinalgPass(lowering));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+}
+
+/// fsnn-generate-backward and the clean-up after it, for the training steps.
+static void addBackwardStages(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(fsnn::createFSNNGenerateBackwardPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// Bufferization as ../shared/docs/TOOLCHAIN.md found it to work in LLVM 22,
+/// the same for CPUs and GPUs: parameters and results become memref
+/// arguments (inputs first, outputs after) behind the same C interface.
+static constexpr StringLiteral kBufferizationStages =
+    "func.func(convert-elementwise-to-linalg),"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map "
+    "allow-return-allocs-from-loops},"
+    // In-place updates of a row leave a copy of a view onto itself: CSE
+    // makes the two views one, and the canonicalizer drops the self-copy.
+    "cse,canonicalize,"
+    "buffer-results-to-out-params{hoist-static-allocs=true "
+    "modify-public-functions=true},"
+    "buffer-deallocation-pipeline,";
+
+/// Host loops to the LLVM dialect.
+static constexpr StringLiteral kHostLLVMStages =
+    "func.func(convert-linalg-to-loops),"
+    // Strided views (padding, frame slices) and the index arithmetic of
+    // convolution windows must be expanded before convert-to-llvm.
+    "expand-strided-metadata,"
+    "lower-affine,"
+    "convert-scf-to-cf,"
+    // Before the generic conversion: it also lowers the in-bounds vector
+    // transfers (the register tiles) to plain vector loads and stores.
+    "convert-vector-to-llvm,"
+    "convert-to-llvm,"
+    "reconcile-unrealized-casts";
 
 void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
   pm.addPass(createFSNNStripDropoutPass());
@@ -36,50 +91,14 @@ LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm) {
 }
 
 LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(createFSNNGenerateBackwardPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addBackwardStages(pm);
   return buildCPULoweringStages(pm);
 }
 
 LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm) {
-  pm.addPass(createConvertFSNNToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  // Work that depends only on parameters (transposed weights, the spectral
-  // weight) leaves the time loop.
-  pm.addPass(createLoopInvariantCodeMotionPass());
-  // The upstream stages, as ../shared/docs/TOOLCHAIN.md found them to work
-  // in LLVM 22; parsePassPipeline takes the contents of the module pipeline
-  // and needs the upstream passes registered, whoever calls this.
-  registerPassesForParsing();
-  std::string error;
-  llvm::raw_string_ostream errorStream(error);
-  LogicalResult parsed = parsePassPipeline(
-      "func.func(convert-elementwise-to-linalg),"
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map "
-      "allow-return-allocs-from-loops},"
-      // In-place updates of a row leave a copy of a view onto itself: CSE
-      // makes the two views one, and the canonicalizer drops the self-copy.
-      "cse,canonicalize,"
-      "buffer-results-to-out-params{hoist-static-allocs=true "
-      "modify-public-functions=true},"
-      "buffer-deallocation-pipeline,"
-      "func.func(convert-linalg-to-loops),"
-      // Strided views (padding, frame slices) and the index arithmetic of
-      // convolution windows must be expanded before convert-to-llvm.
-      "expand-strided-metadata,"
-      "lower-affine,"
-      "convert-scf-to-cf,"
-      // Before the generic conversion: it also lowers the in-bounds vector
-      // transfers (the register tiles) to plain vector loads and stores.
-      "convert-vector-to-llvm,"
-      "convert-to-llvm,"
-      "reconcile-unrealized-casts",
-      pm, errorStream);
-  if (failed(parsed))
-    llvm::errs() << "fsnn: cannot build the CPU pipeline: " << error << "\n";
-  return parsed;
+  addFSNNToLinalgStages(pm, "cpu");
+  return addParsedStages(pm, (kBufferizationStages + kHostLLVMStages).str(),
+                         "CPU pipeline");
 }
 
 namespace {
@@ -118,38 +137,21 @@ std::string fsnn::libdevicePath(const std::string &toolkit) {
 
 LogicalResult fsnn::buildGPULoweringStages(OpPassManager &pm,
                                            int64_t blockSize) {
-  ConvertFSNNToLinalgPassOptions lowering;
-  lowering.target = "gpu";
-  pm.addPass(createConvertFSNNToLinalgPass(lowering));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLoopInvariantCodeMotionPass());
+  addFSNNToLinalgStages(pm, "gpu");
   pm.addPass(createFSNNLegalizeKernelNamesPass());
-  registerPassesForParsing();
-  std::string error;
-  llvm::raw_string_ostream errorStream(error);
-  // Bufferized as for the CPU (the same C interface), then every outermost
-  // parallel loop becomes a kernel and every buffer a kernel touches device
-  // memory.
-  LogicalResult parsed = parsePassPipeline(
-      "func.func(convert-elementwise-to-linalg),"
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map "
-      "allow-return-allocs-from-loops},"
-      "cse,canonicalize,"
-      "buffer-results-to-out-params{hoist-static-allocs=true "
-      "modify-public-functions=true},"
-      "buffer-deallocation-pipeline,"
-      "func.func(convert-linalg-to-parallel-loops),canonicalize,"
-      "func.func(fsnn-parallel-loops-to-gpu{block-size=" +
-          std::to_string(blockSize) +
-          "},fsnn-place-on-device),"
-          // Constants now set on the device leave their host arrays unused.
-          "symbol-dce",
-      pm, errorStream);
-  if (failed(parsed))
-    llvm::errs() << "fsnn: cannot build the GPU lowering stages: " << error
-                 << "\n";
-  return parsed;
+  // Then every outermost parallel loop becomes a kernel and every buffer a
+  // kernel touches device memory.
+  return addParsedStages(
+      pm,
+      (kBufferizationStages +
+       "func.func(convert-linalg-to-parallel-loops),canonicalize,"
+       "func.func(fsnn-parallel-loops-to-gpu{block-size=" +
+       std::to_string(blockSize) +
+       "},fsnn-place-on-device),"
+       // Constants now set on the device leave their host arrays unused.
+       "symbol-dce")
+          .str(),
+      "GPU lowering stages");
 }
 
 LogicalResult
@@ -164,9 +166,7 @@ fsnn::buildGPULoweringPipeline(OpPassManager &pm,
 LogicalResult
 fsnn::buildGPUTrainingPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
-  pm.addNestedPass<func::FuncOp>(createFSNNGenerateBackwardPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addBackwardStages(pm);
   if (failed(buildGPULoweringStages(pm, options.blockSize)))
     return failure();
   return buildGPUSerializationStages(pm, options);
@@ -175,8 +175,6 @@ fsnn::buildGPUTrainingPipeline(OpPassManager &pm,
 LogicalResult
 fsnn::buildGPUSerializationStages(OpPassManager &pm,
                                   const GPUPipelineOptions &options) {
-  std::string error;
-  llvm::raw_string_ostream errorStream(error);
   // Upstream's gpu-lower-to-nvvm-pipeline, with CUDA's libdevice linked into
   // the kernels (math ops call __nv_sqrtf and the like) and async tokens for
   // the host side (TOOLCHAIN.md).
@@ -201,10 +199,7 @@ fsnn::buildGPUSerializationStages(OpPassManager &pm,
       options.format + " toolkit=" + options.toolkit +
       "},"
       "convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
-  LogicalResult parsed = parsePassPipeline(text, pm, errorStream);
-  if (failed(parsed))
-    llvm::errs() << "fsnn: cannot build the GPU pipeline: " << error << "\n";
-  return parsed;
+  return addParsedStages(pm, text, "GPU pipeline");
 }
 
 LogicalResult fsnn::buildGPUEmulationPipeline(OpPassManager &pm,
@@ -218,17 +213,7 @@ LogicalResult fsnn::buildGPUEmulationStages(OpPassManager &pm,
   if (failed(buildGPULoweringStages(pm, blockSize)))
     return failure();
   pm.addNestedPass<func::FuncOp>(createFSNNGPUToHostLoopsPass());
-  std::string error;
-  llvm::raw_string_ostream errorStream(error);
-  LogicalResult parsed = parsePassPipeline(
-      "func.func(convert-linalg-to-loops),"
-      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-      "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts",
-      pm, errorStream);
-  if (failed(parsed))
-    llvm::errs() << "fsnn: cannot build the GPU emulation pipeline: " << error
-                 << "\n";
-  return parsed;
+  return addParsedStages(pm, kHostLLVMStages, "GPU emulation pipeline");
 }
 
 void fsnn::registerPipelines() {
