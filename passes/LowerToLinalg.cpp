@@ -46,56 +46,42 @@ Value scatterSpikes(
   Type element = accType.getElementType();
   ArrayRef<int64_t> bounds = l.typeOf(spikes).getShape();
   unsigned rank = windowType.getRank();
-  std::function<Value(OpBuilder &, unsigned, SmallVector<Value> &, Value)>
-      nest = [&](OpBuilder &nb, unsigned level, SmallVector<Value> &ivs,
-                 Value state) -> Value {
-    if (level == bounds.size()) {
-      Value spike = tensor::ExtractOp::create(nb, loc, spikes, ivs);
-      Value fired =
-          arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::UNE, spike,
-                                floatConstant(nb, loc, element, 0.0));
-      auto guard = scf::IfOp::create(nb, loc, TypeRange{accType}, fired,
-                                     /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard g(nb);
-      nb.setInsertionPointToStart(&guard.getThenRegion().front());
-      Lowering tl{nb, loc};
-      SmallVector<OpFoldResult> ones(rank, nb.getIndexAttr(1)), sizes;
-      for (int64_t d : windowType.getShape())
-        sizes.push_back(nb.getIndexAttr(d));
-      SmallVector<OpFoldResult> at = accAt(nb, ivs);
-      Value window = tensor::ExtractSliceOp::create(nb, loc, windowType, state,
-                                                    at, sizes, ones);
-      Value kernel = tensor::ExtractSliceOp::create(
-          nb, loc, windowType, weights, weightAt(nb, ivs), sizes, ones);
-      SmallVector<IteratorType> parallel(rank, kPar);
-      Value updated = tl.generic(
-          windowType, ValueRange{kernel}, window,
-          {tl.identity(rank), tl.identity(rank)}, parallel,
-          [&](OpBuilder &bb, Location bl, ValueRange a) {
-            return (Value)arith::AddFOp::create(
-                bb, bl, a[1], arith::MulFOp::create(bb, bl, spike, a[0]));
-          });
-      scf::YieldOp::create(nb, loc,
-                           tensor::InsertSliceOp::create(nb, loc, updated,
-                                                         state, at, sizes, ones)
-                               .getResult());
-      nb.setInsertionPointToStart(&guard.getElseRegion().front());
-      scf::YieldOp::create(nb, loc, state);
-      return guard.getResult(0);
-    }
-    auto index = [&](int64_t v) { return indexConstant(nb, loc, v); };
-    auto loop = scf::ForOp::create(
-        nb, loc, index(0), index(bounds[level]), index(1), ValueRange{state},
-        [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
-          ivs.push_back(iv);
-          Value result = nest(lb, level + 1, ivs, carried[0]);
-          ivs.pop_back();
-          scf::YieldOp::create(lb, loc, result);
-        });
-    return loop.getResult(0);
-  };
-  SmallVector<Value> ivs;
-  return nest(l.b, 0, ivs, acc);
+  return carriedLoopNest(
+      l.b, loc, bounds, acc,
+      [&](OpBuilder &nb, ValueRange ivs, Value state) -> Value {
+        Value spike = tensor::ExtractOp::create(nb, loc, spikes, ivs);
+        Value fired =
+            arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::UNE, spike,
+                                  floatConstant(nb, loc, element, 0.0));
+        auto guard = scf::IfOp::create(nb, loc, TypeRange{accType}, fired,
+                                       /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(nb);
+        nb.setInsertionPointToStart(&guard.getThenRegion().front());
+        Lowering tl{nb, loc};
+        SmallVector<OpFoldResult> ones(rank, nb.getIndexAttr(1)), sizes;
+        for (int64_t d : windowType.getShape())
+          sizes.push_back(nb.getIndexAttr(d));
+        SmallVector<OpFoldResult> at = accAt(nb, ivs);
+        Value window = tensor::ExtractSliceOp::create(nb, loc, windowType,
+                                                      state, at, sizes, ones);
+        Value kernel = tensor::ExtractSliceOp::create(
+            nb, loc, windowType, weights, weightAt(nb, ivs), sizes, ones);
+        SmallVector<IteratorType> parallel(rank, kPar);
+        Value updated = tl.generic(
+            windowType, ValueRange{kernel}, window,
+            {tl.identity(rank), tl.identity(rank)}, parallel,
+            [&](OpBuilder &bb, Location bl, ValueRange a) {
+              return (Value)arith::AddFOp::create(
+                  bb, bl, a[1], arith::MulFOp::create(bb, bl, spike, a[0]));
+            });
+        scf::YieldOp::create(nb, loc,
+                             tensor::InsertSliceOp::create(
+                                 nb, loc, updated, state, at, sizes, ones)
+                                 .getResult());
+        nb.setInsertionPointToStart(&guard.getElseRegion().front());
+        scf::YieldOp::create(nb, loc, state);
+        return guard.getResult(0);
+      });
 }
 
 /// The lanes of one vector register tile (16 floats: one AVX-512 register,
@@ -489,57 +475,32 @@ Value lowerConv2DFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
         return (Value)arith::SelectOp::create(
             nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
       });
-  auto flags = arith::FastMathFlagsAttr::get(
-      ctx, arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
-  auto index = [&](OpBuilder &nb, int64_t v) {
-    return indexConstant(nb, loc, v);
-  };
+  auto flags = reassociable(ctx);
   // Loops (o, c, kh, kw) over the weight, each with a sum over (n, p).
-  std::function<Value(OpBuilder &, unsigned, SmallVector<Value> &, Value)>
-      nest = [&](OpBuilder &nb, unsigned level, SmallVector<Value> &ivs,
-                 Value result) -> Value {
-    const int64_t bounds[] = {o, c, kh, kw};
-    if (level == 4) {
-      Value shift = arith::AddIOp::create(
-          nb, loc, arith::MulIOp::create(nb, loc, ivs[2], index(nb, wp)),
-          ivs[3]);
-      Value zero = floatConstant(nb, loc, element, 0.0);
-      auto overBatch = scf::ForOp::create(
-          nb, loc, index(nb, 0), index(nb, n), index(nb, 1), ValueRange{zero},
-          [&](OpBuilder &bb, Location, Value sample, ValueRange outer) {
-            auto overGrid = scf::ForOp::create(
-                bb, loc, index(bb, 0), index(bb, positions), index(bb, 1),
-                ValueRange{outer[0]},
-                [&](OpBuilder &pb, Location, Value p, ValueRange acc) {
-                  Value gv = tensor::ExtractOp::create(
-                      pb, loc, grid, ValueRange{sample, ivs[0], p});
-                  Value xv = tensor::ExtractOp::create(
-                      pb, loc, flatInput,
-                      ValueRange{sample, ivs[1],
-                                 arith::AddIOp::create(pb, loc, p, shift)});
-                  Value product = arith::MulFOp::create(pb, loc, gv, xv, flags);
-                  scf::YieldOp::create(pb, loc,
-                                       ValueRange{arith::AddFOp::create(
-                                           pb, loc, acc[0], product, flags)});
-                });
-            scf::YieldOp::create(bb, loc, overGrid.getResults());
-          });
-      return tensor::InsertOp::create(nb, loc, overBatch.getResult(0), result,
-                                      ivs);
-    }
-    auto loop = scf::ForOp::create(
-        nb, loc, index(nb, 0), index(nb, bounds[level]), index(nb, 1),
-        ValueRange{result},
-        [&](OpBuilder &lb, Location, Value iv, ValueRange state) {
-          ivs.push_back(iv);
-          Value inner = nest(lb, level + 1, ivs, state[0]);
-          ivs.pop_back();
-          scf::YieldOp::create(lb, loc, inner);
-        });
-    return loop.getResult(0);
-  };
-  SmallVector<Value> ivs;
-  return nest(l.b, 0, ivs, l.empty(type));
+  return carriedLoopNest(
+      l.b, loc, {o, c, kh, kw}, l.empty(type),
+      [&](OpBuilder &nb, ValueRange ivs, Value result) -> Value {
+        SmallVector<Value> weightAt(ivs);
+        Value shift = arith::AddIOp::create(
+            nb, loc,
+            arith::MulIOp::create(nb, loc, weightAt[2],
+                                  indexConstant(nb, loc, wp)),
+            weightAt[3]);
+        Value sum = carriedLoopNest(
+            nb, loc, {n, positions}, floatConstant(nb, loc, element, 0.0),
+            [&](OpBuilder &pb, ValueRange at, Value acc) -> Value {
+              Value sample = at[0], p = at[1];
+              Value gv = tensor::ExtractOp::create(
+                  pb, loc, grid, ValueRange{sample, weightAt[0], p});
+              Value xv = tensor::ExtractOp::create(
+                  pb, loc, flatInput,
+                  ValueRange{sample, weightAt[1],
+                             arith::AddIOp::create(pb, loc, p, shift)});
+              Value product = arith::MulFOp::create(pb, loc, gv, xv, flags);
+              return arith::AddFOp::create(pb, loc, acc, product, flags);
+            });
+        return tensor::InsertOp::create(nb, loc, sum, result, weightAt);
+      });
 }
 
 FailureOr<Value> lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {

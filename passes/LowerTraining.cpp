@@ -550,49 +550,29 @@ struct SolverBuilder {
     }
     int64_t batchSize = flat.getDimSize(0), features = flat.getDimSize(1);
     int64_t slots = perSlot ? l.typeOf(a).getDimSize(1) : 1;
-    auto index = [&](OpBuilder &nb, int64_t v) {
-      return indexConstant(nb, loc, v);
-    };
-    auto flags = arith::FastMathFlagsAttr::get(
-        b.getContext(),
-        arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
-    Value init = l.empty(resultType);
-    auto rowsLoop = scf::ForOp::create(
-        b, loc, index(b, 0), index(b, batchSize), index(b, 1), ValueRange{init},
-        [&](OpBuilder &rb, Location, Value row, ValueRange rowState) {
-          auto slotsLoop = scf::ForOp::create(
-              rb, loc, index(rb, 0), index(rb, slots), index(rb, 1),
-              ValueRange{rowState[0]},
-              [&](OpBuilder &sb, Location, Value slot, ValueRange slotState) {
-                Value zero = floatConstant(sb, loc, element, 0.0);
-                auto sum = scf::ForOp::create(
-                    sb, loc, index(sb, 0), index(sb, features), index(sb, 1),
-                    ValueRange{zero},
-                    [&](OpBuilder &db, Location, Value d, ValueRange acc) {
-                      SmallVector<Value> at = {row};
-                      if (perSlot)
-                        at.push_back(slot);
-                      at.push_back(d);
-                      Value av = tensor::ExtractOp::create(db, loc, a, at);
-                      Value xv = tensor::ExtractOp::create(db, loc, x,
-                                                           ValueRange{row, d});
-                      Value product =
-                          arith::MulFOp::create(db, loc, av, xv, flags);
-                      scf::YieldOp::create(
-                          db, loc,
-                          ValueRange{arith::AddFOp::create(db, loc, acc[0],
-                                                           product, flags)});
-                    });
-                SmallVector<Value> to = {row};
+    auto flags = reassociable(b.getContext());
+    return carriedLoopNest(
+        b, loc, {batchSize, slots}, l.empty(resultType),
+        [&](OpBuilder &sb, ValueRange rowSlot, Value state) -> Value {
+          Value row = rowSlot[0], slot = rowSlot[1];
+          Value sum = carriedLoopNest(
+              sb, loc, {features}, floatConstant(sb, loc, element, 0.0),
+              [&](OpBuilder &db, ValueRange feature, Value acc) -> Value {
+                SmallVector<Value> at = {row};
                 if (perSlot)
-                  to.push_back(slot);
-                Value updated = tensor::InsertOp::create(
-                    sb, loc, sum.getResult(0), slotState[0], to);
-                scf::YieldOp::create(sb, loc, updated);
+                  at.push_back(slot);
+                at.push_back(feature[0]);
+                Value av = tensor::ExtractOp::create(db, loc, a, at);
+                Value xv = tensor::ExtractOp::create(
+                    db, loc, x, ValueRange{row, feature[0]});
+                Value product = arith::MulFOp::create(db, loc, av, xv, flags);
+                return arith::AddFOp::create(db, loc, acc, product, flags);
               });
-          scf::YieldOp::create(rb, loc, slotsLoop.getResult(0));
+          SmallVector<Value> to = {row};
+          if (perSlot)
+            to.push_back(slot);
+          return tensor::InsertOp::create(sb, loc, sum, state, to);
         });
-    return rowsLoop.getResult(0);
   }
   /// Per row: Σ_d x[b, d] y[b, d].
   Value rowSum(Value x, Value y) { return dots(x, y, rows); }

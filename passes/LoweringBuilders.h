@@ -13,9 +13,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
+
+#include <functional>
 
 namespace mlir::fsnn::lowering {
 
@@ -33,6 +36,42 @@ inline Value floatConstant(OpBuilder &b, Location loc, Type element,
 
 inline Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// Loops 0 <= ivs[k] < bounds[k], outermost first, that carry one value from
+/// `init`: `body(b, ivs, carried)` builds the innermost iteration and returns
+/// what it carries on. Returns the value after the last iteration. (A sum
+/// carried this way stays in a register, where a linalg reduction would
+/// load and store it at every term.)
+inline Value
+carriedLoopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> bounds,
+                Value init,
+                function_ref<Value(OpBuilder &, ValueRange, Value)> body) {
+  SmallVector<Value> ivs;
+  std::function<Value(OpBuilder &, unsigned, Value)> nest =
+      [&](OpBuilder &nb, unsigned level, Value state) -> Value {
+    if (level == bounds.size())
+      return body(nb, ivs, state);
+    auto loop = scf::ForOp::create(
+        nb, loc, indexConstant(nb, loc, 0),
+        indexConstant(nb, loc, bounds[level]), indexConstant(nb, loc, 1),
+        ValueRange{state},
+        [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
+          ivs.push_back(iv);
+          Value result = nest(lb, level + 1, carried[0]);
+          ivs.pop_back();
+          scf::YieldOp::create(lb, loc, result);
+        });
+    return loop.getResult(0);
+  };
+  return nest(b, 0, init);
+}
+
+/// The flags of a sum whose terms may be reassociated and fused (no oracle
+/// pins down their order), so that it vectorizes.
+inline arith::FastMathFlagsAttr reassociable(MLIRContext *ctx) {
+  return arith::FastMathFlagsAttr::get(ctx, arith::FastMathFlags::reassoc |
+                                                arith::FastMathFlags::contract);
 }
 
 /// Builders shared by the lowerings; `b` inserts before the op being lowered.
