@@ -296,17 +296,11 @@ Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
 
 Value lowerLinear(Lowering &l, LinearOp op) {
   RankedTensorType type = op.getType();
-  RankedTensorType wType = l.typeOf(op.getWeight());
   Value init = l.initWithBias(type, op.getBias(), 1);
   // Wᵀ, so that the innermost loop runs over contiguous outputs and weights
   // (and vectorizes without reassociating a sum). It depends only on the
   // weight, so loop-invariant code motion takes it out of the time loop.
-  auto tType = RankedTensorType::get({wType.getDimSize(1), wType.getDimSize(0)},
-                                     wType.getElementType());
-  Value transposed =
-      l.generic(tType, ValueRange{op.getWeight()}, l.empty(tType),
-                {l.pick(2, {1, 0}), l.identity(2)}, {kPar, kPar},
-                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value transposed = l.transposed(op.getWeight());
   if (l.gpu)
     // Loops (b, o, i): one thread per output, summing in the order of i.
     return l.generic(
@@ -758,6 +752,17 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
 /// one layer, static input, a feedback map that is a linear map on the
 /// spikes (its weight from outside), in training followed by dropout, and a
 /// batch x N state whose N neurons one block of threads covers.
+/// The rates are the (λ-weighted) average of the spikes, Σ λ^(T-t) s[t] /
+/// Σ λ^k: the denominator.
+double rateNormaliser(int64_t steps, double leak) {
+  double normaliser = 0, weight = 1;
+  for (int64_t k = 0; k < steps; ++k) {
+    normaliser += weight;
+    weight *= leak;
+  }
+  return normaliser;
+}
+
 struct FusableFeedback {
   LinearOp linear;
   /// The training step's dropout of the feedback current, if any.
@@ -814,21 +819,10 @@ LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op,
   int64_t batch = rateType.getDimSize(0), neurons = rateType.getDimSize(1);
   int64_t steps = static_cast<int64_t>(op.getTimeSteps());
   NeuronAttr neuron = op.getNeuron();
-  double leak = neuron.getLeakValue();
-  double normaliser = 0, weight = 1;
-  for (int64_t k = 0; k < steps; ++k) {
-    normaliser += weight;
-    weight *= leak;
-  }
+  double normaliser = rateNormaliser(steps, neuron.getLeakValue());
 
   Value current = inlineMap(b, op.getLayers()[0], op.getInput());
-  RankedTensorType wType = l.typeOf(feedback.getWeight());
-  auto tType = RankedTensorType::get({wType.getDimSize(1), wType.getDimSize(0)},
-                                     element);
-  Value transposed =
-      l.generic(tType, ValueRange{feedback.getWeight()}, l.empty(tType),
-                {l.pick(2, {1, 0}), l.identity(2)}, {kPar, kPar},
-                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value transposed = l.transposed(feedback.getWeight());
   auto buffer = [&](Value tensor) -> Value {
     auto type = cast<RankedTensorType>(tensor.getType());
     return bufferization::ToBufferOp::create(
@@ -1073,12 +1067,7 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
         }
         scf::YieldOp::create(lb, ll, next);
       });
-  // Rates: the (λ-weighted) average, Σ λ^(T-t) s[t] / Σ λ^k.
-  double normaliser = 0, weight = 1;
-  for (int64_t k = 0; k < steps; ++k) {
-    normaliser += weight;
-    weight *= leak;
-  }
+  double normaliser = rateNormaliser(steps, leak);
   for (unsigned i = 0; i < numLayers; ++i)
     results.push_back(
         arith::MulFOp::create(b, loc, loop.getResult(4 * i + 2),

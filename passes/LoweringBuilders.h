@@ -206,6 +206,16 @@ struct Lowering {
     return AffineMap::get(rank, 0, {column}, b.getContext());
   }
 
+  /// Mᵀ of a matrix.
+  Value transposed(Value matrix) {
+    RankedTensorType type = typeOf(matrix);
+    auto tType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
+                                       type.getElementType());
+    return generic(tType, ValueRange{matrix}, empty(tType),
+                   {pick(2, {1, 0}), identity(2)}, {kPar, kPar},
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  }
+
   /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
   /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are
   /// innermost, contiguous in the output (and, at stride 1, in the input).
