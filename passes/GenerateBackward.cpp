@@ -40,6 +40,19 @@ Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
       .getResult(0);
 }
 
+/// The sum of `x` over its dimensions `dims`, as a tensor of `type`.
+Value sumOver(OpBuilder &b, Location loc, Value x, RankedTensorType type,
+              ArrayRef<int64_t> dims) {
+  return linalg::ReduceOp::create(
+             b, loc, ValueRange{x}, ValueRange{zeros(b, loc, type)}, dims,
+             [](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nl,
+                   ValueRange{arith::AddFOp::create(nb, nl, args[0], args[1])});
+             })
+      .getResult(0);
+}
+
 Value transpose(OpBuilder &b, Location loc, Value matrix) {
   RankedTensorType type = tensorTypeOf(matrix);
   auto transposedType = RankedTensorType::get(
@@ -115,18 +128,8 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
         cot.add(loc, linear.getWeight(), gw);
       }
       if (linear.getBias() && wants(linear.getBias())) {
-        RankedTensorType biasType = tensorTypeOf(linear.getBias());
-        Value gb =
-            linalg::ReduceOp::create(
-                b, loc, ValueRange{gy}, ValueRange{zeros(b, loc, biasType)},
-                ArrayRef<int64_t>{0},
-                [](OpBuilder &nb, Location nl, ValueRange args) {
-                  linalg::YieldOp::create(nb, nl,
-                                          ValueRange{arith::AddFOp::create(
-                                              nb, nl, args[0], args[1])});
-                })
-                .getResult(0);
-        cot.add(loc, linear.getBias(), gb);
+        cot.add(loc, linear.getBias(),
+                sumOver(b, loc, gy, tensorTypeOf(linear.getBias()), {0}));
       }
     } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
       Value gy = cot.lookup(conv.getResult());
@@ -154,18 +157,8 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
                                            conv.getStridesAttr(),
                                            conv.getPaddingAttr()));
       if (conv.getBias() && wants(conv.getBias())) {
-        RankedTensorType biasType = tensorTypeOf(conv.getBias());
-        Value gb =
-            linalg::ReduceOp::create(
-                b, loc, ValueRange{gy}, ValueRange{zeros(b, loc, biasType)},
-                ArrayRef<int64_t>{0, 2, 3},
-                [](OpBuilder &nb, Location nl, ValueRange args) {
-                  linalg::YieldOp::create(nb, nl,
-                                          ValueRange{arith::AddFOp::create(
-                                              nb, nl, args[0], args[1])});
-                })
-                .getResult(0);
-        cot.add(loc, conv.getBias(), gb);
+        cot.add(loc, conv.getBias(),
+                sumOver(b, loc, gy, tensorTypeOf(conv.getBias()), {0, 2, 3}));
       }
     } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
       if (wants(dropout.getInput()))
@@ -434,16 +427,7 @@ LogicalResult generateBackward(func::FuncOp function) {
   SmallVector<int64_t> featureDims;
   for (int64_t d = 1; d < rateType.getRank(); ++d)
     featureDims.push_back(d);
-  Value sumOfSquares =
-      linalg::ReduceOp::create(
-          b, loc, ValueRange{squares}, ValueRange{zeros(b, loc, residualType)},
-          featureDims,
-          [](OpBuilder &nb, Location nl, ValueRange args) {
-            linalg::YieldOp::create(
-                nb, nl,
-                ValueRange{arith::AddFOp::create(nb, nl, args[0], args[1])});
-          })
-          .getResult(0);
+  Value sumOfSquares = sumOver(b, loc, squares, residualType, featureDims);
   results.push_back(math::SqrtOp::create(b, loc, sumOfSquares));
   resultAttrs.push_back(b.getDictionaryAttr(
       b.getNamedAttr("fsnn.name", b.getStringAttr("adjoint_rhs_norm"))));
