@@ -1,6 +1,7 @@
 //===- model.cpp - loading and running compiled fsnn models ---------------===//
 
 #include "fsnnrt/model.h"
+#include "memref_descriptor.h"
 #include "status_internal.h"
 
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+using fsnnrt::Descriptor;
 
 namespace {
 
@@ -46,24 +49,6 @@ bool parseDtype(const std::string &text, fsnn_dtype &dtype) {
     return false;
   return true;
 }
-
-/// A memref descriptor of any rank, as the generated code reads it.
-struct Descriptor {
-  std::vector<int64_t> words;
-  Descriptor(const void *data, const std::vector<int64_t> &dims) {
-    words.push_back(reinterpret_cast<int64_t>(data));
-    words.push_back(reinterpret_cast<int64_t>(data));
-    words.push_back(0);
-    words.insert(words.end(), dims.begin(), dims.end());
-    std::vector<int64_t> strides(dims.size());
-    int64_t stride = 1;
-    for (int i = int(dims.size()) - 1; i >= 0; --i) {
-      strides[i] = stride;
-      stride *= dims[i];
-    }
-    words.insert(words.end(), strides.begin(), strides.end());
-  }
-};
 
 } // namespace
 

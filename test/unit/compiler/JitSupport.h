@@ -4,6 +4,7 @@
 #define FSNN_TEST_UNIT_COMPILER_JITSUPPORT_H
 
 #include "dialect/translate/Translate.h"
+#include "memref_descriptor.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -16,25 +17,9 @@
 
 namespace fsnn::testing {
 
-/// A memref descriptor of any rank: allocated and aligned pointers, offset,
-/// sizes, strides (the layout of StridedMemRefType), for dense row-major
-/// data.
-struct Descriptor {
-  std::vector<int64_t> words;
-  Descriptor(void *data, const std::vector<int64_t> &shape) {
-    words = {reinterpret_cast<int64_t>(data), reinterpret_cast<int64_t>(data),
-             0};
-    words.insert(words.end(), shape.begin(), shape.end());
-    std::vector<int64_t> strides(shape.size());
-    int64_t stride = 1;
-    for (int i = int(shape.size()) - 1; i >= 0; --i) {
-      strides[i] = stride;
-      stride *= shape[i];
-    }
-    words.insert(words.end(), strides.begin(), strides.end());
-  }
-  void *pointer() { return words.data(); }
-};
+/// The runtime's memref descriptor: the tests call the generated code as
+/// the runtime does.
+using Descriptor = fsnnrt::Descriptor;
 
 /// The dialects and translations an imported model needs to be lowered
 /// and JIT-compiled.
