@@ -24,8 +24,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <random>
 
 using namespace fsnn::reference;
@@ -105,7 +103,6 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
     b.data.resize(b.size());
     results.push_back(b);
   }
-  std::string name = function.getSymName().str();
   function->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(&context));
   mlir::PassManager pm(&context);
   // Running the training pipeline's own fsnn-generate-backward again is a
@@ -116,13 +113,8 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
                                   ? mlir::fsnn::buildGPUEmulationStages(pm, 96)
                                   : mlir::fsnn::buildCPULoweringStages(pm)));
   ASSERT_TRUE(mlir::succeeded(pm.run(*module))) << diagnostics;
-  // The GPU stages make function names PTX identifiers (kernels are named
-  // after them).
-  if (emulateGPU)
-    std::replace_if(
-        name.begin(), name.end(),
-        [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
-        '_');
+  std::string entry = fsnn::testing::cInterfaceOf(*module);
+  ASSERT_FALSE(entry.empty()) << "no C interface after lowering";
   auto engine = mlir::ExecutionEngine::create(*module);
   ASSERT_TRUE(bool(engine)) << llvm::toString(engine.takeError());
 
@@ -160,7 +152,7 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
   pointers.push_back(&seed);
   for (Buffer<T> &r : results)
     pass(r.data.data(), r.shape);
-  llvm::Error error = (*engine)->invokePacked("_mlir_ciface_" + name, pointers);
+  llvm::Error error = (*engine)->invokePacked(entry, pointers);
   ASSERT_FALSE(error) << llvm::toString(std::move(error));
 
   // The reference: the same refresh, masks, simulation, adjoint and

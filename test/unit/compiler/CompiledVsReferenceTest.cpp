@@ -26,7 +26,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <random>
 
 using namespace fsnn::reference;
@@ -59,7 +58,6 @@ public:
     if (!compiled->module)
       return nullptr;
     auto function = *compiled->module->getOps<mlir::func::FuncOp>().begin();
-    compiled->name = function.getSymName().str();
     function->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(ctx));
     mlir::PassManager pm(ctx);
     // A block size that does not divide the test models' extents, so that
@@ -71,13 +69,8 @@ public:
       ADD_FAILURE() << "lowering failed:\n" << diagnostics;
       return nullptr;
     }
-    // The GPU stages make function names PTX identifiers (kernels are
-    // named after them).
-    if (emulateGPU)
-      std::replace_if(
-          compiled->name.begin(), compiled->name.end(),
-          [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
-          '_');
+    compiled->entry = fsnn::testing::cInterfaceOf(*compiled->module);
+    EXPECT_FALSE(compiled->entry.empty()) << "no C interface after lowering";
     mlir::ExecutionEngineOptions engineOptions;
     auto engine =
         mlir::ExecutionEngine::create(*compiled->module, engineOptions);
@@ -102,13 +95,13 @@ public:
       descriptorPointers.push_back(arguments[i].pointer());
       pointers.push_back(&descriptorPointers.back());
     }
-    llvm::Error error = engine->invokePacked("_mlir_ciface_" + name, pointers);
+    llvm::Error error = engine->invokePacked(entry, pointers);
     EXPECT_FALSE(error) << llvm::toString(std::move(error));
   }
 
   size_t outputs = 2;
   int64_t seed = 0;
-  std::string name;
+  std::string entry;
   std::unique_ptr<mlir::MLIRContext> context;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::unique_ptr<mlir::ExecutionEngine> engine;

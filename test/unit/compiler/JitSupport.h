@@ -6,6 +6,8 @@
 #include "dialect/translate/Translate.h"
 #include "memref_descriptor.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -13,6 +15,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace fsnn::testing {
@@ -20,6 +23,17 @@ namespace fsnn::testing {
 /// The runtime's memref descriptor: the tests call the generated code as
 /// the runtime does.
 using Descriptor = fsnnrt::Descriptor;
+
+/// The C interface of the lowered model function (what the runtime calls
+/// through fsnn_model_entry), whatever the pipeline named the function: the
+/// GPU stages make it a PTX identifier, kernels being named after it.
+inline std::string cInterfaceOf(mlir::ModuleOp module) {
+  for (auto function : module.getOps<mlir::LLVM::LLVMFuncOp>())
+    if (!function.isExternal() &&
+        function.getSymName().starts_with("_mlir_ciface_"))
+      return function.getSymName().str();
+  return "";
+}
 
 /// The dialects and translations an imported model needs to be lowered
 /// and JIT-compiled.
