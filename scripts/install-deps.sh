@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package fsnn needs to build and test. Safe to rerun:
 # when everything is already installed it changes nothing.
+#
+# Never pipe a command into an early-exiting reader (grep -q, head) here:
+# under pipefail the writer dies of SIGPIPE and the pipeline fails although
+# the match succeeded. Capture the output, then test it.
+# scripts/test-install-deps.sh runs this script's whole install path with
+# nothing installed (dpkg-query, apt-get and sudo replaced by shims).
 set -euo pipefail
 
 PACKAGES=(
@@ -11,11 +17,21 @@ PACKAGES=(
   nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
 )
 
+installed() {
+  local status
+  status="$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" || return 1
+  [[ "$status" == *"install ok installed"* ]]
+}
+
+has_candidate() {
+  local policy
+  policy="$(apt-cache policy "$1" 2>/dev/null)" || return 1
+  [[ "$policy" =~ Candidate:\ [0-9] ]]
+}
+
 missing=()
 for package in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
+  installed "$package" || missing+=("$package")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages are installed"
@@ -38,7 +54,7 @@ $SUDO apt-get update -q
 
 # LLVM/MLIR 22 come from bookworm-security; without that source apt would
 # fail later with a vaguer message, so check first.
-if ! apt-cache policy libmlir-22-dev | grep -q "Candidate: [0-9]"; then
+if ! has_candidate libmlir-22-dev; then
   echo "install-deps: the package libmlir-22-dev (LLVM/MLIR 22) is not available." >&2
   echo "  It comes from Debian 12's bookworm-security suite; add" >&2
   echo "  'deb http://deb.debian.org/debian-security bookworm-security main'" >&2

@@ -12,6 +12,9 @@ lit=/usr/lib/llvm-22/bin/lit
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh"
 
+echo "=== install path (nothing installed, shims for dpkg-query/apt-get/sudo) ==="
+"$root/scripts/test-install-deps.sh"
+
 echo "=== lit ==="
 lit_log="$(mktemp)"
 trap 'rm -f "$lit_log"' EXIT
