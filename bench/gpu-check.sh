@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of issue F, in two halves, because the GPU machine has CUDA
+# The GPU check, in two halves, because the GPU machine has CUDA
 # and a driver but no LLVM/MLIR and nothing can be installed there:
 #
 #   bench/gpu-check.sh prepare [DIR]   here, with fsnn built (build/): makes
@@ -8,7 +8,7 @@
 #       (sm_90, the H200) and for a portable CPU (x86-64-v3), and gathers
 #       fsnn-run (runtime only: no MLIR), the shared libraries it needs and
 #       the Fashion-MNIST test set into DIR (default .gpucheck, ignored by
-#       git) for the device tool to carry. The F400 training step is
+#       git) to copy to the GPU machine. The F400 training step is
 #       compiled for both too.
 #   bench/gpu-check.sh run [DIR]       on the GPU machine: per model, the GPU
 #       run compared with the reference executor (spike counts and logits,
@@ -20,8 +20,8 @@
 #       $OUT/gpu-check.txt when OUT is set. Exits non-zero if a comparison
 #       fails.
 #
-# With the device tool:  bench/gpu-check.sh prepare, then
-#   run(command="bench/gpu-check.sh run", carry=[".gpucheck"], timeout_s=300)
+# bench/gpu-check.sh prepare here, copy .gpucheck/ over, then
+#   bench/gpu-check.sh run there (about 5 minutes on an H200).
 # Without a GPU, FSNN_CUDA_DRIVER=<build>/lib/libfsnn_fake_cuda.so runs the
 # plumbing (the fake driver computes nothing, so the comparisons fail).
 set -euo pipefail

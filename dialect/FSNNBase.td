@@ -88,7 +88,7 @@ class FSNN_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 def FSNN_NeuronAttr : FSNN_Attr<"Neuron", "neuron"> {
   let summary = "spiking neuron model: IF or LIF, threshold, leak, reset";
   let description = [{
-    Describes the neurons of a spiking layer (IDE_SPEC §1.3, §1.4).
+    Describes the neurons of a spiking layer (docs/method.md §1.3, §1.4).
 
     * `if`: integrate-and-fire; the leak is 1.
     * `lif`: leaky integrate-and-fire with leak λ in (0, 1]; after the reset

@@ -85,7 +85,7 @@ def FSNN_ConvTranspose2DOp : FSNN_Op<"conv_transpose2d", [Pure]> {
     spatial dimension,
     `out = (in - 1) * stride - 2 * padding + kernel + output_padding`, with
     `output_padding < stride`. It is the feedback map of the multi-layer CIFAR
-    models (IDE_SPEC §5.4: "F96C3u").
+    models (docs/method.md §5.4: "F96C3u").
 
     Example:
     ```mlir
@@ -118,7 +118,7 @@ def FSNN_BatchNormOp : FSNN_Op<"batch_norm", [Pure,
     four parameter vectors have C elements.
 
     This is batch norm at inference (running statistics), inside the time loop
-    of the multi-layer model even in training (IDE_SPEC §1.7), and, for spike
+    of the multi-layer model even in training (docs/method.md §1.7), and, for spike
     input, with statistics computed once per batch from the time-averaged
     input. `fsnn-fold-batch-norm` folds it into a preceding linear or conv.
 
@@ -177,7 +177,7 @@ def FSNN_DropoutMaskOp : FSNN_Op<"dropout_mask", [Pure]> {
     `1 - rate` and 0 otherwise, from a counter-based generator keyed by
     `seed` and `stream`. The same `(seed, stream)` always gives the same mask,
     which is what makes the mask of a batch reusable at every time step and in
-    the equilibrium map of the backward pass (IDE_SPEC §1.7). Every map has its
+    the equilibrium map of the backward pass (docs/method.md §1.7). Every map has its
     own `stream`.
 
     Example:
@@ -230,7 +230,7 @@ def FSNN_AvgPool2DOp : FSNN_Op<"avg_pool2d", [Pure]> {
   let summary = "2-D average pooling without padding";
   let description = [{
     Averages `kernel` windows moved by `strides` over an NCHW tensor:
-    `out = (in - kernel) / stride + 1`. IDE_SPEC §1.1 allows 2x2 average
+    `out = (in - kernel) / stride + 1`. docs/method.md §1.1 allows 2x2 average
     pooling after F.
 
     Example:
@@ -255,7 +255,7 @@ def FSNN_SoftmaxCrossEntropyOp : FSNN_Op<"softmax_cross_entropy", [Pure]> {
     `loss = mean_b(-log softmax(logits_b)[labels_b])`, a 0-d tensor, and
     `grad = (softmax(logits) - onehot(labels)) / batch`, the gradient of the
     loss with respect to `logits`. The gradient is where the implicit backward
-    starts (IDE_SPEC §3.1).
+    starts (docs/method.md §3.1).
 
     Example:
     ```mlir
@@ -284,7 +284,7 @@ def FSNN_SpectralPowerIterationOp
     With `V_mat` the weight reshaped to `dim0 x (product of the rest)` (out x in
     for FC, out x in*k*k for conv, in x out*k*k for transposed conv):
     `v_next = normalise(V_matᵀ u)`, then `u_next = normalise(V_mat v_next)`.
-    Run once per training forward pass, before the simulation (IDE_SPEC §4.1).
+    Run once per training forward pass, before the simulation (docs/method.md §4.1).
 
     Example:
     ```mlir
@@ -304,7 +304,7 @@ def FSNN_SpectralPowerIterationOp
 def FSNN_SpectralWeightOp : FSNN_Op<"spectral_weight", [Pure]> {
   let summary = "effective feedback weight clamp(g, -1, 1) * V / σ̂(V)";
   let description = [{
-    The spectral reparameterisation of IDE_SPEC §4.1:
+    The spectral reparameterisation of docs/method.md §4.1:
     `sigma = uᵀ V_mat v` and `result = clamp(g, -1, 1) * weight / sigma`, with
     `V_mat` as in `fsnn.spectral_power_iteration`. `u` and `v` are constants
     for the gradient; `g` is a 0-d tensor. Both W_eff and σ̂ are returned.
@@ -370,7 +370,7 @@ def FSNN_ClampRateOp : FSNN_Op<"clamp_rate", [Pure,
   let summary = "the equilibrium firing-rate response σ(current / V_th)";
   let description = [{
     `result = min(max(input / threshold, 0), 1)`: the rate a neuron settles to
-    under a constant input current (IDE_SPEC §2.1). The equilibrium map of a
+    under a constant input current (docs/method.md §2.1). The equilibrium map of a
     layer is `clamp_rate(W a + F x)`. Its derivative, used by the implicit
     backward, is `1 / threshold` where `0 <= input / threshold <= 1` (both ends
     included, §3.6) and 0 elsewhere.
@@ -391,7 +391,7 @@ def FSNN_FeedbackOp : FSNN_Op<"feedback", [
   let summary = "simulate T steps of a (multi-layer) feedback spiking network";
   let description = [{
     Simulates N >= 1 spiking layers for `time_steps` steps with the exact
-    per-step order of IDE_SPEC §1.3–§1.5, starting from zero potentials and no
+    per-step order of docs/method.md §1.3–§1.5, starting from zero potentials and no
     spikes, and returns each layer's firing rate and spike count.
 
     Regions (each one block with one argument, ending in `fsnn.yield` of one
@@ -413,7 +413,7 @@ def FSNN_FeedbackOp : FSNN_Op<"feedback", [
     (i32), one of each per layer, in layer order. For static input a lowering
     may compute map 1 once; the semantics are the same.
 
-    Example (the F400 model of IDE_SPEC §5.2 at inference, BN folded):
+    Example (the F400 model of docs/method.md §5.2 at inference, BN folded):
     ```mlir
     %rate, %count = fsnn.feedback %x steps 5 neuron #fsnn.neuron<if, threshold = 2.0>
         input static : tensor<128x784xf32>
@@ -496,7 +496,7 @@ def FSNN_AdjointSolveOp : FSNN_SolveOp<"adjoint_solve",
     [AllTypesMatch<["rhs", "adjoint"]>]> {
   let summary = "solve β = J_fᵀ β + rhs, the adjoint of an equilibrium";
   let description = [{
-    The implicit backward of IDE_SPEC §3: with `J_f` the Jacobian of the map in
+    The implicit backward of docs/method.md §3: with `J_f` the Jacobian of the map in
     `map` at `point`, finds `β = (I - J_fᵀ)⁻¹ rhs` per sample, where `rhs` is
     `∂L/∂a`. `broyden` is the paper's solver (v0 = 0, the code's first step
     -rhs, a 27-slot low-rank inverse estimate, best iterate kept),
@@ -542,7 +542,7 @@ def FSNN_ClampRateGradOp : FSNN_Op<"clamp_rate_grad", [Pure,
   let description = [{
     The gradient of `clamp_rate(input)` with respect to `input`, given the
     gradient `grad` of its result: `grad / V_th` where `0 <= input / V_th <= 1`
-    (both ends included, as autodiff of the clamp gives, IDE_SPEC §3.6), else 0.
+    (both ends included, as autodiff of the clamp gives, docs/method.md §3.6), else 0.
 
     Example:
     ```mlir
@@ -594,7 +594,7 @@ def FSNN_SpectralWeightGradOp : FSNN_Op<"spectral_weight_grad", [Pure,
   let description = [{
     Given the gradient `grad` of the effective weight
     `W = clamp(g, -1, 1) V / σ̂` with `σ̂ = uᵀ V_mat v` (u and v constants, as in
-    spectral normalisation, IDE_SPEC §4.1), returns the gradients of `V` and of
+    spectral normalisation, docs/method.md §4.1), returns the gradients of `V` and of
     the scalar `g`: with `c = clamp(g, -1, 1)` and `G = Σ grad ⊙ V`,
     `∂V = c/σ̂ grad - c G/σ̂² u vᵀ` and `∂g = G/σ̂` inside `[-1, 1]`, else 0.
 
@@ -654,7 +654,7 @@ def FSNN_LinearFixedPointOp : FSNN_SolveOp<"linear_fixed_point",
     `x = (I - A)⁻¹ rhs` per sample with the same solvers and settings as
     `fsnn.adjoint_solve`: `broyden` (x0 = 0, first step -rhs as the paper's
     code, 27 low-rank updates, best iterate), `fixed_point` (the paper's
-    N-MNIST iteration from x0 = rhs: `x ← (A x + rhs) / 2`, IDE_SPEC §3.4) or
+    N-MNIST iteration from x0 = rhs: `x ← (A x + rhs) / 2`, docs/method.md §3.4) or
     `anderson`. Returns x and the per-sample residual norms
     `|A x + rhs - x|`.
 

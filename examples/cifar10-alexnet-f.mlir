@@ -1,4 +1,4 @@
-// CIFAR-10 AlexNet-F (IDE_SPEC §5.4) at inference: five spiking conv layers,
+// CIFAR-10 AlexNet-F (docs/method.md §5.4) at inference: five spiking conv layers,
 // 96C3s-256C3-384C3s-384C3-256C3, with a transposed-conv feedback F96C3u from
 // layer 5 to layer 1, IF neurons, T = 30, readout on layer 5's rates.
 // BN is in inference mode everywhere; fsnn-prepare-inference folds all five

@@ -1,4 +1,4 @@
-// One IDE training iteration of F400 (IDE_SPEC §10) up to the adjoint:
+// One IDE training iteration of F400 (docs/method.md §10) up to the adjoint:
 // power iteration and W_eff, dropout masks drawn once per batch, T = 5 steps
 // with batch statistics in F, readout, loss, ∂L/∂a, and the adjoint solve
 // β = J_fᵀβ + ∂L/∂a by Broyden (30 iterations) at the simulated rate a[T].

@@ -1,4 +1,4 @@
-// The paper's Fashion-MNIST model "400 (F400)" (IDE_SPEC §5.2) at inference:
+// The paper's Fashion-MNIST model "400 (F400)" (docs/method.md §5.2) at inference:
 // 784 inputs, F = Linear(784 -> 400) + BN, 400 IF neurons with V_th = 2 and
 // a spectrally reparameterised 400x400 feedback, T = 5, readout Linear(400 ->
 // 10) on the firing rates. Parameters are function arguments: the compiled

@@ -2,7 +2,7 @@
 //
 // Reverse mode over a training forward function, with one rule that is not
 // the chain rule: the simulation's rate is not differentiated through its T
-// steps but through its equilibrium (IDE_SPEC §3). The adjoint equation
+// steps but through its equilibrium (docs/method.md §3). The adjoint equation
 // becomes an fsnn.linear_fixed_point over the vector-Jacobian product of the
 // equilibrium map, and its solution β is backpropagated through one
 // application of that map.

@@ -910,7 +910,7 @@ LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op,
             fed = arith::MulFOp::create(
                 ib, loc, fed,
                 memref::LoadOp::create(ib, loc, mask, ValueRange{sample, o}));
-          // No feedback at step 1 (IDE_SPEC §1.3).
+          // No feedback at step 1 (docs/method.md §1.3).
           Value gated = arith::SelectOp::create(ib, loc, first, zero, fed);
           Value input = memref::LoadOp::create(ib, loc, currentBuffer,
                                                ValueRange{sample, o});
@@ -1025,7 +1025,7 @@ LogicalResult lowerFeedback(OpBuilder &b, FeedbackOp op,
               current.push_back(staticCurrent);
             }
             // Feedback of the previous step's last-layer spikes; none at
-            // step 1 (IDE_SPEC §1.3). The map runs at every step (at step
+            // step 1 (docs/method.md §1.3). The map runs at every step (at step
             // 1 on no spikes, which event-driven maps make cheap) and a
             // select drops it, so that its parameter-only work stays in the
             // loop body, where loop-invariant code motion can hoist it.

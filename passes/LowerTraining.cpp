@@ -500,7 +500,7 @@ mlir::fsnn::lowering::lowerTrainingOp(Lowering &l, Operation *op,
 
 namespace {
 
-/// The paper's Broyden keeps this many rank-one updates (IDE_SPEC §3.3).
+/// The paper's Broyden keeps this many rank-one updates (docs/method.md §3.3).
 constexpr int64_t kBroydenMemory = 27;
 
 /// Batch x features views of the solve's variable, and the reductions and
@@ -691,7 +691,7 @@ mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
   Value x0 = l.filled(flatType, 0.0);
   Value r0 = rhs;
   Value norm0 = s.rowNorm(r0);
-  // The paper's first Broyden step is -r0 (IDE_SPEC §3.3).
+  // The paper's first Broyden step is -r0 (docs/method.md §3.3).
   Value step0 =
       s.map(ValueRange{r0}, {}, [&](OpBuilder &nb, Location nl, ValueRange a) {
         return (Value)arith::NegFOp::create(nb, nl, a[0]);
@@ -754,7 +754,7 @@ mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
                    });
         Value rNext = residualOf(si, next);
         Value norm = si.rowNorm(rNext);
-        // Keep each sample's best iterate (IDE_SPEC §3.3).
+        // Keep each sample's best iterate (docs/method.md §3.3).
         Value improved = li.generic(
             rowsType, ValueRange{norm, bestNorm}, li.empty(rowsType),
             {li.identity(1), li.identity(1), li.identity(1)}, {kPar},

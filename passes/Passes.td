@@ -42,7 +42,7 @@ def FSNNFoldBatchNormPass : Pass<"fsnn-fold-batch-norm"> {
 def FSNNStripDropoutPass : Pass<"fsnn-strip-dropout"> {
   let summary = "Remove dropout for inference";
   let description = [{
-    Dropout is active only in training (IDE_SPEC §1.7). This pass replaces
+    Dropout is active only in training (docs/method.md §1.7). This pass replaces
     every `fsnn.dropout` by its input and erases the `fsnn.dropout_mask` ops
     left without users, so that an imported model (which carries its dropout
     layers) compiles to the inference network.
@@ -66,7 +66,7 @@ def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
     on batch statistics, the simulation, the readout and
     `fsnn.softmax_cross_entropy`) into a training step that also returns the
     gradient of the loss for every argument marked `fsnn.trainable`, by
-    IDE's implicit differentiation (IDE_SPEC §3):
+    IDE's implicit differentiation (docs/method.md §3):
 
     1. Reverse mode from the loss through the readout gives ∂L/∂a at the
        simulated rate a = a[T].
@@ -126,7 +126,7 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
       frames, on `input[:, t]` inside it). The neuron update (spike at
       `v >= V_th`, reset, leak, accumulation) is elementwise arith on tensors.
       The feedback map's contribution is dropped at step 1 (`arith.select`),
-      as IDE_SPEC §1.3 says. Linear maps and stride-1 convolutions whose input
+      as docs/method.md §1.3 says. Linear maps and stride-1 convolutions whose input
       is spikes (the feedback map and layers 2..N) are event-driven: only the
       neurons that fired add their weights, in the dense summation order, so
       the result equals the dense one bit for bit.

@@ -49,7 +49,7 @@ static void addBackwardStages(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-/// Bufferization as ../shared/docs/TOOLCHAIN.md found it to work in LLVM 22,
+/// Bufferization as it was found to work in LLVM 22 (docs/compiler.md),
 /// the same for CPUs and GPUs: parameters and results become memref
 /// arguments (inputs first, outputs after) behind the same C interface.
 static constexpr StringLiteral kBufferizationStages =

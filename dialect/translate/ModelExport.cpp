@@ -85,6 +85,24 @@ std::string &Exporter::valueName(Value value, const std::string &suggestion) {
   return name;
 }
 
+/// The importer's name for output `index` of the node `op` came from: the
+/// child of the op's NameLoc (one NameLoc, or a FusedLoc of them in output
+/// order); `fallback` where the location has none.
+static std::string outputNameOf(Operation *op, unsigned index,
+                                std::string fallback) {
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  if (!name)
+    return fallback;
+  SmallVector<Location> outputs = {name.getChildLoc()};
+  if (auto fused = dyn_cast<FusedLoc>(name.getChildLoc()))
+    outputs.assign(fused.getLocations().begin(), fused.getLocations().end());
+  if (index >= outputs.size())
+    return fallback;
+  if (auto output = dyn_cast<NameLoc>(outputs[index]))
+    return output.getName().str();
+  return fallback;
+}
+
 LogicalResult Exporter::nameOf(Operation *user, Value value, std::string &out) {
   auto it = names.find(value);
   if (it == names.end())
@@ -208,7 +226,8 @@ LogicalResult Exporter::exportOp(Operation *op, fm::GraphProto &graph) {
       attr->mutable_ints()->add_values(x);
   };
   auto single = [&](fm::NodeProto *node) {
-    node->add_outputs(valueName(op->getResult(0), node->name()));
+    node->add_outputs(
+        valueName(op->getResult(0), outputNameOf(op, 0, node->name())));
   };
 
   if (auto linear = dyn_cast<LinearOp>(op)) {
@@ -270,7 +289,8 @@ LogicalResult Exporter::exportOp(Operation *op, fm::GraphProto &graph) {
     fm::NodeProto *node = addNode("SpectralWeight");
     if (failed(addInputs(node, op->getOperands())))
       return failure();
-    node->add_outputs(valueName(spectral.getResult(), node->name()));
+    node->add_outputs(
+        valueName(spectral.getResult(), outputNameOf(op, 0, node->name())));
   } else if (auto feedback = dyn_cast<FeedbackOp>(op)) {
     fm::NodeProto *node = addNode("SpikingFeedback");
     if (failed(addInputs(node, feedback.getInput())))
@@ -310,13 +330,14 @@ LogicalResult Exporter::exportOp(Operation *op, fm::GraphProto &graph) {
                          *attr("feedback")->mutable_graphs()->add_values())))
       return failure();
     for (unsigned l = 0; l < numLayers; ++l)
-      node->add_outputs(
-          valueName(feedback.getRates()[l],
-                    node->name() + ".rate" + std::to_string(l + 1)));
+      node->add_outputs(valueName(
+          feedback.getRates()[l],
+          outputNameOf(op, l, node->name() + ".rate" + std::to_string(l + 1))));
     for (unsigned l = 0; l < numLayers; ++l)
-      node->add_outputs(
-          valueName(feedback.getSpikeCounts()[l],
-                    node->name() + ".count" + std::to_string(l + 1)));
+      node->add_outputs(valueName(
+          feedback.getSpikeCounts()[l],
+          outputNameOf(op, numLayers + l,
+                       node->name() + ".count" + std::to_string(l + 1))));
   } else {
     return op->emitOpError() << "cannot be expressed in the fsnn model format";
   }

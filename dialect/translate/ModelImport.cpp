@@ -26,8 +26,18 @@ public:
   OwningOpRef<ModuleOp> run();
 
 private:
+  /// The node's name, with the names of its outputs as the child location
+  /// unless the node has one output named after itself: an export then
+  /// writes the model's own value names back (see outputNameOf in the
+  /// exporter), so a round trip keeps the file and its structure hash.
   Location locOf(const fm::NodeProto &node) {
-    return NameLoc::get(builder.getStringAttr(node.name()));
+    StringAttr name = builder.getStringAttr(node.name());
+    if (node.outputs_size() == 1 && node.outputs(0) == node.name())
+      return NameLoc::get(name);
+    SmallVector<Location> outputs;
+    for (const std::string &output : node.outputs())
+      outputs.push_back(NameLoc::get(builder.getStringAttr(output)));
+    return NameLoc::get(name, FusedLoc::get(context, outputs));
   }
   /// The batched type of a per-sample activation shape.
   RankedTensorType activationType(const std::vector<int64_t> &shape) {
@@ -84,7 +94,7 @@ private:
   /// Training: the extra results (state updates and batch statistics).
   SmallVector<std::pair<std::string, Value>> trainingResults;
   /// How many map regions the importer is inside: batch norm inside a
-  /// region runs on running statistics even in training (IDE_SPEC §1.7:
+  /// region runs on running statistics even in training (docs/method.md §1.7:
   /// layers 2..N during the simulation), and its statistics could not leave
   /// the region anyway.
   int regionDepth = 0;
@@ -292,13 +302,18 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
                                lookup(node.inputs(0)), intAttr("time_steps", 1),
                                neuron, inputKind, numLayers);
   // The adjoint settings are training settings of the model; the backward
-  // generation reads them from these discardable attributes.
-  op->setAttr("fsnn.adjoint_solver",
-              builder.getStringAttr(stringAttr("solver", "broyden")));
-  op->setAttr("fsnn.adjoint_max_iterations",
-              builder.getI64IntegerAttr(intAttr("solver_iterations", 30)));
-  op->setAttr("fsnn.adjoint_tolerance",
-              builder.getF64FloatAttr(floatAttr("solver_tolerance", 0.0)));
+  // generation reads them from these discardable attributes, with its own
+  // defaults for those the model leaves out (so an export leaves them out
+  // too).
+  if (const fm::AttributeProto *solver = attribute(node, "solver"))
+    op->setAttr("fsnn.adjoint_solver", builder.getStringAttr(solver->s()));
+  if (const fm::AttributeProto *iterations =
+          attribute(node, "solver_iterations"))
+    op->setAttr("fsnn.adjoint_max_iterations",
+                builder.getI64IntegerAttr(iterations->i()));
+  if (const fm::AttributeProto *tolerance = attribute(node, "solver_tolerance"))
+    op->setAttr("fsnn.adjoint_tolerance",
+                builder.getF64FloatAttr(tolerance->f()));
 
   Operation *savedMaskPoint = maskInsertionPoint;
   maskInsertionPoint = op;
@@ -351,7 +366,7 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
     auto scalar = RankedTensorType::get({}, elementType);
     Value u = lookup(node.inputs(2)), v = lookup(node.inputs(3));
     if (options.training) {
-      // One power iteration per training forward pass (IDE_SPEC §4.1).
+      // One power iteration per training forward pass (docs/method.md §4.1).
       auto power = SpectralPowerIterationOp::create(builder, loc, u.getType(),
                                                     v.getType(), weight, u, v);
       u = power.getUNext();

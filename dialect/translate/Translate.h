@@ -21,7 +21,7 @@ namespace mlir::fsnn {
 struct ImportOptions {
   /// The static batch size of the imported function.
   int64_t batch = 1;
-  /// Import the training forward function instead of inference (IDE_SPEC
+  /// Import the training forward function instead of inference (docs/method.md
   /// §10): batch norm on batch statistics, one spectral power iteration
   /// before the weight is formed, the static input current computed before
   /// the simulation, a `labels` argument and the loss. Trainable arguments

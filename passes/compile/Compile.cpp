@@ -197,7 +197,12 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
   std::string diagnostics;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
     llvm::raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d.str() << "\n";
+    // An imported op's location is its layer's name, with its outputs'
+    // names as the child (for export); the layer's name is what to show.
+    Location where = d.getLocation();
+    if (auto name = dyn_cast<NameLoc>(where))
+      where = NameLoc::get(name.getName());
+    os << where << ": " << d.str() << "\n";
     return success();
   });
 

@@ -8,6 +8,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -229,6 +230,25 @@ std::vector<double> tensorValues(const TensorProto &tensor) {
   return values;
 }
 
+static void sortAttributes(GraphProto &graph) {
+  for (NodeProto &node : *graph.mutable_nodes()) {
+    std::vector<AttributeProto> sorted(node.attributes().begin(),
+                                       node.attributes().end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const AttributeProto &a, const AttributeProto &b) {
+                       return a.name() < b.name();
+                     });
+    node.clear_attributes();
+    for (AttributeProto &attribute : sorted)
+      *node.add_attributes() = std::move(attribute);
+    for (AttributeProto &attribute : *node.mutable_attributes())
+      if (attribute.has_graphs()) // mutable_graphs() would reset the oneof
+        for (GraphProto &subgraph :
+             *attribute.mutable_graphs()->mutable_values())
+          sortAttributes(subgraph);
+  }
+}
+
 uint64_t modelStructureHash(const ModelProto &model) {
   ModelProto structure = model;
   structure.clear_training();
@@ -239,6 +259,9 @@ uint64_t modelStructureHash(const ModelProto &model) {
     tensor.clear_raw_data();
     tensor.clear_values();
   }
+  // Attributes are looked up by name, so their order is not structure: a
+  // file whose attributes a tool wrote in another order is the same model.
+  sortAttributes(*structure.mutable_graph());
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);

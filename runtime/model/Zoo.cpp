@@ -378,6 +378,11 @@ Status createModel(const std::string &arch, const ZooOptions &options,
   Builder::attr(snn, "input_kind", nmnist ? "spike_frames" : "static");
   Builder::attr(snn, "solver", spec->solver);
   Builder::attr(snn, "solver_iterations", int64_t(30));
+  // Set once the last layer's size is known; here so that the attributes
+  // are in the order the exporter writes them (a round trip is the same
+  // file).
+  AttributeProto *tolerance = snn->add_attributes();
+  tolerance->set_name("solver_tolerance");
   AttributeProto *layers = snn->add_attributes();
   layers->set_name("layers");
   AttributeProto *feedback = snn->add_attributes();
@@ -456,8 +461,8 @@ Status createModel(const std::string &arch, const ZooOptions &options,
 
   int64_t features = product(layerShapes.back());
   // The adjoint stops where the paper's code does: its global criterion
-  // |r| < 2e-10 sqrt(batch x features), per sample (IDE_SPEC §3.3).
-  Builder::attr(snn, "solver_tolerance", 2e-10 * std::sqrt(double(features)));
+  // |r| < 2e-10 sqrt(batch x features), per sample (docs/method.md §3.3).
+  tolerance->set_f(2e-10 * std::sqrt(double(features)));
   b.readout("snn.rate" + std::to_string(numLayers), features, classes,
             /*flatten=*/!fc);
   Builder::valueInfo(g.add_outputs(), "snn.count" + std::to_string(numLayers),

@@ -12,7 +12,7 @@
 namespace fsnn::model {
 
 /// Settings of `fsnn-model create`; unset fields take the paper's value for
-/// the architecture (IDE_SPEC §5).
+/// the architecture (docs/method.md §5).
 struct ZooOptions {
   std::string neuron = "if";  // "if" or "lif"
   std::optional<double> leak; // λ for LIF: 0.95 (MNIST family), 0.99 (CIFAR)
@@ -26,7 +26,7 @@ struct ZooOptions {
 /// The architecture names `create` accepts.
 const std::vector<std::string> &zooArchitectures();
 
-/// Builds `arch` with the paper's initialisation (IDE_SPEC §4.2): weights
+/// Builds `arch` with the paper's initialisation (docs/method.md §4.2): weights
 /// U(-1, 1) with each output unit normalised to unit L2 norm, zero biases,
 /// BN gamma 1 and beta 0, PyTorch's default readout initialisation, and the
 /// feedback weight spectrally reparameterised with g = σ(V) from 10 power

@@ -26,7 +26,7 @@ struct EvaluateOptions {
   int64_t batch = 128;
   int threads = 2;
   /// Pixel p becomes (p / 255 - mean) / std; the paper normalises
-  /// Fashion-MNIST with the MNIST constants (IDE_SPEC §5.2).
+  /// Fashion-MNIST with the MNIST constants (docs/method.md §5.2).
   double mean = 0.1307, std = 0.3081;
   /// Evaluate only the first `limit` images (0: all).
   int64_t limit = 0;

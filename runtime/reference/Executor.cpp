@@ -19,7 +19,7 @@ namespace {
 enum class BnMode {
   Running, ///< the node's running_mean / running_var
   Batch,   ///< the batch's own (and reported for the running update)
-  Fixed,   ///< given statistics (spike-frame training, IDE_SPEC §1.7)
+  Fixed,   ///< given statistics (spike-frame training, docs/method.md §1.7)
 };
 
 const fm::AttributeProto *attribute(const fm::NodeProto &node,
@@ -368,7 +368,7 @@ template <typename T> struct Executor<T>::Impl {
   }
 
   /// f(a) = the last layer's rates after one pass around the loop, for the
-  /// input current `current` of layer 1 (IDE_SPEC §2.1, §2.3).
+  /// input current `current` of layer 1 (docs/method.md §2.1, §2.3).
   Matrix<T> evalF(const Matrix<T> &a, const Matrix<T> &current, Context &ctx,
                   FTape *tape) {
     int numLayers = layerMaps.size();
@@ -394,7 +394,7 @@ template <typename T> struct Executor<T>::Impl {
   }
 
   Matrix<T> clampBackward(const Matrix<T> &z, const Matrix<T> &d) {
-    // σ'(z/V_th) = 1 on [0, 1], both ends included (IDE_SPEC §3.6).
+    // σ'(z/V_th) = 1 on [0, 1], both ends included (docs/method.md §3.6).
     Matrix<T> out = d / T(threshold);
     for (int64_t i = 0; i < z.size(); ++i)
       if (!(z.data()[i] >= T(0) && z.data()[i] <= T(1)))
@@ -886,7 +886,7 @@ Status Executor<T>::gradients(const Matrix<T> &input,
   // The parameter graph: one application of f at the rates.
   typename Impl::FTape paramTape;
   Matrix<T> fOfRates = m.evalF(rates, current, paramCtx, &paramTape);
-  // Where J_f is linearised (IDE_SPEC §3.2).
+  // Where J_f is linearised (docs/method.md §3.2).
   bool multiLayer = m.layerMaps.size() > 1;
   result.point = exact || !multiLayer ? rates : fOfRates;
 

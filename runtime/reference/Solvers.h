@@ -28,7 +28,7 @@ struct SolverSettings {
   double tolerance = 0.0;
   /// Broyden keeps this many rank-one updates (the paper's code: 27).
   int broydenMemory = 27;
-  /// The code's quirk (IDE_SPEC §3.3): Broyden's first step is -r, not the
+  /// The code's quirk (docs/method.md §3.3): Broyden's first step is -r, not the
   /// Newton step +r of H0 = -I. Used for the adjoint to match the paper.
   bool broydenFirstStepNegative = false;
   int andersonMemory = 5;

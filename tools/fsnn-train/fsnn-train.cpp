@@ -31,7 +31,7 @@ int fail(const std::string &message) {
   return 1;
 }
 
-/// The paper's protocol per dataset (IDE_SPEC §5.5).
+/// The paper's protocol per dataset (docs/method.md §5.5).
 struct Protocol {
   std::string milestones;
   int64_t warmup;

@@ -1,6 +1,6 @@
 //===- Dataset.h - training and test sets for fsnn-train --------*- C++ -*-===//
 //
-// One interface over the datasets of IDE_SPEC §5: Fashion-MNIST and MNIST
+// One interface over the datasets of docs/method.md §5: Fashion-MNIST and MNIST
 // (IDX), CIFAR-10/100 (binary batches) and N-MNIST (event files binned into
 // spike frames). A sample is produced on demand as the model's input: the
 // normalised image, or T frames of 0/1 spikes, so that N-MNIST's frames never
@@ -66,7 +66,7 @@ private:
   std::vector<double> mean, std;
 };
 
-/// N-MNIST events binned into frames of 2 polarities x 34 x 34 (IDE_SPEC
+/// N-MNIST events binned into frames of 2 polarities x 34 x 34 (docs/method.md
 /// §5.3): an event at t µs has bin ceil(t / binMicros); frame k (0-based)
 /// holds the events of bin k + 1 for bins 1..T-1, so the last frame is empty.
 class EventDataset : public Dataset {
@@ -105,10 +105,10 @@ const std::vector<std::string> &datasetNames();
 
 /// Loads a dataset from the files its distribution uses:
 /// - fashion-mnist, mnist: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz],
-///   normalised with the MNIST constants (IDE_SPEC §5.1/§5.2);
+///   normalised with the MNIST constants (docs/method.md §5.1/§5.2);
 /// - cifar10: data_batch_{1..5}.bin / test_batch.bin, cifar100: train.bin /
 ///   test.bin (fine labels), in DIR or DIR/cifar-{10,100}-batches-bin;
-///   training samples are cropped (pad 4) and flipped (IDE_SPEC §5.4);
+///   training samples are cropped (pad 4) and flipped (docs/method.md §5.4);
 /// - nmnist: DIR/{Train,Test}/<digit>/*.bin, the dataset's 40-bit events.
 /// Every malformed file is reported with its path and what is wrong.
 Status loadDataset(const DatasetOptions &options,

@@ -1,6 +1,6 @@
 //===- Optimizer.h - SGD and Adam, learning-rate schedules ------*- C++ -*-===//
 //
-// PyTorch's semantics (IDE_SPEC §5.5 trains with torch.optim.SGD): weight
+// PyTorch's semantics (docs/method.md §5.5 trains with torch.optim.SGD): weight
 // decay is added to the gradient (L2), SGD's momentum buffer starts as the
 // first gradient, and Adam's moments are bias-corrected. The state travels in
 // checkpoints so that a resumed run continues the same trajectory.

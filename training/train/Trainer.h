@@ -1,6 +1,6 @@
 //===- Trainer.h - the training loop of fsnn-train --------------*- C++ -*-===//
 //
-// The loop of IDE_SPEC §10 around a backend that computes one step's
+// The loop of docs/method.md §10 around a backend that computes one step's
 // gradients: per batch a spectral refresh, the simulation, the adjoint solve
 // and the parameter gradients (the backend's work), then the running-
 // statistics update and the optimiser step (ours). Epochs are shuffled from

@@ -4,7 +4,7 @@
 // RUN: fsnn-opt %s -split-input-file --mlir-print-op-generic | fsnn-opt -split-input-file | FileCheck %s
 
 // The F400 model in training mode: BN with batch statistics and a dropout
-// mask in F, the spectral feedback weight with its own mask (IDE_SPEC §5.2).
+// mask in F, the spectral feedback weight with its own mask (docs/method.md §5.2).
 // CHECK-LABEL: func.func @f400_training
 func.func @f400_training(%x: tensor<128x784xf32>, %f: tensor<400x784xf32>, %fb: tensor<400xf32>, %gamma: tensor<400xf32>, %beta: tensor<400xf32>, %V: tensor<400x400xf32>, %g: tensor<f32>, %u: tensor<400xf32>, %v: tensor<400xf32>, %seed: i64) -> (tensor<128x400xf32>, tensor<128x400xi32>) {
   %mf = fsnn.dropout_mask %seed {rate = 0.2, stream = 0} : i64 -> tensor<128x400xf32>

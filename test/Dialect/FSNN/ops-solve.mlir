@@ -3,7 +3,7 @@
 // RUN: fsnn-opt %s --mlir-print-op-generic | fsnn-opt | FileCheck %s
 // RUN: fsnn-opt %s -emit-bytecode | fsnn-opt | FileCheck %s
 
-// The equilibrium map of the worked case of IDE_SPEC §8: a = σ((W a + I)/2).
+// The equilibrium map of the worked case of docs/method.md §8: a = σ((W a + I)/2).
 // CHECK-LABEL: func.func @equilibrium_of_single_layer
 func.func @equilibrium_of_single_layer(%a0: tensor<1x4xf64>, %w: tensor<4x4xf64>, %current: tensor<1x4xf64>) -> (tensor<1x4xf64>, tensor<1xf64>) {
   // CHECK: %{{.*}}, %{{.*}} = fsnn.equilibrium_solve %{{.*}} solver broyden max_iterations 30 tolerance 1.000000e-10 : tensor<1x4xf64> -> tensor<1xf64> map {

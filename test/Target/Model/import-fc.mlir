@@ -26,10 +26,15 @@
 // CHECK: fsnn.dropout %[[N]], %[[MASK]]
 // CHECK: %[[LOGITS:.*]] = fsnn.linear %[[RATE]]
 // CHECK: return %[[LOGITS]], %[[COUNT]]
-// Layer names are the ops' locations.
-// CHECK-DAG: #[[SPECTRAL]] = loc("feedback_weight")
-// CHECK-DAG: loc("hidden")
-// CHECK-DAG: loc("classifier")
+// Layer names are the ops' locations, with the names of their outputs as
+// the child locations (one, or fused in output order).
+// CHECK-DAG: #[[SPECTRAL]] = loc("feedback_weight"(#[[FBW:loc[0-9]*]]))
+// CHECK-DAG: #[[FBW]] = loc("fb.w")
+// CHECK-DAG: #[[HIDDEN_OUT:loc[0-9]*]] = loc(fused[#[[RATE_NAME:loc[0-9]*]], #[[COUNTS_NAME:loc[0-9]*]]])
+// CHECK-DAG: #[[RATE_NAME]] = loc("rate")
+// CHECK-DAG: #[[COUNTS_NAME]] = loc("counts")
+// CHECK-DAG: loc("hidden"(#[[HIDDEN_OUT]]))
+// CHECK-DAG: loc("classifier"(
 
 // EXPORT: format_version: 1
 // EXPORT: op_type: "SpectralWeight"

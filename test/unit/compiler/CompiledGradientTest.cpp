@@ -4,7 +4,7 @@
 // fsnn-generate-backward, lowers through the CPU pipeline, JIT-compiles, and
 // compares the loss, the refreshed spectral state, the batch statistics and
 // every parameter gradient with the reference executor's implicit gradients
-// (IDE_SPEC §3, Broyden with the paper's first step), in float64 (1e-6
+// (docs/method.md §3, Broyden with the paper's first step), in float64 (1e-6
 // relative) and float32 (1e-3 relative).
 //
 //===----------------------------------------------------------------------===//
@@ -167,7 +167,7 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
       reference.gradients(input, labels, gradientOptions, expected).ok());
 
   // A gradient that is zero up to rounding (the input map's bias under
-  // training-mode BN, IDE_SPEC §3.5) is measured against 1e-4 of the
+  // training-mode BN, docs/method.md §3.5) is measured against 1e-4 of the
   // largest gradient instead of its own norm.
   double largest = 0;
   for (const auto &[name, g] : expected.gradients)

@@ -376,7 +376,7 @@ TEST(CompiledVsReference, SpikeFrames) {
 }
 
 TEST(CompiledVsReference, WorkedCaseSpikeCountsOfTheSpec) {
-  // IDE_SPEC §8.3: the exact IF spike counts for T = 5, 30 and 100, from the
+  // docs/method.md §8.3: the exact IF spike counts for T = 5, 30 and 100, from the
   // compiled code itself (float32 is exact enough up to T = 100).
   struct Case {
     int64_t T;

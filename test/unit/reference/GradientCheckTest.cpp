@@ -239,7 +239,7 @@ TEST(GradientCheck, ThreeLayerConvWithTransposedConvFeedback) {
 }
 
 TEST(Convergence, SimulatedRatesApproachTheEquilibriumAsTGrows) {
-  // Random contractive IF models: ‖a[T] - a*‖ shrinks with T (IDE_SPEC §2.1).
+  // Random contractive IF models: ‖a[T] - a*‖ shrinks with T (docs/method.md §2.1).
   for (uint64_t seed : {7u, 8u, 9u}) {
     Random r(seed);
     fsnn::model::ModelProto model = fcModel(r);

@@ -1,7 +1,7 @@
-//===- WorkedCaseTest.cpp - IDE_SPEC §8, value by value -------------------===//
+//===- WorkedCaseTest.cpp - docs/method.md §8, value by value ------------===//
 //
-// The expected values are those of ../shared/reference/ide_testcase.py
-// (exact rational simulation), as listed in IDE_SPEC §8 and
+// The expected values are those of test/reference/ide_testcase.py
+// (exact rational simulation), as listed in docs/method.md §8 and
 // ide_testcase_output.txt.
 //
 //===----------------------------------------------------------------------===//
