@@ -8,7 +8,12 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <set>
 
@@ -419,4 +424,41 @@ LogicalResult Exporter::run(ModuleOp module) {
 
 LogicalResult mlir::fsnn::exportModel(ModuleOp module, fm::ModelProto &model) {
   return Exporter(model).run(module);
+}
+
+bool mlir::fsnn::loadModelFromMLIR(const std::string &path,
+                                   fm::ModelProto &model, std::string &error) {
+  DialectRegistry registry;
+  registerTranslateDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // One line per diagnostic, "path:line:col: message", as compilers print.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diagnostic) {
+    if (!diagnostics.empty())
+      diagnostics += "\n";
+    if (auto file = dyn_cast<FileLineColLoc>(diagnostic.getLocation()))
+      diagnostics += file.getFilename().str() + ":" +
+                     std::to_string(file.getLine()) + ":" +
+                     std::to_string(file.getColumn()) + ": ";
+    else
+      diagnostics += path + ": ";
+    diagnostics += diagnostic.str();
+    return success();
+  });
+  std::string openError;
+  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &openError);
+  if (!file) {
+    error = path + ": " + openError;
+    return false;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module || failed(exportModel(*module, model))) {
+    error = diagnostics.empty() ? path + ": not a model in the fsnn dialect"
+                                : diagnostics;
+    return false;
+  }
+  return true;
 }

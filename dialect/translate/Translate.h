@@ -45,6 +45,13 @@ OwningOpRef<ModuleOp> importModel(const ::fsnn::model::ModelProto &model,
 /// cannot express. The result is validated before it is returned.
 LogicalResult exportModel(ModuleOp module, ::fsnn::model::ModelProto &model);
 
+/// Parses a file of fsnn-dialect text in the importer's form (what
+/// `fsnn-translate --import` writes) and exports it, for tools that take a
+/// model as `.mlir` as well as a model file. Returns false with the parser's
+/// or exporter's diagnostics, each prefixed by its location, in `error`.
+bool loadModelFromMLIR(const std::string &path,
+                       ::fsnn::model::ModelProto &model, std::string &error);
+
 /// The dialects the importer creates and the exporter reads.
 void registerTranslateDialects(DialectRegistry &registry);
 

@@ -93,10 +93,24 @@ Status parseModel(std::string_view bytes, const std::string &source,
   google::protobuf::TextFormat::Parser parser;
   FirstErrorCollector errors;
   parser.RecordErrorsTo(&errors);
+  // Text nesting is unbounded otherwise, and the parser recurses on the
+  // stack: a few KB of nested braces would overflow it. Binary parsing has
+  // the same limit built in.
+  parser.SetRecursionLimit(kMaxMessageNesting);
   std::string text(bytes);
-  if (!parser.ParseFromString(text, &model))
-    return Status::error(source + ": invalid text model: " +
-                         (errors.error.empty() ? "parse error" : errors.error));
+  if (!parser.ParseFromString(text, &model)) {
+    std::string message = source + ": invalid text model: " +
+                          (errors.error.empty() ? "parse error" : errors.error);
+    size_t first = bytes.find_first_not_of(" \t\r\n");
+    std::string_view start =
+        first == std::string_view::npos ? "" : bytes.substr(first);
+    if (start.rfind("module", 0) == 0 || start.rfind("func.func", 0) == 0 ||
+        start.rfind("#loc", 0) == 0)
+      message += " (this looks like MLIR: give it a .mlir name for "
+                 "fsnn-compile, or turn it into a model file with "
+                 "fsnn-translate --export)";
+    return Status::error(message);
+  }
   return Status();
 }
 

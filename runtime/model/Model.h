@@ -19,6 +19,10 @@ namespace fsnn::model {
 
 /// The schema version this library writes and the newest it reads.
 constexpr int64_t kFormatVersion = 1;
+/// How deeply messages may nest in a model file: protobuf's own limit for
+/// binary input, and the one set for text. Valid models nest about 12 deep
+/// (a node's attribute holding a map's nodes).
+constexpr int kMaxMessageNesting = 100;
 
 /// Files larger than this are refused before they are read (protobuf cannot
 /// parse messages of 2 GiB or more anyway).

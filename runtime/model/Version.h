@@ -1,4 +1,5 @@
-//===- Version.h - what `--version` prints -----------------------*- C++ -*-===//
+//===- Version.h - what `--version` prints -----------------------*- C++
+//-*-===//
 //
 // One text for every tool's --version: fsnn's version and the versions of
 // the interfaces a user has to match (the model format, the runtime's C ABI,

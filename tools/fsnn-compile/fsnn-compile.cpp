@@ -1,7 +1,7 @@
 //===- fsnn-compile.cpp - compile a model file to native code -------------===//
 //
-//   fsnn-compile m.fsnn -o m.so [-O0..3] [--target cpu|cuda] [--chip sm_90]
-//                [--batch N]
+//   fsnn-compile m.fsnn|m.mlir -o m.so [-O0..3] [--target cpu|cuda]
+//                [--chip sm_90] [--batch N] [--train]
 //                [--emit mlir|llvm|obj|so] [--dump-pipeline]
 //
 // Flag parsing only; the work is FSNNCompile.
@@ -10,7 +10,11 @@
 
 #include "Compile.h"
 #include "Model.h"
+#include "Version.h"
+#include "dialect/translate/Translate.h"
+#include "tools/HideLLVMOptions.h"
 
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -20,40 +24,51 @@
 namespace cl = llvm::cl;
 namespace fm = ::fsnn::model;
 
-static cl::opt<std::string> input(cl::Positional, cl::desc("<model file>"),
-                                  cl::Required);
+// fsnn's options only in --help; LLVM's own are behind --help-hidden.
+static cl::OptionCategory category("fsnn-compile options");
+
+static cl::opt<std::string> input(cl::Positional,
+                                  cl::desc("<model file, or .mlir in the fsnn "
+                                           "dialect>"),
+                                  cl::Required, cl::cat(category));
 static cl::opt<std::string> output("o", cl::desc("Output file"),
-                                   cl::value_desc("path"), cl::Required);
+                                   cl::value_desc("path"), cl::Required,
+                                   cl::cat(category));
 enum OptLevel { O0 = 0, O1 = 1, O2 = 2, O3 = 3 };
 static cl::opt<OptLevel>
     optLevel(cl::desc("Optimisation level:"),
              cl::values(clEnumVal(O0, "none"), clEnumVal(O1, "some"),
                         clEnumVal(O2, "more"), clEnumVal(O3, "most (default)")),
-             cl::init(O3));
+             cl::init(O3), cl::cat(category));
 static cl::opt<std::string> target("target",
                                    cl::desc("Target: cpu (default) or cuda"),
-                                   cl::init("cpu"));
+                                   cl::init("cpu"), cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Host CPU to compile for: host (this machine's, the "
                  "default) or an LLVM CPU name such as x86-64-v3, for a "
                  "library that runs elsewhere"),
-        cl::init("host"));
+        cl::init("host"), cl::cat(category));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("NVIDIA chip for --target cuda "
                                           "(sm_80, sm_90, ...)"),
-                                 cl::init("sm_90"));
+                                 cl::init("sm_90"), cl::cat(category));
 static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
                 cl::desc("CUDA toolkit with ptxas and libdevice"),
-                cl::init("/usr/local/cuda"));
+                cl::init("/usr/local/cuda"), cl::cat(category));
 static cl::opt<std::string> cudaWrappers(
     "cuda-wrappers",
     cl::desc("libfsnn_cuda_wrappers.a to link into CUDA models (default: "
-             "next to this program, ../lib)"));
+             "next to this program, ../lib)"),
+    cl::cat(category));
 static cl::opt<int64_t> batch("batch",
-                              cl::desc("Batch size the code is compiled for"),
-                              cl::init(64));
+                              cl::desc("Batch size the code is compiled for "
+                                       "(default 128, as in every tool; the "
+                                       "runtime runs one compiled batch per "
+                                       "thread, so for inference on N threads "
+                                       "compile for run batch / N)"),
+                              cl::init(128), cl::cat(category));
 static cl::opt<mlir::fsnn::EmitKind>
     emit("emit", cl::desc("What to write"),
          cl::values(
@@ -62,19 +77,27 @@ static cl::opt<mlir::fsnn::EmitKind>
              clEnumValN(mlir::fsnn::EmitKind::Object, "obj", "an object file"),
              clEnumValN(mlir::fsnn::EmitKind::SharedLibrary, "so",
                         "a shared library (the default)")),
-         cl::init(mlir::fsnn::EmitKind::SharedLibrary));
+         cl::init(mlir::fsnn::EmitKind::SharedLibrary), cl::cat(category));
 static cl::opt<bool>
     train("train",
           cl::desc("Compile the training step (forward in training mode, "
                    "implicit backward, gradients) instead of inference; "
-                   "fsnn-train --backend compiled runs it"));
+                   "fsnn-train --backend compiled runs it"),
+          cl::cat(category));
 static cl::opt<bool> dumpPipeline("dump-pipeline",
-                                  cl::desc("Print the pass pipeline"));
+                                  cl::desc("Print the pass pipeline"),
+                                  cl::cat(category));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "fsnn-compile: a model file to native code\n");
+  ::fsnn::tools::hideLLVMOptions(category);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << fm::versionText("fsnn-compile", "LLVM/MLIR " LLVM_VERSION_STRING);
+  });
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "fsnn-compile: a model file (.fsnn, .fsnn.txt) or its fsnn-dialect "
+      "form (.mlir, as fsnn-translate --import writes it) to native code\n");
   auto fail = [](const std::string &message) {
     llvm::errs() << "fsnn-compile: error: " << message << "\n";
     return 1;
@@ -88,8 +111,14 @@ int main(int argc, char **argv) {
     return fail("--batch must be in [1, 1048576], got " +
                 std::to_string(batch));
   fm::ModelProto model;
-  if (fm::Status status = fm::loadModel(input, model))
+  if (llvm::StringRef(input).ends_with(".mlir")) {
+    std::string error;
+    if (!mlir::fsnn::loadModelFromMLIR(input, model, error))
+      return fail(error + "\n  (fsnn-compile takes a model file, or the fsnn "
+                          "dialect as fsnn-translate --import writes it)");
+  } else if (fm::Status status = fm::loadModel(input, model)) {
     return fail(status.message());
+  }
   mlir::fsnn::CompileOptions options;
   options.batch = batch;
   options.optLevel = static_cast<unsigned>(optLevel.getValue());

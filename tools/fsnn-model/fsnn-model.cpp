@@ -7,16 +7,34 @@
 #include "Describe.h"
 #include "Model.h"
 #include "Validate.h"
+#include "Version.h"
 #include "Zoo.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 using namespace fsnn::model;
 
 namespace {
+
+/// "0003-f.weight" for tensor 3 named "f.weight": unique, and only
+/// [A-Za-z0-9._-] after the index, whatever the name holds ("/", "..").
+std::string safeFileName(int index, const std::string &name) {
+  char prefix[16];
+  std::snprintf(prefix, sizeof prefix, "%04d-", index);
+  std::string file = prefix;
+  for (char c : name.substr(0, 100))
+    file += std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+                    c == '_' || c == '-'
+                ? c
+                : '_';
+  return file;
+}
 
 int fail(const std::string &message) {
   std::cerr << "fsnn-model: error: " << message << "\n";
@@ -37,6 +55,9 @@ Status loadValidModel(const std::string &path, ModelProto &model,
 
 int main(int argc, char **argv) {
   CLI::App app{"fsnn-model: create, inspect and convert fsnn model files"};
+  app.set_version_flag(
+      "--version", fsnn::model::versionText("fsnn-model", "no LLVM/MLIR linked "
+                                                          "(runtime side)"));
   app.require_subcommand(1);
 
   std::string arch, output, dtypeName = "float32";
@@ -82,9 +103,10 @@ int main(int argc, char **argv) {
       "Write every initializer as raw little-endian data (NAME.bin) and a "
       "manifest.json naming dims and dtypes, for other tools");
   exportWeights->add_option("model", input, "Model file")->required();
-  exportWeights->add_option("directory", directory, "Existing directory")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  exportWeights
+      ->add_option("directory", directory,
+                   "Output directory (created if missing)")
+      ->required();
 
   CLI::App *validate =
       app.add_subcommand("validate", "Check a model file and report the first "
@@ -136,7 +158,13 @@ int main(int argc, char **argv) {
     if (Status status = saveModel(model, output, target))
       return fail(status.message());
   } else if (exportWeights->parsed()) {
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error)
+      return fail(directory +
+                  ": cannot create the directory: " + error.message());
     nlohmann::json manifest = nlohmann::json::array();
+    int index = 0;
     for (const TensorProto &tensor : model.graph().initializers()) {
       std::vector<double> values = tensorValues(tensor);
       std::string bytes;
@@ -148,7 +176,9 @@ int main(int argc, char **argv) {
         bytes.assign(reinterpret_cast<const char *>(narrow.data()),
                      narrow.size() * sizeof(float));
       }
-      std::string file = tensor.name() + ".bin";
+      // Tensor names are the model file's words: never a path. The file
+      // name is the tensor's position plus its name in a safe alphabet.
+      std::string file = safeFileName(index++, tensor.name()) + ".bin";
       if (Status status = writeFileAtomically(directory + "/" + file, bytes))
         return fail(status.message());
       manifest.push_back({{"name", tensor.name()},

@@ -9,6 +9,8 @@
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 
+#include "Version.h"
+
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -16,8 +18,14 @@
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
+  llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << fsnn::model::versionText("fsnn-opt",
+                                   "LLVM/MLIR " LLVM_VERSION_STRING);
+  });
   mlir::registerAllPasses();
   mlir::fsnn::registerFSNNTransformsPasses();
   mlir::fsnn::registerPipelines();

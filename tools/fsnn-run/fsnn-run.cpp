@@ -13,6 +13,7 @@
 #include "Evaluate.h"
 #include "Idx.h"
 #include "Model.h"
+#include "Version.h"
 
 #include "fsnnrt/cuda.h"
 
@@ -49,6 +50,9 @@ void drawProgress(int64_t done, int64_t total, double seconds) {
 
 int main(int argc, char **argv) {
   CLI::App app{"fsnn-run: evaluate a model on IDX images"};
+  app.set_version_flag(
+      "--version", fsnn::model::versionText("fsnn-run", "no LLVM/MLIR linked "
+                                                        "(runtime side)"));
   std::string libraryPath, modelPath, imagesPath, labelsPath, dumpPath, backend;
   app.add_option("library", libraryPath,
                  "Compiled model (.so from fsnn-compile) for the compiled "

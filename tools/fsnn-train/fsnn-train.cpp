@@ -10,6 +10,7 @@
 
 #include "Dataset.h"
 #include "Trainer.h"
+#include "Version.h"
 
 #include <CLI/CLI.hpp>
 
@@ -64,6 +65,9 @@ int64_t modelTimeSteps(const model::ModelProto &proto) {
 int main(int argc, char **argv) {
   CLI::App app{"fsnn-train: train a feedback spiking network by implicit "
                "differentiation on its equilibrium (IDE)"};
+  app.set_version_flag(
+      "--version", fsnn::model::versionText("fsnn-train", "no LLVM/MLIR linked "
+                                                          "(runtime side)"));
   std::string modelPath, dataset, dataDir, outputPath,
       optimizerName = "sgd", milestones, solver, resumePath, logPath,
       backendName = "reference", checkpointPath;

@@ -9,12 +9,15 @@
 
 #include "Model.h"
 #include "Validate.h"
+#include "Version.h"
 #include "dialect/translate/Translate.h"
+#include "tools/HideLLVMOptions.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -23,27 +26,39 @@
 using namespace mlir;
 namespace fm = ::fsnn::model;
 
+// fsnn's options only in --help; LLVM's and MLIR's printing options are
+// behind --help-hidden.
+static llvm::cl::OptionCategory category("fsnn-translate options");
+
 static llvm::cl::opt<std::string> inputPath(llvm::cl::Positional,
                                             llvm::cl::desc("<input file>"),
-                                            llvm::cl::Required);
+                                            llvm::cl::Required,
+                                            llvm::cl::cat(category));
 static llvm::cl::opt<bool> importMode("import",
-                                      llvm::cl::desc("Model file -> MLIR"));
+                                      llvm::cl::desc("Model file -> MLIR"),
+                                      llvm::cl::cat(category));
 static llvm::cl::opt<bool> exportMode("export",
-                                      llvm::cl::desc("MLIR -> model file"));
+                                      llvm::cl::desc("MLIR -> model file"),
+                                      llvm::cl::cat(category));
 static llvm::cl::opt<std::string>
     outputPath("o", llvm::cl::desc("Output file (import: default stdout)"),
-               llvm::cl::value_desc("path"));
+               llvm::cl::value_desc("path"), llvm::cl::cat(category));
 static llvm::cl::opt<int64_t>
-    batch("batch", llvm::cl::desc("Batch size of the imported function"),
-          llvm::cl::init(1));
+    batch("batch",
+          llvm::cl::desc("Batch size of the imported function (default 128, "
+                         "as in every tool)"),
+          llvm::cl::init(128), llvm::cl::cat(category));
 static llvm::cl::opt<bool> training(
     "training",
     llvm::cl::desc("Import the training forward function (batch statistics, "
                    "the power iteration, labels and the loss) for "
-                   "fsnn-generate-backward"));
+                   "fsnn-generate-backward"),
+    llvm::cl::cat(category));
 static llvm::cl::opt<bool>
-    textOutput("text", llvm::cl::desc("Export the protobuf text form "
-                                      "(default: text for a .txt path)"));
+    textOutput("text",
+               llvm::cl::desc("Export the protobuf text form "
+                              "(default: text for a .txt path)"),
+               llvm::cl::cat(category));
 
 static int fail(const std::string &message) {
   llvm::errs() << "fsnn-translate: error: " << message << "\n";
@@ -79,22 +94,13 @@ static int runImport(MLIRContext &context) {
   return 0;
 }
 
-static int runExport(MLIRContext &context) {
+static int runExport() {
   if (outputPath.empty())
     return fail("--export needs an output file (-o m.fsnn)");
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  std::string error;
-  auto file = openInputFile(inputPath, &error);
-  if (!file)
-    return fail(error);
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1;
   fm::ModelProto model;
-  if (failed(mlir::fsnn::exportModel(*module, model)))
-    return 1;
+  std::string error;
+  if (!mlir::fsnn::loadModelFromMLIR(inputPath, model, error))
+    return fail(error);
   fm::Format format =
       textOutput ? fm::Format::Text : fm::formatForPath(outputPath);
   if (fm::Status status = fm::saveModel(model, outputPath, format))
@@ -106,14 +112,20 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
+  ::fsnn::tools::hideLLVMOptions(category);
+  llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << fm::versionText("fsnn-translate", "LLVM/MLIR " LLVM_VERSION_STRING);
+  });
   llvm::cl::ParseCommandLineOptions(
       argc, argv, "fsnn-translate: model files to and from the fsnn dialect\n");
   if (importMode == exportMode)
     return fail("give exactly one of --import and --export");
+  if (exportMode)
+    return runExport();
 
   DialectRegistry registry;
   mlir::fsnn::registerTranslateDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
-  return importMode ? runImport(context) : runExport(context);
+  return runImport(context);
 }
