@@ -1,9 +1,8 @@
-//===- fsnn-run.cpp - run a model over IDX images
-//--------------------------===//
+//===- fsnn-run.cpp - run a model over IDX images -------------------------===//
 //
-//   fsnn-run [m.so] --model m.fsnn --images X.idx[.gz] [--labels Y.idx[.gz]]
+//   fsnn-run m.fsnn [m.so] --images X.idx[.gz] [--labels Y.idx[.gz]]
 //            [--batch 128] [--threads 2] [--backend compiled|reference]
-//            [--dump-logits out.bin] [--json] [--limit N]
+//            [--dump-logits out.bin] [--json] [--limit N] [--compare-reference]
 //
 // Flag parsing and printing; the work is in the evaluation library. Runtime
 // side of the wall: no LLVM or MLIR.
@@ -20,7 +19,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <unistd.h>
 
@@ -46,6 +48,30 @@ void drawProgress(int64_t done, int64_t total, double seconds) {
   std::cerr.flush();
 }
 
+/// A compiled model is an ELF shared object (or named .so, so that a
+/// missing one is reported as a missing library); anything else is taken
+/// for a model file, whose loader then says what is wrong with it.
+bool isSharedLibrary(const std::string &path) {
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".so") == 0)
+    return true;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::memcmp(magic,
+                                          "\x7f"
+                                          "ELF",
+                                          4) == 0;
+}
+
+/// CLI11 parses "nan" and "inf" as numbers; a normalisation constant must be
+/// finite, or every image becomes NaN and the accuracy a silent 10%.
+const CLI::Validator finiteNumber(
+    [](std::string &text) -> std::string {
+      char *end = nullptr;
+      double value = std::strtod(text.c_str(), &end);
+      return std::isfinite(value) ? "" : "must be a finite number, got " + text;
+    },
+    "FINITE");
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -54,13 +80,16 @@ int main(int argc, char **argv) {
       "--version", fsnn::model::versionText("fsnn-run", "no LLVM/MLIR linked "
                                                         "(runtime side)"));
   std::string libraryPath, modelPath, imagesPath, labelsPath, dumpPath, backend;
-  app.add_option("library", libraryPath,
-                 "Compiled model (.so from fsnn-compile) for the compiled "
-                 "backend");
+  std::vector<std::string> files;
+  app.add_option("files", files,
+                 "The model file (.fsnn, .fsnn.txt), positional as in every "
+                 "tool, and the compiled model (.so from fsnn-compile) for "
+                 "the compiled backend, in either order")
+      ->expected(0, 2);
   reference::EvaluateOptions options;
   bool json = false;
-  app.add_option("--model", modelPath, "Model file (.fsnn or .fsnn.txt)")
-      ->required();
+  app.add_option("--model", modelPath,
+                 "Model file (the same as giving it positionally)");
   app.add_option("--images", imagesPath, "IDX images, raw or .gz")->required();
   app.add_option("--labels", labelsPath, "IDX labels, raw or .gz");
   app.add_option("--batch", options.batch, "Images per batch")
@@ -72,10 +101,21 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"compiled", "reference"}));
   app.add_option("--dump-logits", dumpPath,
                  "Write the logits as little-endian float32, images x classes");
-  app.add_option("--limit", options.limit, "Evaluate the first N images only")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--mean", options.mean, "Normalisation mean (of p / 255)");
+  app.add_option("--limit", options.limit,
+                 "Evaluate the first N images only (N >= 1; default all)")
+      ->check(CLI::Validator(
+          [](std::string &text) -> std::string {
+            return std::strtoll(text.c_str(), nullptr, 10) >= 1
+                       ? ""
+                       : "must be at least 1 (leave it out for all images), "
+                         "got " +
+                             text;
+          },
+          "N>=1"));
+  app.add_option("--mean", options.mean, "Normalisation mean (of p / 255)")
+      ->check(finiteNumber);
   app.add_option("--std", options.std, "Normalisation std (of p / 255)")
+      ->check(finiteNumber)
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "Print the figures as one JSON object");
   std::string device = "cpu";
@@ -94,6 +134,18 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
+  for (const std::string &file : files) {
+    std::string &slot = isSharedLibrary(file) ? libraryPath : modelPath;
+    if (!slot.empty())
+      return fail("two " +
+                  std::string(&slot == &libraryPath ? "compiled models"
+                                                    : "model files") +
+                  " given: " + slot + " and " + file);
+    slot = file;
+  }
+  if (modelPath.empty())
+    return fail("no model file: fsnn-run m.fsnn --images ... (reference), "
+                "or fsnn-run m.so m.fsnn --images ... (compiled)");
 
   if (device == "cuda") {
     fsnn_cuda_device_info info;

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConsoleProgress.h"
 #include "Dataset.h"
 #include "Trainer.h"
 #include "Version.h"
@@ -83,7 +84,13 @@ int main(int argc, char **argv) {
       ->required();
   app.add_option("-o,--output", outputPath, "Trained model to write")
       ->required();
-  app.add_option("--epochs", options.epochs, "Epochs")
+  double progressEvery = 0;
+  app.add_option("--progress-every", progressEvery,
+                 "Seconds between plain progress lines when stderr is not a "
+                 "terminal (default 30)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--epochs", options.epochs,
+                 "Epochs (default 100, the paper's protocol)")
       ->check(CLI::Range(int64_t(1), int64_t(100000)));
   app.add_option("--batch", options.batch, "Training batch")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 16));
@@ -260,36 +267,13 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
-  bool tty = isatty(2);
-  train::Progress progress;
-  progress.step = [&](int64_t epoch, int64_t done, int64_t total, double loss,
-                      double accuracy, double rate) {
-    if (!tty)
-      return;
-    const int width = 24;
-    int filled = int(width * done / total);
-    std::cerr << "\repoch " << epoch + 1 << " [" << std::string(filled, '=')
-              << std::string(width - filled, ' ') << "] " << done << "/"
-              << total << " loss " << std::fixed << std::setprecision(4) << loss
-              << " acc " << std::setprecision(2) << 100 * accuracy << "% "
-              << std::setprecision(0) << rate << " img/s   "
-              << std::defaultfloat;
-    std::cerr.flush();
-  };
-  progress.epoch = [&](const train::EpochReport &e) {
-    if (tty)
-      std::cerr << "\n";
-    std::cout << "epoch " << e.epoch + 1 << ": train loss " << e.trainLoss
-              << ", train accuracy " << 100 * e.trainAccuracy << "%";
-    if (e.testAccuracy >= 0)
-      std::cout << ", test accuracy " << 100 * e.testAccuracy << "%";
-    std::cout << ", " << e.seconds << " s (" << e.imagesPerSecond
-              << " images/s)" << std::endl;
-  };
-  progress.warn = [&](const std::string &message) {
-    std::cerr << (tty ? "\n" : "") << "fsnn-train: warning: " << message
-              << "\n";
-  };
+  train::ConsoleProgressOptions progressOptions;
+  progressOptions.epochs = options.epochs;
+  progressOptions.terminal = isatty(2);
+  if (progressEvery > 0)
+    progressOptions.plainInterval = progressEvery;
+  train::ConsoleProgress console(std::cerr, std::cout, progressOptions);
+  train::Progress progress = console.callbacks();
 
   std::cout << "training " << modelPath << " on " << dataset << " ("
             << trainSet->size() << " training, " << testSet->size()
