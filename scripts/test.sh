@@ -33,6 +33,9 @@ fi
 echo "=== ctest (GoogleTest) ==="
 ctest --test-dir "$build" --output-on-failure --no-tests=error -E '^lit$' -j2
 
+echo "=== README walk-through, as written ==="
+"$root/scripts/test-readme.sh"
+
 echo "=== runtime without MLIR ==="
 # A separate configuration with the compiler off: if anything on the runtime
 # side of the wall needed LLVM or MLIR, this build would fail.

@@ -443,21 +443,25 @@ bool mlir::fsnn::loadModelFromMLIR(const std::string &path,
                      std::to_string(file.getColumn()) + ": ";
     else
       diagnostics += path + ": ";
+    diagnostics += diagnostic.getSeverity() == DiagnosticSeverity::Error
+                       ? "error: "
+                       : "note: ";
     diagnostics += diagnostic.str();
     return success();
   });
   std::string openError;
   std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &openError);
   if (!file) {
-    error = path + ": " + openError;
+    error = path + ": error: " + openError;
     return false;
   }
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module || failed(exportModel(*module, model))) {
-    error = diagnostics.empty() ? path + ": not a model in the fsnn dialect"
-                                : diagnostics;
+    error = diagnostics.empty()
+                ? path + ": error: not a model in the fsnn dialect"
+                : diagnostics;
     return false;
   }
   return true;

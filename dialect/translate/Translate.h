@@ -48,7 +48,8 @@ LogicalResult exportModel(ModuleOp module, ::fsnn::model::ModelProto &model);
 /// Parses a file of fsnn-dialect text in the importer's form (what
 /// `fsnn-translate --import` writes) and exports it, for tools that take a
 /// model as `.mlir` as well as a model file. Returns false with the parser's
-/// or exporter's diagnostics, each prefixed by its location, in `error`.
+/// or exporter's diagnostics in `error`, one per line, as compilers print
+/// them: "path:line:col: error: message".
 bool loadModelFromMLIR(const std::string &path,
                        ::fsnn::model::ModelProto &model, std::string &error);
 

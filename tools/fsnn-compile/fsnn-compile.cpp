@@ -113,9 +113,12 @@ int main(int argc, char **argv) {
   fm::ModelProto model;
   if (llvm::StringRef(input).ends_with(".mlir")) {
     std::string error;
-    if (!mlir::fsnn::loadModelFromMLIR(input, model, error))
-      return fail(error + "\n  (fsnn-compile takes a model file, or the fsnn "
-                          "dialect as fsnn-translate --import writes it)");
+    if (!mlir::fsnn::loadModelFromMLIR(input, model, error)) {
+      llvm::errs() << error << "\n";
+      return fail(input + " is not a model in the fsnn dialect (fsnn-compile "
+                          "takes a model file, or the dialect form "
+                          "fsnn-translate --import writes)");
+    }
   } else if (fm::Status status = fm::loadModel(input, model)) {
     return fail(status.message());
   }

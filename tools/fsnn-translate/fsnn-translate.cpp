@@ -99,8 +99,10 @@ static int runExport() {
     return fail("--export needs an output file (-o m.fsnn)");
   fm::ModelProto model;
   std::string error;
-  if (!mlir::fsnn::loadModelFromMLIR(inputPath, model, error))
-    return fail(error);
+  if (!mlir::fsnn::loadModelFromMLIR(inputPath, model, error)) {
+    llvm::errs() << error << "\n";
+    return 1;
+  }
   fm::Format format =
       textOutput ? fm::Format::Text : fm::formatForPath(outputPath);
   if (fm::Status status = fm::saveModel(model, outputPath, format))
