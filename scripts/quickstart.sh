@@ -60,9 +60,9 @@ set -x
 "$bin/fsnn-train" "$out/$arch.fsnn" --dataset fashion-mnist --data-dir "$data" \
   --backend compiled --library "$out/$arch.train.so" --eval-library "$out/$arch.so" \
   --epochs "$epochs" "${limits[@]}" --seed 1 -o "$out/$arch.trained.fsnn" --log "$out/$arch.metrics.jsonl"
-"$bin/fsnn-run" "$out/$arch.so" --model "$out/$arch.trained.fsnn" --images "$data/t10k-images-idx3-ubyte.gz" \
+"$bin/fsnn-run" "$out/$arch.so" "$out/$arch.trained.fsnn" --images "$data/t10k-images-idx3-ubyte.gz" \
   --labels "$data/t10k-labels-idx1-ubyte.gz"
-"$bin/fsnn-run" "$out/$arch.so" --model "$out/$arch.trained.fsnn" --images "$data/t10k-images-idx3-ubyte.gz" \
+"$bin/fsnn-run" "$out/$arch.so" "$out/$arch.trained.fsnn" --images "$data/t10k-images-idx3-ubyte.gz" \
   --limit 1000 --compare-reference
 set +x
 echo "quickstart: trained model $out/$arch.trained.fsnn, metrics $out/$arch.metrics.jsonl and plot $out/$arch.metrics.svg"

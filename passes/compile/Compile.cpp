@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
@@ -39,6 +40,12 @@ using namespace mlir;
 namespace fm = ::fsnn::model;
 
 namespace {
+
+/// The generated function's symbol, whatever the graph is called.
+constexpr const char *kGraphSymbol = "fsnn_graph";
+/// The symbols a compiled model exports (runtime/include/fsnnrt/model.h).
+constexpr llvm::StringLiteral kExportedSymbols[] = {
+    "fsnn_model_abi_version", "fsnn_model_descriptor", "fsnn_model_entry"};
 
 /// The dtype word of the descriptor for an element type.
 const char *dtypeWord(Type element) {
@@ -144,6 +151,18 @@ bool addABI(llvm::Module &module, const std::string &function,
   }
   b.CreateCall(ciface, callArgs);
   b.CreateRetVoid();
+
+  // Only the ABI is exported: no other symbol of the library can interpose
+  // on, or be interposed by, a symbol of the process that loads it.
+  auto internalize = [](llvm::GlobalValue &value) {
+    if (!value.isDeclaration() && value.hasExternalLinkage() &&
+        !llvm::is_contained(kExportedSymbols, value.getName()))
+      value.setLinkage(llvm::GlobalValue::InternalLinkage);
+  };
+  for (llvm::Function &function : module)
+    internalize(function);
+  for (llvm::GlobalVariable &global : module.globals())
+    internalize(global);
   return true;
 }
 
@@ -216,7 +235,12 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
     return false;
   }
   auto function = *module->getOps<func::FuncOp>().begin();
-  std::string name = function.getSymName().str();
+  // The graph's name is the model file's word. As a symbol of the library
+  // it could be resolved against another library's (a graph named `system`
+  // made the C interface call libc's system), so the function gets a fixed
+  // name; every other definition becomes internal in addABI.
+  SymbolTable::setSymbolName(function, kGraphSymbol);
+  std::string name = kGraphSymbol;
   if (options.training) {
     // The backward first: the descriptor lists the gradients it adds.
     PassManager backward(&context);

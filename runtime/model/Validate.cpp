@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -278,6 +279,7 @@ private:
   // Checks
   // ----------------------------------------------------------------------
   Status checkHeader();
+  Status checkNames(const GraphProto &graph, const std::string &where);
   Status checkInitializers();
   Status checkGraphInputs();
   Status checkNodeStructure(const NodeProto &node, bool inMap);
@@ -301,6 +303,65 @@ private:
   /// Initializer name -> 0 unused, 1 used as state, 2 used as a parameter.
   std::map<std::string, int> initializerUse;
 };
+
+/// Names reach places where a byte could change the meaning: the compiled
+/// library's descriptor is whitespace-separated lines, file names, logs.
+/// Every name in the model is at most kMaxNameBytes bytes with no
+/// whitespace or control characters (UTF-8 is fine).
+static Status checkName(const std::string &name, const std::string &what) {
+  if (name.size() > kMaxNameBytes)
+    return Status::error(what + " name of " + std::to_string(name.size()) +
+                         " bytes is longer than the limit of " +
+                         std::to_string(kMaxNameBytes));
+  for (unsigned char c : name)
+    if (c <= 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      std::string shown;
+      for (unsigned char d : name.substr(0, 40))
+        shown += d <= 0x20 || d == 0x7f ? '?' : char(d);
+      return Status::error(what + " name '" + shown + "' contains the byte " +
+                           code +
+                           " (whitespace or a control character); names "
+                           "are printable and contain no spaces");
+    }
+  return Status();
+}
+
+Status Validator::checkNames(const GraphProto &graph,
+                             const std::string &where) {
+  if (Status s = checkName(graph.name(), where))
+    return s;
+  for (const ValueInfoProto &value : graph.inputs())
+    if (Status s = checkName(value.name(), where + " input"))
+      return s;
+  for (const ValueInfoProto &value : graph.outputs())
+    if (Status s = checkName(value.name(), where + " output"))
+      return s;
+  for (const TensorProto &tensor : graph.initializers())
+    if (Status s = checkName(tensor.name(), "initializer"))
+      return s;
+  for (const NodeProto &node : graph.nodes()) {
+    if (Status s = checkName(node.name(), "node"))
+      return s;
+    for (const std::string &name : node.inputs())
+      if (Status s = checkName(name, "node '" + node.name() + "' input"))
+        return s;
+    for (const std::string &name : node.outputs())
+      if (Status s = checkName(name, "node '" + node.name() + "' output"))
+        return s;
+    for (const AttributeProto &attribute : node.attributes()) {
+      if (Status s = checkName(attribute.name(),
+                               "node '" + node.name() + "' attribute"))
+        return s;
+      if (attribute.has_graphs())
+        for (const GraphProto &map : attribute.graphs().values())
+          if (Status s = checkNames(map, "node '" + node.name() + "' map"))
+            return s;
+    }
+  }
+  return Status();
+}
 
 Status Validator::checkHeader() {
   if (model.format_version() <= 0)
@@ -404,6 +465,17 @@ Status Validator::checkInitializers() {
           what + ": raw_data has " + std::to_string(tensor.raw_data().size()) +
           " bytes but dims " + formatShape(dims) + " of " +
           dtypeName(tensor.dtype()) + " need " + std::to_string(expected));
+    // A NaN or infinite weight turns every output into NaN, and the run
+    // then reports a silent chance-level accuracy.
+    if (tensor.values_size() > 0 || !tensor.raw_data().empty()) {
+      std::vector<double> values = tensorValues(tensor);
+      for (size_t i = 0; i < values.size(); ++i)
+        if (!std::isfinite(values[i]))
+          return Status::error(what + ": element " + std::to_string(i) +
+                               " is " +
+                               (std::isnan(values[i]) ? "NaN" : "infinite") +
+                               "; parameters must be finite");
+    }
     info.values[tensor.name()] = ValueInfo{dims, true};
     info.allValues[tensor.name()] = info.values[tensor.name()];
     initializerUse[tensor.name()] = 0;
@@ -578,6 +650,14 @@ Status Validator::inferMap(const NodeProto &owner, const GraphProto &map,
   if (out == scope.end() || out->second.isParameter)
     return Status::error(what + " output '" + map.outputs(0).name() +
                          "' is not computed inside the map");
+  const ValueInfoProto &declaredOut = map.outputs(0);
+  std::vector<int64_t> declaredShape(declaredOut.shape().begin(),
+                                     declaredOut.shape().end());
+  if (!declaredShape.empty() && declaredShape != out->second.shape)
+    return Status::error(what + " output '" + declaredOut.name() +
+                         "' is declared with shape " +
+                         formatShape(declaredShape) + " but has shape " +
+                         formatShape(out->second.shape));
   outputShape = out->second.shape;
   return Status();
 }
@@ -912,6 +992,8 @@ Status Validator::checkGraphOutputs() {
 Status Validator::run() {
   info = ModelInfo();
   if (Status s = checkHeader())
+    return s;
+  if (Status s = checkNames(model.graph(), "graph"))
     return s;
   if (Status s = checkGraphInputs())
     return s;

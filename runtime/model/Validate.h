@@ -24,6 +24,7 @@ constexpr int64_t kMaxDimension = int64_t(1) << 24;
 constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
 constexpr int64_t kMaxTimeSteps = 100000;
 constexpr int64_t kMaxSolverIterations = 100000;
+constexpr size_t kMaxNameBytes = 256;
 
 /// What the validator knows about a named value.
 struct ValueInfo {

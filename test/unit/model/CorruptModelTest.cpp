@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -374,6 +375,51 @@ TEST_F(CorruptModel, TheZooModelRoundTripsThroughBothForms) {
     ASSERT_TRUE(parseModel(bytes, "m", parsed).ok());
     EXPECT_EQ(parsed.SerializeAsString(), model.SerializeAsString());
   }
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(CorruptModel, NonFiniteParameters) {
+  std::vector<double> values = tensorValues(initializer("f.weight"));
+  values[17] = std::nan("");
+  setTensorValues(initializer("f.weight"), values);
+  EXPECT_ERROR("initializer 'f.weight': element 17 is NaN; parameters must "
+               "be finite");
+  values[17] = -INFINITY;
+  setTensorValues(initializer("f.weight"), values);
+  EXPECT_ERROR("initializer 'f.weight': element 17 is infinite");
+}
+
+// A newline in a name would have added lines to the compiled library's
+// descriptor ("fmnist-f400\nparam readout.bias f32 10").
+TEST_F(CorruptModel, NamesWithWhitespaceOrControlCharacters) {
+  model.mutable_graph()->set_name("fmnist-f400\nparam readout.bias f32 10");
+  EXPECT_ERROR("graph name 'fmnist-f400?param?readout.bias?f32?10' contains "
+               "the byte 0x0a");
+  model.mutable_graph()->set_name("fmnist-f400");
+  node("readout").set_name("read out");
+  EXPECT_ERROR("node name 'read?out' contains the byte 0x20");
+  node("read out").set_name("readout");
+  initializer("f.bias").set_name(std::string("f.bias\x01", 7));
+  EXPECT_ERROR("initializer name 'f.bias?' contains the byte 0x01");
+}
+
+TEST_F(CorruptModel, OverlongName) {
+  model.mutable_graph()->set_name(std::string(300, 'a'));
+  EXPECT_ERROR("graph name of 300 bytes is longer than the limit of 256");
+}
+
+TEST_F(CorruptModel, UTF8NamesAreFine) {
+  model.mutable_graph()->set_name("fmnist-f400-\xc3\xa9t\xc3\xa9");
+  EXPECT_EQ(validationError(), "");
+}
+
+TEST_F(CorruptModel, MapOutputDeclaredWithAnotherShape) {
+  layerMap().mutable_outputs(0)->set_shape(0, 399);
+  EXPECT_ERROR("output 'f.out' is declared with shape [399] but has shape "
+               "[400]");
 }
 
 } // namespace
