@@ -1,6 +1,7 @@
 //===- Evaluate.cpp - run a model over a dataset on some backend ----------===//
 
 #include "Evaluate.h"
+#include "CompiledModel.h"
 
 #include "Executor.h"
 #include "fsnnrt/model.h"
@@ -161,31 +162,12 @@ Status makeReferenceForward(const fm::ModelProto &model, int threads,
 Status makeCompiledForward(const fm::ModelProto &model,
                            const std::string &libraryPath, int threads,
                            BatchForward &forward, const std::string &device) {
-  fsnn_model *raw = nullptr;
-  if (fsnn_status status = fsnn_model_open(libraryPath.c_str(), &raw))
-    return Status::error(std::string(fsnn_status_name(status)) + ": " +
-                         fsnn_last_error());
-  std::shared_ptr<fsnn_model> compiled(raw, fsnn_model_close);
-  std::string target = fsnn_model_target(raw);
-  if (target != device)
-    return Status::error(
-        target == "cuda"
-            ? "was compiled for CUDA (fsnn-compile --target cuda); run it "
-              "with --device cuda"
-            : "was compiled for the CPU; for --device " + device +
-                  ", compile it with fsnn-compile --target cuda");
-  uint64_t expected = fm::modelStructureHash(model);
-  if (fsnn_model_hash(raw) != expected) {
-    auto hex = [](uint64_t value) {
-      char text[17];
-      std::snprintf(text, sizeof text, "%016" PRIx64, value);
-      return std::string(text);
-    };
-    return Status::error("model_mismatch: " + libraryPath +
-                         " was compiled from another model (structure hash " +
-                         hex(fsnn_model_hash(raw)) + ", the model file has " +
-                         hex(expected) + "); recompile it with fsnn-compile");
-  }
+  std::shared_ptr<fsnn_model> compiled;
+  CompiledModelOptions options;
+  options.device = device;
+  if (Status s = openCompiledModel(model, libraryPath, options, compiled))
+    return s;
+  fsnn_model *raw = compiled.get();
   // Parameters in the library's order, converted to its dtype.
   auto parameters = std::make_shared<std::vector<std::vector<char>>>();
   for (int32_t p = 0; p < fsnn_model_num_parameters(raw); ++p) {

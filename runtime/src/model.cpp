@@ -1,15 +1,19 @@
 //===- model.cpp - loading and running compiled fsnn models ---------------===//
 
 #include "fsnnrt/model.h"
+#include "elf_check.h"
 #include "memref_descriptor.h"
 #include "status_internal.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using fsnnrt::Descriptor;
@@ -76,11 +80,24 @@ struct fsnn_model {
 };
 
 namespace {
+/// Bounds on what a descriptor may declare, so that nothing it says makes
+/// the runtime or its caller allocate without limit (the same bounds as a
+/// model file's: runtime/model/Validate.h).
+constexpr int64_t kMaxDescriptorDimension = int64_t(1) << 24;
+constexpr int64_t kMaxDescriptorElements = int64_t(1) << 40;
+constexpr size_t kMaxDescriptorBytes = size_t(1) << 20;
+
 fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
-  std::istringstream in(text);
+  size_t length = strnlen(text, kMaxDescriptorBytes + 1);
+  if (length > kMaxDescriptorBytes)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        "the model descriptor is longer than " +
+                            std::to_string(kMaxDescriptorBytes) + " bytes");
+  std::istringstream in(std::string(text, length));
   std::string line;
   bool sawInput = false;
   int lineNumber = 0;
+  std::set<std::string> seen;
   while (std::getline(in, line)) {
     ++lineNumber;
     std::istringstream words(line);
@@ -93,6 +110,9 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
                               std::to_string(lineNumber) + ": " + why + ": '" +
                               line + "'");
     };
+    bool repeatable = key == "input" || key == "param" || key == "output";
+    if (!repeatable && !seen.insert(key).second)
+      return bad("'" + key + "' given twice");
     if (key == "fsnn-model-abi") {
       unsigned version = 0;
       if (!(words >> version) || version != FSNN_MODEL_ABI_VERSION)
@@ -103,14 +123,17 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
                                 std::to_string(FSNN_MODEL_ABI_VERSION));
     } else if (key == "hash") {
       std::string hex;
-      if (!(words >> hex) || hex.size() != 16)
+      if (!(words >> hex) || hex.size() != 16 ||
+          hex.find_first_not_of("0123456789abcdef") != std::string::npos)
         return bad("expected 16 hex digits");
       m.hash = std::strtoull(hex.c_str(), nullptr, 16);
     } else if (key == "function") {
       words >> m.function;
     } else if (key == "batch") {
-      if (!(words >> m.batch) || m.batch < 1)
-        return bad("expected a positive batch");
+      if (!(words >> m.batch) || m.batch < 1 ||
+          m.batch > kMaxDescriptorDimension)
+        return bad("expected a batch in [1, " +
+                   std::to_string(kMaxDescriptorDimension) + "]");
     } else if (key == "seed") {
       m.seed = true;
     } else if (key == "target") {
@@ -126,12 +149,18 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
       std::string dtype;
       if (!(words >> t.name >> dtype) || !parseDtype(dtype, t.dtype))
         return bad("expected a name and f32, f64, i32 or i64");
-      int64_t d;
+      int64_t d, elements = 1;
       while (words >> d) {
-        if (d < 1)
-          return bad("dimensions must be positive");
+        if (d < 1 || d > kMaxDescriptorDimension)
+          return bad("dimensions must be in [1, " +
+                     std::to_string(kMaxDescriptorDimension) + "]");
+        if (elements > kMaxDescriptorElements / d || t.dims.size() >= 8)
+          return bad("a tensor larger than the runtime accepts");
+        elements *= d;
         t.dims.push_back(d);
       }
+      if (!words.eof())
+        return bad("dimensions must be integers");
       if (key == "input") {
         if (t.dims.empty())
           return bad("the input needs a batch dimension");
@@ -165,14 +194,23 @@ fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
 }
 } // namespace
 
-extern "C" fsnn_status fsnn_model_open(const char *path, fsnn_model **model) {
-  if (!path || !model)
-    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_open: null argument");
+namespace {
+fsnn_status openModel(const char *path, fsnn_model **model) {
   *model = nullptr;
   auto m = std::make_unique<fsnn_model>();
   // A name without a slash would make dlopen search the library path; a
   // model is always a file path.
   std::string file = std::strchr(path, '/') ? path : std::string("./") + path;
+  if (::access(file.c_str(), F_OK) != 0)
+    return fsnnrt::fail(FSNN_NOT_FOUND, "cannot load compiled model: " + file +
+                                            ": " + std::strerror(errno));
+  // dlopen maps what the headers say; a torn file would fault (SIGBUS)
+  // inside it.
+  std::string elfError;
+  if (!fsnnrt::checkSharedObject(file, elfError))
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        std::string(path) +
+                            ": not a loadable compiled model: " + elfError);
   m->library = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!m->library)
     return fsnnrt::fail(FSNN_NOT_FOUND,
@@ -221,6 +259,14 @@ extern "C" fsnn_status fsnn_model_open(const char *path, fsnn_model **model) {
   *model = m.release();
   return FSNN_OK;
 }
+} // namespace
+
+extern "C" fsnn_status fsnn_model_open(const char *path, fsnn_model **model) {
+  if (!path || !model)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_open: null argument");
+  *model = nullptr;
+  return fsnnrt::guarded("model_open", [&] { return openModel(path, model); });
+}
 
 extern "C" void fsnn_model_close(fsnn_model *model) { delete model; }
 extern "C" uint64_t fsnn_model_hash(const fsnn_model *m) { return m->hash; }
@@ -243,16 +289,32 @@ extern "C" int32_t fsnn_model_is_training(const fsnn_model *m) {
 extern "C" int32_t fsnn_model_num_inputs(const fsnn_model *m) {
   return int32_t(m->inputs.size());
 }
+namespace {
+/// Element `i` of `tensors`, or, for an index out of range, a tensor with
+/// a null name and rank -1 (and the last error says why): nothing here
+/// throws across the C API.
+fsnn_tensor_info tensorAt(const std::vector<Tensor> &tensors, int32_t i,
+                          const char *what) {
+  if (i < 0 || size_t(i) >= tensors.size()) {
+    fsnnrt::setLastError(std::string(what) + " " + std::to_string(i) +
+                         " is out of range: the model has " +
+                         std::to_string(tensors.size()));
+    return {nullptr, FSNN_F32, -1, nullptr};
+  }
+  return tensors[size_t(i)].info();
+}
+} // namespace
+
 extern "C" fsnn_tensor_info fsnn_model_input_at(const fsnn_model *m,
                                                 int32_t i) {
-  return m->inputs.at(i).info();
+  return tensorAt(m->inputs, i, "input");
 }
 extern "C" fsnn_tensor_info fsnn_model_parameter(const fsnn_model *m,
                                                  int32_t i) {
-  return m->parameters.at(i).info();
+  return tensorAt(m->parameters, i, "parameter");
 }
 extern "C" fsnn_tensor_info fsnn_model_output(const fsnn_model *m, int32_t i) {
-  return m->outputs.at(i).info();
+  return tensorAt(m->outputs, i, "output");
 }
 
 namespace {
@@ -282,7 +344,15 @@ struct RunState {
 };
 
 /// Runs the chunks [range.begin, range.end) of the compiled batch size.
+fsnn_status runChunksUnguarded(fsnn_batch_range range, void *user);
+
+/// On a worker thread, where an exception would end the process.
 fsnn_status runChunks(fsnn_batch_range range, void *user) {
+  return fsnnrt::guarded("model_run",
+                         [&] { return runChunksUnguarded(range, user); });
+}
+
+fsnn_status runChunksUnguarded(fsnn_batch_range range, void *user) {
   RunState &s = *static_cast<RunState *>(user);
   fsnn_model &m = *s.model;
   const int64_t B = m.batch;
@@ -334,14 +404,10 @@ fsnn_status runChunks(fsnn_batch_range range, void *user) {
 }
 } // namespace
 
-extern "C" fsnn_status fsnn_model_call(fsnn_model *model,
-                                       const void *const *inputs,
-                                       const void *const *parameters,
-                                       int64_t seed, void *const *outputs) {
-  if (!model || !inputs || !outputs ||
-      (!parameters && !model->parameters.empty()))
-    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_call: null argument");
-  fsnn_model &m = *model;
+namespace {
+fsnn_status callModel(fsnn_model &m, const void *const *inputs,
+                      const void *const *parameters, int64_t seed,
+                      void *const *outputs) {
   std::vector<Descriptor> descriptors;
   descriptors.reserve(m.inputs.size() + m.parameters.size() + m.outputs.size());
   std::vector<void *> args;
@@ -360,6 +426,19 @@ extern "C" fsnn_status fsnn_model_call(fsnn_model *model,
     args.push_back(descriptors.back().words.data());
   }
   return callEntry(m, args.data());
+}
+} // namespace
+
+extern "C" fsnn_status fsnn_model_call(fsnn_model *model,
+                                       const void *const *inputs,
+                                       const void *const *parameters,
+                                       int64_t seed, void *const *outputs) {
+  if (!model || !inputs || !outputs ||
+      (!parameters && !model->parameters.empty()))
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_call: null argument");
+  return fsnnrt::guarded("model_call", [&] {
+    return callModel(*model, inputs, parameters, seed, outputs);
+  });
 }
 
 extern "C" fsnn_status fsnn_model_run(fsnn_model *model, const void *input,

@@ -35,11 +35,12 @@ extern "C" fsnn_status fsnn_partition_batch(int64_t batch, int32_t num_threads,
   return FSNN_OK;
 }
 
-extern "C" fsnn_status fsnn_parallel_batch(int64_t batch, int32_t num_threads,
-                                           fsnn_batch_fn fn, void *user) {
-  if (!fn)
-    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "parallel_batch: fn is null");
-  std::vector<fsnn_batch_range> ranges(num_threads > 0 ? num_threads : 1);
+namespace {
+fsnn_status runInParallel(int64_t batch, int32_t num_threads, fsnn_batch_fn fn,
+                          void *user) {
+  // No more ranges than samples: a huge thread count costs nothing.
+  std::vector<fsnn_batch_range> ranges(
+      std::max<int64_t>(1, std::min<int64_t>(num_threads, batch)));
   int32_t count = 0;
   if (fsnn_status status =
           fsnn_partition_batch(batch, num_threads, ranges.data(), &count))
@@ -52,8 +53,16 @@ extern "C" fsnn_status fsnn_parallel_batch(int64_t batch, int32_t num_threads,
     if (results[i] != FSNN_OK)
       errors[i] = fsnn_last_error();
   };
-  for (int32_t i = 1; i < count; ++i)
-    workers.emplace_back(run, i);
+  try {
+    for (int32_t i = 1; i < count; ++i)
+      workers.emplace_back(run, i);
+  } catch (...) {
+    // A thread that cannot be started: the started ones finish first (a
+    // joinable std::thread must not be destroyed).
+    for (std::thread &worker : workers)
+      worker.join();
+    throw;
+  }
   if (count > 0)
     run(0);
   for (std::thread &worker : workers)
@@ -63,4 +72,14 @@ extern "C" fsnn_status fsnn_parallel_batch(int64_t batch, int32_t num_threads,
     if (results[i] != FSNN_OK)
       return fsnnrt::fail(results[i], errors[i]);
   return FSNN_OK;
+}
+} // namespace
+
+extern "C" fsnn_status fsnn_parallel_batch(int64_t batch, int32_t num_threads,
+                                           fsnn_batch_fn fn, void *user) {
+  if (!fn)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "parallel_batch: fn is null");
+  return fsnnrt::guarded("parallel_batch", [&] {
+    return runInParallel(batch, num_threads, fn, user);
+  });
 }

@@ -185,9 +185,10 @@ int main(int argc, char **argv) {
           ? reference::makeCompiledForward(proto, libraryPath, options.threads,
                                            forward, device)
           : reference::makeReferenceForward(proto, options.threads, forward);
+  // The compiled backend's messages name the library themselves.
   if (!made.ok())
-    return fail((backend == "compiled" ? libraryPath : modelPath) + ": " +
-                made.message());
+    return fail(backend == "compiled" ? made.message()
+                                      : modelPath + ": " + made.message());
 
   if (compare) {
     // The reference in float32, and in float64 to tell threshold ties apart.

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CompiledModel.h"
 #include "Trainer.h"
 
 #include "fsnnrt/model.h"
@@ -22,21 +23,6 @@ namespace fm = fsnn::model;
 
 namespace {
 
-struct ModelHandle {
-  fsnn_model *model = nullptr;
-  ~ModelHandle() {
-    if (model)
-      fsnn_model_close(model);
-  }
-};
-
-std::string dimsText(const fsnn_tensor_info &info) {
-  std::string text;
-  for (int32_t d = 0; d < info.rank; ++d)
-    text += (d ? "x" : "") + std::to_string(info.dims[d]);
-  return text.empty() ? "scalar" : text;
-}
-
 int64_t elementsOf(const fsnn_tensor_info &info) {
   int64_t n = 1;
   for (int32_t d = 0; d < info.rank; ++d)
@@ -44,30 +30,21 @@ int64_t elementsOf(const fsnn_tensor_info &info) {
   return n;
 }
 
+/// Opens a library bound to `model` (reference::openCompiledModel checks
+/// every field against it); fsnn-train's compiled backend trains float32.
 Status openLibrary(const std::string &path, const fm::ModelProto &model,
-                   bool training, ModelHandle &handle) {
-  if (fsnn_status s = fsnn_model_open(path.c_str(), &handle.model))
-    return Status::error(path + ": " + fsnn_status_name(s) + ": " +
-                         fsnn_last_error());
-  if (fsnn_model_hash(handle.model) != fm::modelStructureHash(model))
-    return Status::error(path + " was compiled from another model than the "
-                                "one being trained");
-  if (bool(fsnn_model_is_training(handle.model)) != training)
-    return Status::error(
-        path + (training ? " is an inference library; compile the training "
-                           "step with fsnn-compile --train"
-                         : " is a training step; evaluation needs an "
-                           "inference library (fsnn-compile without --train)"));
-  auto check = [&](fsnn_tensor_info info) -> Status {
-    if (info.dtype == FSNN_F64)
-      return Status::error(path + ": '" + info.name +
+                   bool training, std::shared_ptr<fsnn_model> &library) {
+  reference::CompiledModelOptions options;
+  options.training = training;
+  options.device = "";
+  if (Status s = reference::openCompiledModel(model, path, options, library))
+    return s;
+  for (int32_t i = 0; i < fsnn_model_num_parameters(library.get()); ++i)
+    if (fsnn_model_parameter(library.get(), i).dtype == FSNN_F64)
+      return Status::error(path + ": '" +
+                           fsnn_model_parameter(library.get(), i).name +
                            "' is float64; fsnn-train's compiled backend "
                            "trains float32 models");
-    return Status();
-  };
-  for (int32_t i = 0; i < fsnn_model_num_parameters(handle.model); ++i)
-    if (Status s = check(fsnn_model_parameter(handle.model, i)))
-      return s;
   return Status();
 }
 
@@ -81,9 +58,9 @@ public:
     this->options = options;
     if (Status s = openLibrary(trainPath, model, true, train))
       return s;
-    batch = fsnn_model_batch(train.model);
-    if (fsnn_model_num_inputs(train.model) != 2 ||
-        fsnn_model_input_at(train.model, 1).dtype != FSNN_I64)
+    batch = fsnn_model_batch(train.get());
+    if (fsnn_model_num_inputs(train.get()) != 2 ||
+        fsnn_model_input_at(train.get(), 1).dtype != FSNN_I64)
       return Status::error(trainPath + ": a training step takes the images "
                                        "and the labels");
     if (!evalPath.empty()) {
@@ -92,8 +69,8 @@ public:
     } else if (Status s = makeReferenceBackend(model, options, fallback)) {
       return s;
     }
-    for (int32_t o = 0; o < fsnn_model_num_outputs(train.model); ++o) {
-      fsnn_tensor_info info = fsnn_model_output(train.model, o);
+    for (int32_t o = 0; o < fsnn_model_num_outputs(train.get()); ++o) {
+      fsnn_tensor_info info = fsnn_model_output(train.get(), o);
       outputs.emplace_back(size_t(elementsOf(info)));
       outputNames.push_back(info.name);
     }
@@ -108,14 +85,14 @@ public:
                            std::to_string(batch) + ", got " +
                            std::to_string(labels.size()));
     std::vector<const void *> parameters;
-    if (Status s = parameterPointers(train.model, tensors, parameters))
+    if (Status s = parameterPointers(train.get(), tensors, parameters))
       return s;
     const void *inputs[2] = {input.data(), labels.data()};
     std::vector<void *> outputPointers;
     for (std::vector<float> &o : outputs)
       outputPointers.push_back(o.data());
     if (fsnn_status s =
-            fsnn_model_call(train.model, inputs, parameters.data(),
+            fsnn_model_call(train.get(), inputs, parameters.data(),
                             int64_t(dropoutSeed), outputPointers.data()))
       return Status::error(std::string(fsnn_status_name(s)) + ": " +
                            fsnn_last_error());
@@ -168,16 +145,16 @@ public:
 
   Status evaluate(const Tensors &tensors, const std::vector<float> &input,
                   int64_t count, std::vector<float> &logits) override {
-    if (!eval.model)
+    if (!eval.get())
       return fallback->evaluate(tensors, input, count, logits);
     std::vector<const void *> parameters;
-    if (Status s = parameterPointers(eval.model, tensors, parameters))
+    if (Status s = parameterPointers(eval.get(), tensors, parameters))
       return s;
-    int32_t numOutputs = fsnn_model_num_outputs(eval.model);
+    int32_t numOutputs = fsnn_model_num_outputs(eval.get());
     std::vector<std::vector<char>> buffers(numOutputs);
     std::vector<void *> pointers;
     for (int32_t o = 0; o < numOutputs; ++o) {
-      fsnn_tensor_info info = fsnn_model_output(eval.model, o);
+      fsnn_tensor_info info = fsnn_model_output(eval.get(), o);
       size_t perSample =
           size_t(elementsOf(info) / info.dims[0]) *
           (info.dtype == FSNN_F64 || info.dtype == FSNN_I64 ? 8 : 4);
@@ -185,7 +162,7 @@ public:
       pointers.push_back(buffers[o].data());
     }
     if (fsnn_status s =
-            fsnn_model_run(eval.model, input.data(), parameters.data(), 0,
+            fsnn_model_run(eval.get(), input.data(), parameters.data(), 0,
                            pointers.data(), count, options.threads))
       return Status::error(std::string(fsnn_status_name(s)) + ": " +
                            fsnn_last_error());
@@ -204,7 +181,7 @@ private:
       if (it == tensors.values.end() ||
           int64_t(it->second.size()) != elementsOf(info))
         return Status::error(std::string("the library's parameter '") +
-                             info.name + "' (" + dimsText(info) +
+                             info.name + "' (" + reference::formatDims(info) +
                              ") is not in the model");
       pointers.push_back(it->second.data());
     }
@@ -212,7 +189,7 @@ private:
   }
 
   BackendOptions options;
-  ModelHandle train, eval;
+  std::shared_ptr<fsnn_model> train, eval;
   std::unique_ptr<Backend> fallback;
   int64_t batch = 0;
   std::vector<std::vector<float>> outputs;

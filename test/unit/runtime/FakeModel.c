@@ -18,6 +18,8 @@
 #define FAKE_CUDA_NO_WRAPPERS 7
 #define FAKE_CUDA_NO_DEVICE 8
 #define FAKE_CUDA_FAILING_RUN 9
+#define FAKE_DUPLICATE_HASH 10
+#define FAKE_HUGE_DIMS 11
 
 #define FAKE_CUDA                                                              \
   (FAKE_VARIANT == FAKE_CUDA_NO_WRAPPERS ||                                    \
@@ -31,6 +33,14 @@ uint32_t fsnn_model_abi_version(void) {
 const char *fsnn_model_descriptor(void) {
   if (FAKE_VARIANT == FAKE_BAD_DESCRIPTOR)
     return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch four\n";
+  /* A second hash line would have overridden the first. */
+  if (FAKE_VARIANT == FAKE_DUPLICATE_HASH)
+    return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch 4\n"
+           "hash 0000000000000000\ninput x f32 4 3\noutput y f32 4 3\n";
+  /* A caller sizing buffers from this would allocate 2^60 floats. */
+  if (FAKE_VARIANT == FAKE_HUGE_DIMS)
+    return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch 4\n"
+           "input x f32 4 3\noutput y f32 4 16777216 16777216\n";
   if (FAKE_VARIANT == FAKE_BAD_KIND)
     return "fsnn-model-abi 1\nhash 00000000000000ab\nbatch 4\nkind tuning\n";
   if (FAKE_VARIANT == FAKE_BAD_TARGET)

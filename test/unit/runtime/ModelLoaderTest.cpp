@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -72,7 +74,7 @@ TEST(ModelLoader, ReportsABadDescriptor) {
   fsnn_model *model = nullptr;
   EXPECT_EQ(fsnn_model_open(FAKE_BAD_DESCRIPTOR_PATH, &model),
             FSNN_INVALID_ARGUMENT);
-  EXPECT_NE(error().find("line 3: expected a positive batch"),
+  EXPECT_NE(error().find("line 3: expected a batch in [1, 16777216]"),
             std::string::npos)
       << error();
 }
@@ -156,8 +158,84 @@ TEST(ModelLoader, ReportsACudaErrorOfARun) {
 
 TEST(ModelLoader, ReportsAFileThatIsNotALibrary) {
   fsnn_model *model = nullptr;
-  EXPECT_EQ(fsnn_model_open("/etc/hostname", &model), FSNN_NOT_FOUND);
+  EXPECT_EQ(fsnn_model_open("/etc/hostname", &model), FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("/etc/hostname: not a loadable compiled model: "),
+            std::string::npos)
+      << error();
+  EXPECT_EQ(fsnn_model_open("/nonexistent/m.so", &model), FSNN_NOT_FOUND);
   EXPECT_NE(error().find("cannot load compiled model"), std::string::npos);
+}
+
+/// A copy of `from` cut to `bytes`, in the test's temporary directory.
+std::string truncatedCopy(const char *from, long bytes) {
+  std::string path =
+      ::testing::TempDir() + "truncated-" + std::to_string(bytes) + ".so";
+  std::ifstream in(from, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream(path, std::ios::binary).write(data.data(), bytes);
+  return path;
+}
+
+// dlopen of a torn library faulted with SIGBUS; its headers are checked
+// against the file first.
+TEST(ModelLoader, RefusesATruncatedLibrary) {
+  std::ifstream in(FAKE_GOOD_PATH, std::ios::binary | std::ios::ate);
+  long size = long(in.tellg());
+  ASSERT_GT(size, 4096);
+  for (long bytes : {10L, 100L, size / 2, size - 1}) {
+    fsnn_model *model = nullptr;
+    EXPECT_EQ(
+        fsnn_model_open(truncatedCopy(FAKE_GOOD_PATH, bytes).c_str(), &model),
+        FSNN_INVALID_ARGUMENT)
+        << bytes << " bytes";
+    EXPECT_NE(error().find("not a loadable compiled model"), std::string::npos)
+        << error();
+    EXPECT_EQ(model, nullptr);
+  }
+}
+
+TEST(ModelLoader, RefusesARepeatedDescriptorKey) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_DUPLICATE_HASH_PATH, &model),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("line 4: 'hash' given twice"), std::string::npos)
+      << error();
+}
+
+TEST(ModelLoader, RefusesDimsBeyondItsLimits) {
+  fsnn_model *model = nullptr;
+  EXPECT_EQ(fsnn_model_open(FAKE_HUGE_DIMS_PATH, &model),
+            FSNN_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("a tensor larger than the runtime accepts"),
+            std::string::npos)
+      << error();
+}
+
+// Nothing throws across the C API (an index out of range threw
+// std::out_of_range); a huge thread count is not a huge allocation.
+TEST(ModelLoader, AccessorsOutOfRangeAndHugeThreadCounts) {
+  fsnn_model *model = nullptr;
+  ASSERT_EQ(fsnn_model_open(FAKE_GOOD_PATH, &model), FSNN_OK) << error();
+  for (int32_t index : {-1, 1, 999}) {
+    fsnn_tensor_info param = fsnn_model_parameter(model, index);
+    EXPECT_EQ(param.name, nullptr);
+    EXPECT_EQ(param.rank, -1);
+    EXPECT_NE(error().find("parameter " + std::to_string(index) +
+                           " is out of range: the model has 1"),
+              std::string::npos)
+        << error();
+    EXPECT_EQ(fsnn_model_output(model, index).name, nullptr);
+    EXPECT_EQ(fsnn_model_input_at(model, index).rank, -1);
+  }
+  std::vector<float> x(5 * 3, 1.0f), y(5 * 3), p = {1, 2, 3};
+  const void *params[] = {p.data()};
+  void *outputs[] = {y.data()};
+  EXPECT_EQ(
+      fsnn_model_run(model, x.data(), params, 0, outputs, 5, int32_t(1) << 30),
+      FSNN_OK)
+      << error();
+  EXPECT_EQ(y[14], 4.0f);
+  fsnn_model_close(model);
 }
 
 } // namespace

@@ -1,0 +1,46 @@
+//===- CompiledModel.h - a compiled library bound to its model --*- C++ -*-===//
+//
+// One place where a compiled model (.so from fsnn-compile) is opened for a
+// model file and checked against it, field by field, before anything the
+// library says is used to size a buffer: the structure hash, the target,
+// each parameter's name, dtype and dims against the model's initializer,
+// the inputs' and every output's shape against the validated model. Used by
+// fsnn-run's compiled backend and by fsnn-train's.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FSNN_RUNTIME_REFERENCE_COMPILEDMODEL_H
+#define FSNN_RUNTIME_REFERENCE_COMPILEDMODEL_H
+
+#include "Validate.h"
+
+#include "fsnnrt/model.h"
+
+#include <memory>
+#include <string>
+
+namespace fsnn::reference {
+
+using fsnn::model::Status;
+
+struct CompiledModelOptions {
+  /// Where the caller means to run it: "cpu" or "cuda"; empty: wherever
+  /// the library was compiled for (fsnn-train runs either).
+  std::string device = "cpu";
+  /// A training step (fsnn-compile --train) rather than inference.
+  bool training = false;
+};
+
+/// Opens `libraryPath` and checks it against `model` (which must validate).
+/// Every mismatch is an error naming the field and both values.
+Status openCompiledModel(const fsnn::model::ModelProto &model,
+                         const std::string &libraryPath,
+                         const CompiledModelOptions &options,
+                         std::shared_ptr<fsnn_model> &library);
+
+/// The dims of a runtime tensor as "[a, b]".
+std::string formatDims(const fsnn_tensor_info &info);
+
+} // namespace fsnn::reference
+
+#endif // FSNN_RUNTIME_REFERENCE_COMPILEDMODEL_H
