@@ -206,6 +206,11 @@ bool mlir::fsnn::compileModel(const fm::ModelProto &model,
     error = status.message();
     return false;
   }
+  if (fm::Status status =
+          fm::checkMemoryBudget(info, options.batch, options.maxMemory)) {
+    error = status.message();
+    return false;
+  }
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);

@@ -47,6 +47,10 @@ struct CompileOptions {
   std::string cudaToolkit = "/usr/local/cuda";
   /// The static library libfsnn_cuda_wrappers.a.
   std::string cudaWrappers;
+  /// Refuse models whose estimated run-time memory at `batch` exceeds this
+  /// (fsnn::model::checkMemoryBudget): the compiler's own memory grows
+  /// with it too, and a library nobody can run is not worth building.
+  uint64_t maxMemory = ::fsnn::model::kDefaultMaxMemory;
 };
 
 /// Compiles `model` (validated) as `options` says. Returns false and sets

@@ -77,6 +77,34 @@ int64_t checkedElementCount(const std::vector<int64_t> &dims);
 /// "[400, 784]".
 std::string formatShape(const std::vector<int64_t> &shape);
 
+/// The memory a run of a validated model holds at once, roughly, before it
+/// allocates any of it: every activation of the model times the samples in
+/// flight, at kBytesPerActivation (the potentials, rates, counts, currents
+/// and temporaries the executors keep per neuron), plus the parameters.
+struct MemoryEstimate {
+  uint64_t bytes = 0;
+  /// The activation that takes the most, and its per-sample shape.
+  std::string largestValue;
+  std::vector<int64_t> largestShape;
+};
+constexpr uint64_t kBytesPerActivation = 16;
+/// What tools refuse to run beyond unless told otherwise (--max-memory).
+constexpr uint64_t kDefaultMaxMemory = uint64_t(4) << 30;
+MemoryEstimate estimateMemory(const ModelInfo &info, int64_t samples);
+
+/// An error naming the largest activation and the figures when the
+/// estimate for `samples` in flight exceeds `maxBytes`; `flag` is the
+/// option that raises the limit.
+Status checkMemoryBudget(const ModelInfo &info, int64_t samples,
+                         uint64_t maxBytes,
+                         const std::string &flag = "--max-memory");
+
+/// "4G", "512M", "1.5G", "100000" (bytes) into bytes; false if malformed.
+bool parseByteSize(const std::string &text, uint64_t &bytes);
+
+/// "3.9 GB" style, for messages.
+std::string formatBytes(uint64_t bytes);
+
 } // namespace fsnn::model
 
 #endif // FSNN_RUNTIME_MODEL_VALIDATE_H

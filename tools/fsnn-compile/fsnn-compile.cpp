@@ -84,6 +84,12 @@ static cl::opt<bool>
                    "implicit backward, gradients) instead of inference; "
                    "fsnn-train --backend compiled runs it"),
           cl::cat(category));
+static cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("Refuse models that would need more than this at run time, "
+             "estimated before anything is allocated (default 4G; K, M, G, "
+             "T suffixes)"),
+    cl::init("4G"), cl::cat(category));
 static cl::opt<bool> dumpPipeline("dump-pipeline",
                                   cl::desc("Print the pass pipeline"),
                                   cl::cat(category));
@@ -123,6 +129,9 @@ int main(int argc, char **argv) {
     return fail(status.message());
   }
   mlir::fsnn::CompileOptions options;
+  if (!fm::parseByteSize(maxMemory, options.maxMemory))
+    return fail("--max-memory " + maxMemory +
+                " is not a size (4G, 512M, 100000)");
   options.batch = batch;
   options.optLevel = static_cast<unsigned>(optLevel.getValue());
   options.emit = emit;

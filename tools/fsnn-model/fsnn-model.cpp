@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <new>
 
 using namespace fsnn::model;
 
@@ -53,7 +54,8 @@ Status loadValidModel(const std::string &path, ModelProto &model,
 
 } // namespace
 
-int main(int argc, char **argv) {
+namespace {
+int run(int argc, char **argv) {
   CLI::App app{"fsnn-model: create, inspect and convert fsnn model files"};
   app.set_version_flag(
       "--version", fsnn::model::versionText("fsnn-model", "no LLVM/MLIR linked "
@@ -195,4 +197,19 @@ int main(int argc, char **argv) {
               << " parameters, " << modelInfo.neuronCount << " neurons)\n";
   }
   return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  // Limits are checked before allocating (--max-memory); what still runs
+  // out of memory ends with a message, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::cerr << "fsnn-model: error: out of memory\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "fsnn-model: error: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -19,11 +19,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <unistd.h>
 
 using namespace fsnn;
@@ -74,7 +76,8 @@ const CLI::Validator finiteNumber(
 
 } // namespace
 
-int main(int argc, char **argv) {
+namespace {
+int run(int argc, char **argv) {
   CLI::App app{"fsnn-run: evaluate a model on IDX images"};
   app.set_version_flag(
       "--version", fsnn::model::versionText("fsnn-run", "no LLVM/MLIR linked "
@@ -118,6 +121,11 @@ int main(int argc, char **argv) {
       ->check(finiteNumber)
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "Print the figures as one JSON object");
+  std::string maxMemory = "4G";
+  app.add_option("--max-memory", maxMemory,
+                 "Refuse models that would need more than this for one "
+                 "batch, estimated before anything is allocated (default "
+                 "4G)");
   std::string device = "cpu";
   app.add_option("--device", device,
                  "cpu, or cuda (a library compiled with fsnn-compile "
@@ -143,6 +151,9 @@ int main(int argc, char **argv) {
                   " given: " + slot + " and " + file);
     slot = file;
   }
+  // More threads than samples in a batch would idle, and each reference
+  // thread holds its own copy of the parameters.
+  options.threads = int(std::min<int64_t>(options.threads, options.batch));
   if (modelPath.empty())
     return fail("no model file: fsnn-run m.fsnn --images ... (reference), "
                 "or fsnn-run m.so m.fsnn --images ... (compiled)");
@@ -166,6 +177,13 @@ int main(int argc, char **argv) {
     return fail(status.message());
   model::ModelInfo info;
   if (model::Status status = model::validateModel(proto, info))
+    return fail(modelPath + ": " + status.message());
+  uint64_t memoryLimit = 0;
+  if (!model::parseByteSize(maxMemory, memoryLimit))
+    return fail("--max-memory " + maxMemory +
+                " is not a size (4G, 512M, 100000)");
+  if (model::Status status =
+          model::checkMemoryBudget(info, options.batch, memoryLimit))
     return fail(modelPath + ": " + status.message());
   int64_t classes = 0;
   if (proto.graph().outputs_size() > 0) {
@@ -282,4 +300,19 @@ int main(int argc, char **argv) {
   std::cout << "synaptic operations per image: "
             << report.synapticOperationsPerImage << "\n";
   return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  // Limits are checked before allocating (--max-memory); what still runs
+  // out of memory ends with a message, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::cerr << "fsnn-run: error: out of memory\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "fsnn-run: error: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -15,9 +15,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iomanip>
 #include <iostream>
+#include <new>
 #include <unistd.h>
 
 using namespace fsnn;
@@ -63,7 +65,8 @@ int64_t modelTimeSteps(const model::ModelProto &proto) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+namespace {
+int run(int argc, char **argv) {
   CLI::App app{"fsnn-train: train a feedback spiking network by implicit "
                "differentiation on its equilibrium (IDE)"};
   app.set_version_flag(
@@ -84,6 +87,11 @@ int main(int argc, char **argv) {
       ->required();
   app.add_option("-o,--output", outputPath, "Trained model to write")
       ->required();
+  std::string maxMemory = "4G";
+  app.add_option("--max-memory", maxMemory,
+                 "Refuse models that would need more than this for one "
+                 "batch, estimated before anything is allocated (default "
+                 "4G)");
   double progressEvery = 0;
   app.add_option("--progress-every", progressEvery,
                  "Seconds between plain progress lines when stderr is not a "
@@ -201,6 +209,13 @@ int main(int argc, char **argv) {
   model::ModelInfo info;
   if (model::Status s = model::validateModel(proto, info))
     return fail(modelPath + ": " + s.message());
+  uint64_t memoryLimit = 0;
+  if (!model::parseByteSize(maxMemory, memoryLimit))
+    return fail("--max-memory " + maxMemory +
+                " is not a size (4G, 512M, 100000)");
+  if (model::Status s = model::checkMemoryBudget(
+          info, std::max(options.batch, options.testBatch), memoryLimit))
+    return fail(modelPath + ": " + s.message());
   if (!resumePath.empty()) {
     model::ModelProto checkpoint;
     if (model::Status s = model::loadModel(resumePath, checkpoint))
@@ -301,4 +316,19 @@ int main(int argc, char **argv) {
             << ", unconverged adjoint samples " << report.unconvergedSamples
             << "\nwrote " << outputPath << std::endl;
   return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  // Limits are checked before allocating (--max-memory); what still runs
+  // out of memory ends with a message, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::cerr << "fsnn-train: error: out of memory\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "fsnn-train: error: " << e.what() << "\n";
+    return 1;
+  }
 }
