@@ -192,8 +192,8 @@ int run(int argc, char **argv) {
   }
   data::IdxArray images;
   std::vector<int64_t> labels;
-  if (model::Status status = data::loadImagesAndLabels(imagesPath, labelsPath,
-                                                       images, labels, classes))
+  if (model::Status status = data::loadImagesAndLabels(
+          imagesPath, labelsPath, images, labels, classes, options.limit))
     return fail(status.message());
   options.keepLogits = !dumpPath.empty();
 

@@ -128,3 +128,45 @@ TEST(FashionMnist, TheDebianPackageLoadsWhenInstalled) {
 }
 
 } // namespace
+
+namespace {
+
+// A small gzip whose header claims far more than it holds is refused from
+// its trailer's size, before anything is decompressed into memory.
+TEST_F(IdxFiles, GzipThatClaimsMoreThanItHolds) {
+  std::string bytes = header(0x08, {5000000, 28, 28}) + std::string(4096, 'x');
+  std::string message = error(write("claims.gz", bytes, /*gzip=*/true));
+  EXPECT_NE(message.find("claims.gz: truncated or corrupt: the header "
+                         "declares 3920000000 bytes of data, the gzip stream "
+                         "holds 4096"),
+            std::string::npos)
+      << message;
+}
+
+// An uncompressed file is checked against its size before allocating.
+TEST_F(IdxFiles, RawFileThatClaimsMoreThanItHolds) {
+  std::string bytes = header(0x08, {5000000, 28, 28}) + std::string(100, 'x');
+  std::string message = error(write("claims.idx", bytes));
+  EXPECT_NE(message.find("truncated: expected 3920000000 bytes of data, got "
+                         "100"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(IdxFiles, ReadsTheFirstItemsOnly) {
+  // Three items declared, two and a half present: the first two load.
+  std::string bytes = header(0x08, {3, 2, 2}) + "abcdefghij";
+  for (bool gzip : {false, true}) {
+    IdxArray array;
+    std::string path = write(gzip ? "p.gz" : "p.idx", bytes, gzip);
+    EXPECT_FALSE(loadIdx(path, array).ok());
+    ASSERT_TRUE(loadIdx(path, array, 2).ok())
+        << loadIdx(path, array, 2).message();
+    EXPECT_EQ(array.dims, (std::vector<int64_t>{2, 2, 2}));
+    EXPECT_EQ(array.data.size(), 8u);
+    EXPECT_EQ(array.data[7], 'h');
+    ASSERT_FALSE(loadIdx(path, array, 3).ok());
+  }
+}
+
+} // namespace
