@@ -12,9 +12,11 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <mutex>
+#include <signal.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,12 +152,64 @@ Status serializeModel(const ModelProto &model, Format format,
   return Status();
 }
 
+Status checkOutputPath(const std::string &path) {
+  struct stat status;
+  if (lstat(path.c_str(), &status) != 0)
+    return errno == ENOENT
+               ? Status()
+               : Status::error(path +
+                               ": cannot inspect: " + std::strerror(errno));
+  if (S_ISREG(status.st_mode))
+    return Status();
+  const char *kind = S_ISLNK(status.st_mode)    ? "a symbolic link"
+                     : S_ISFIFO(status.st_mode) ? "a FIFO"
+                     : S_ISCHR(status.st_mode)  ? "a character device"
+                     : S_ISBLK(status.st_mode)  ? "a block device"
+                     : S_ISDIR(status.st_mode)  ? "a directory"
+                     : S_ISSOCK(status.st_mode) ? "a socket"
+                                                : "not a regular file";
+  return Status::error(path + " is " + kind +
+                       "; fsnn writes its outputs as regular files, replaced "
+                       "atomically, and does not write through links or "
+                       "into devices (give a file path)");
+}
+
+namespace {
+/// Removes `<name>.tmp.<pid>.*` files in `directory` that a process which
+/// no longer exists left behind (killed while writing `<name>`).
+void removeStaleTemporaries(const std::string &directory,
+                            const std::string &name) {
+  DIR *dir = opendir(directory.c_str());
+  if (!dir)
+    return;
+  std::string prefix = name + ".tmp.";
+  while (dirent *entry = readdir(dir)) {
+    std::string file = entry->d_name;
+    if (file.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    char *end = nullptr;
+    long pid = std::strtol(file.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || !end || *end != '.' || pid == long(getpid()))
+      continue;
+    if (kill(pid_t(pid), 0) != 0 && errno == ESRCH)
+      unlink((directory + "/" + file).c_str());
+  }
+  closedir(dir);
+}
+} // namespace
+
 Status writeFileAtomically(const std::string &path, std::string_view bytes) {
   std::string directory = ".";
   size_t slash = path.rfind('/');
   if (slash != std::string::npos)
     directory = slash == 0 ? "/" : path.substr(0, slash);
-  std::string pattern = path + ".tmp.XXXXXX";
+  if (Status status = checkOutputPath(path))
+    return status;
+  removeStaleTemporaries(
+      directory, slash == std::string::npos ? path : path.substr(slash + 1));
+  // The writer's pid in the name tells a later run whether it is stale.
+  std::string pattern =
+      path + ".tmp." + std::to_string(long(getpid())) + ".XXXXXX";
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   int fd = mkstemp(name.data());

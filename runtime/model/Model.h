@@ -75,6 +75,13 @@ Status serializeModel(const ModelProto &model, Format format,
 /// leaves either the old file or the new one, never a torn one.
 Status writeFileAtomically(const std::string &path, std::string_view bytes);
 
+/// Whether `path` may be written as an output: it does not exist, or it is
+/// a regular file. Symbolic links, FIFOs, devices, directories and sockets
+/// are refused with a message naming what the path is (writing through them
+/// in place would be neither atomic nor what was asked; replacing them
+/// would destroy them). writeFileAtomically checks this first.
+Status checkOutputPath(const std::string &path);
+
 /// Serializes and atomically writes a model; the format follows the path
 /// unless given.
 Status saveModel(const ModelProto &model, const std::string &path);

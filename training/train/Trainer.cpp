@@ -4,8 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -44,25 +47,41 @@ bool allFinite(const std::vector<float> &values) {
   return true;
 }
 
+/// The metrics log: one JSON line per record, flushed as it is written so
+/// that a full disk or an I/O error ends the run with the reason, not an
+/// empty log discovered later.
 class MetricsLog {
 public:
+  ~MetricsLog() {
+    if (file)
+      std::fclose(file);
+  }
   Status open(const std::string &path, bool append) {
     if (path.empty())
       return Status();
-    out.open(path, append ? std::ios::app : std::ios::trunc);
-    if (!out)
-      return Status::error(path + ": cannot open the metrics log");
+    if (Status s = fm::checkOutputPath(path))
+      return s;
+    this->path = path;
+    file = std::fopen(path.c_str(), append ? "a" : "w");
+    if (!file)
+      return Status::error(
+          path + ": cannot open the metrics log: " + std::strerror(errno));
     return Status();
   }
-  void write(const nlohmann::json &record) {
-    if (!out.is_open())
-      return;
-    out << record.dump() << "\n";
-    out.flush();
+  Status write(const nlohmann::json &record) {
+    if (!file)
+      return Status();
+    std::string line = record.dump() + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file) != line.size() ||
+        std::fflush(file) != 0)
+      return Status::error(
+          path + ": cannot write the metrics log: " + std::strerror(errno));
+    return Status();
   }
 
 private:
-  std::ofstream out;
+  std::FILE *file = nullptr;
+  std::string path;
 };
 
 } // namespace
@@ -295,17 +314,19 @@ Status train(fm::ModelProto &model, Backend &backend,
                       lossSteps ? lossSum / lossSteps : 0.0,
                       double(correct) / double(seen), rate);
       if (options.logEvery > 0 && step % options.logEvery == 0)
-        log.write({{"type", "step"},
-                   {"epoch", epoch},
-                   {"step", step},
-                   {"loss", finite ? result.loss : -1.0},
-                   {"accuracy", double(result.correct) / double(count)},
-                   {"lr", learningRate(options.schedule, epoch, step - 1)},
-                   {"images_per_second", rate},
-                   {"adjoint_worst_residual", result.worstAdjointResidual},
-                   {"adjoint_unconverged_samples", report.unconvergedSamples},
-                   {"nonfinite_steps", report.nonFiniteSteps},
-                   {"diverging_steps", report.divergingSteps}});
+        if (Status s = log.write(
+                {{"type", "step"},
+                 {"epoch", epoch},
+                 {"step", step},
+                 {"loss", finite ? result.loss : -1.0},
+                 {"accuracy", double(result.correct) / double(count)},
+                 {"lr", learningRate(options.schedule, epoch, step - 1)},
+                 {"images_per_second", rate},
+                 {"adjoint_worst_residual", result.worstAdjointResidual},
+                 {"adjoint_unconverged_samples", report.unconvergedSamples},
+                 {"nonfinite_steps", report.nonFiniteSteps},
+                 {"diverging_steps", report.divergingSteps}}))
+          return s;
       if (options.checkpointEvery > 0 && step % options.checkpointEvery == 0 &&
           !options.checkpointPath.empty())
         if (Status s = save(options.checkpointPath, step / stepsPerEpoch))
@@ -334,17 +355,19 @@ Status train(fm::ModelProto &model, Backend &backend,
                     " samples so far ended their adjoint solve above " +
                     std::to_string(kAdjointTolerance) +
                     " of the starting residual (counted in the log)");
-    log.write({{"type", "epoch"},
-               {"epoch", epoch},
-               {"step", step},
-               {"train_loss", e.trainLoss},
-               {"train_accuracy", e.trainAccuracy},
-               {"test_accuracy", e.testAccuracy},
-               {"seconds", e.seconds},
-               {"images_per_second", e.imagesPerSecond},
-               {"adjoint_unconverged_samples", report.unconvergedSamples},
-               {"nonfinite_steps", report.nonFiniteSteps},
-               {"diverging_steps", report.divergingSteps}});
+    if (Status s = log.write(
+            {{"type", "epoch"},
+             {"epoch", epoch},
+             {"step", step},
+             {"train_loss", e.trainLoss},
+             {"train_accuracy", e.trainAccuracy},
+             {"test_accuracy", e.testAccuracy},
+             {"seconds", e.seconds},
+             {"images_per_second", e.imagesPerSecond},
+             {"adjoint_unconverged_samples", report.unconvergedSamples},
+             {"nonfinite_steps", report.nonFiniteSteps},
+             {"diverging_steps", report.divergingSteps}}))
+      return s;
     if (!options.logPath.empty())
       if (Status s = writePlot(options.logPath, svgPath()))
         return s;
