@@ -57,6 +57,37 @@ def FSNNStripDropoutPass : Pass<"fsnn-strip-dropout"> {
   let dependentDialects = ["::mlir::fsnn::FSNNDialect"];
 }
 
+def FSNNMaterializeSplatsPass : Pass<"fsnn-materialize-splats"> {
+  let summary = "Fill large splat tensor constants at run time";
+  let description = [{
+    Bufferization turns every tensor constant into a global of the compiled
+    library, so a `[batch, neurons]` splat (the zero potentials at the start
+    of a simulation) was baked into `.rodata` at its full size: F400's library
+    was 6.6 MB at batch 4096, and a model with 249.5 M neurons per sample
+    wrote a 998 MB library at batch 1. This pass rewrites each
+    `arith.constant` whose value is a splat of more than `threshold`
+    elements into a `tensor.splat` of a scalar constant, which bufferizes to
+    an allocation filled when the function runs. Small constants stay
+    globals.
+
+    Before:
+    ```mlir
+    %z = arith.constant dense<0.0> : tensor<4096x400xf32>
+    ```
+    After:
+    ```mlir
+    %c = arith.constant 0.0 : f32
+    %z = tensor.splat %c : tensor<4096x400xf32>
+    ```
+  }];
+  let options = [
+    Option<"threshold", "threshold", "int64_t", /*default=*/"1024",
+           "Splat constants of more elements than this are filled at run time">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
                                     "::mlir::func::FuncOp"> {
   let summary = "Derive the implicit backward of a training forward function";

@@ -97,6 +97,10 @@ LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm) {
 
 LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm) {
   addFSNNToLinalgStages(pm, "cpu");
+  // Batch-sized splats filled at run time, not baked into the library. The
+  // GPU pipeline sets splat globals with gpu.memset instead
+  // (fsnn-place-on-device).
+  pm.addPass(createFSNNMaterializeSplatsPass());
   return addParsedStages(pm, (kBufferizationStages + kHostLLVMStages).str(),
                          "CPU pipeline");
 }

@@ -1,33 +1,73 @@
 #!/usr/bin/env bash
-# Builds the model fuzzer with clang-22 (ASan + UBSan) into build-fuzz/ and
-# runs it for a bounded time (default 60 s), seeded with the zoo models and
-# the hand-written test models. Fails on any crash or sanitizer report.
-# Usage: scripts/fuzz.sh [seconds]
+# Builds the libFuzzer targets with clang-22 (ASan + UBSan) into build-fuzz/
+# and runs each for a bounded time (default 60 s each; FSNN_FUZZ_TARGETS
+# picks some of model, runtime, compile). Fails on any crash or sanitizer
+# report. Prints each target's execution count.
+#   model:   parse + validate + import + export, seeded with the zoo and the
+#            hand-written test models;
+#   runtime: what fsnn_model_open reads before running a library's code
+#            (ELF headers, the descriptor), seeded with descriptors and a
+#            small shared object;
+#   compile: validated models through import and the CPU lowering
+#            pipeline, seeded with the small hand-written models.
+# Usage: scripts/fuzz.sh [seconds per target]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
+targets="${FSNN_FUZZ_TARGETS:-model runtime compile}"
 build="${FSNN_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 tools="${FSNN_BUILD_DIR:-$root/build}/bin"
 
 CC=clang-22 CXX=clang++-22 cmake -G Ninja -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE=Release -DFSNN_ENABLE_FUZZER=ON -DFSNN_ENABLE_TESTS=OFF \
   >/dev/null
-cmake --build "$build" --target fsnn-model-fuzzer
-
-corpus="$(mktemp -d)"
-trap 'rm -rf "$corpus"' EXIT
-# Seeds: the small zoo models (binary), the hand-written text models and
-# their binary forms.
-for arch in fmnist-f400 mnist-64c5 nmnist-64c5; do
-  "$tools/fsnn-model" create "$arch" -o "$corpus/$arch.fsnn" >/dev/null
-done
-for text in "$root"/test/Target/Model/Inputs/*.fsnn.txt; do
-  name="$(basename "$text" .fsnn.txt)"
-  cp "$text" "$corpus/$name.txt"
-  "$tools/fsnn-model" convert "$text" -o "$corpus/$name.fsnn"
+for target in $targets; do
+  cmake --build "$build" --target "fsnn-$target-fuzzer"
 done
 
-cd "$build"
-"$build/bin/fsnn-model-fuzzer" "$corpus" -max_total_time="$seconds" \
-  -max_len=65536 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1
-echo "fuzz: ran ${seconds}s without a crash"
+work="$(mktemp -d)"
+trap 'rm -rf "$work" /tmp/fsnn-compile-fuzz-*.mlir' EXIT
+
+seed_model() {
+  mkdir -p "$work/model"
+  for arch in fmnist-f400 mnist-64c5 nmnist-64c5; do
+    "$tools/fsnn-model" create "$arch" -o "$work/model/$arch.fsnn" >/dev/null
+  done
+  seed_small_models "$work/model"
+}
+seed_small_models() { # the hand-written text models and their binary forms
+  mkdir -p "$1"
+  for text in "$root"/test/Target/Model/Inputs/*.fsnn.txt; do
+    name="$(basename "$text" .fsnn.txt)"
+    cp "$text" "$1/$name.txt"
+    "$tools/fsnn-model" convert "$text" -o "$1/$name.fsnn"
+  done
+}
+seed_runtime() {
+  mkdir -p "$work/runtime"
+  for seed in "$root"/test/fuzz/descriptors/*.txt; do
+    { printf '\000'; cat "$seed"; } >"$work/runtime/$(basename "$seed")"
+  done
+  printf 'int fsnn_fuzz_seed(void) { return 1; }\n' >"$work/seed.c"
+  clang-22 -shared -fPIC -O1 -s -o "$work/seed.so" "$work/seed.c"
+  { printf '\001'; cat "$work/seed.so"; } >"$work/runtime/seed-elf"
+}
+seed_compile() { seed_small_models "$work/compile"; }
+
+total=0
+for target in $targets; do
+  "seed_$target"
+  log="$work/$target.log"
+  echo "=== fuzzing $target for ${seconds}s ==="
+  if ! (cd "$build" && "$build/bin/fsnn-$target-fuzzer" "$work/$target" \
+    -max_total_time="$seconds" -max_len=65536 -timeout=30 -rss_limit_mb=4096 \
+    -print_final_stats=1 >"$log" 2>&1); then
+    tail -60 "$log"
+    echo "fuzz: fsnn-$target-fuzzer failed" >&2
+    exit 1
+  fi
+  runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+  echo "fuzz: $target: ${runs:-0} executions in ${seconds}s, no crash"
+  total=$((total + ${runs:-0}))
+done
+echo "fuzz: ${total} executions in all, no crash"

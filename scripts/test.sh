@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: installs the dependencies if needed, builds, then runs lit
-# (FileCheck tests) and ctest (GoogleTest), the runtime-only build that
-# proves the runtime needs no LLVM/MLIR, and the model fuzzer for a bounded
-# time (FSNN_FUZZ_SECONDS, default 60). Fails if any test fails or if a suite
-# ran no test at all.
+# Runs every test: installs the dependencies if needed, builds, then runs the
+# install path with nothing installed (shims), lit (FileCheck tests) and
+# ctest (GoogleTest), the README's walk-through as written, the runtime-only
+# build that proves the runtime needs no LLVM/MLIR, the runtime side's unit
+# tests under ASan + UBSan, and the fuzzers for a bounded time
+# (FSNN_FUZZ_SECONDS per target, default 30). Fails if any test fails or if a
+# suite ran no test at all.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FSNN_BUILD_DIR:-$root/build}"
@@ -50,16 +52,28 @@ cmake -G Ninja -S "$root" -B "$runtime_build" -DFSNN_ENABLE_COMPILER=OFF \
 cmake --build "$runtime_build"
 ctest --test-dir "$runtime_build" --output-on-failure --no-tests=error -j2
 
-echo "=== fuzzing (parse + validate + import + export, ASan/UBSan) ==="
+echo "=== sanitizers: the runtime side's unit tests under ASan + UBSan ==="
+# The loader, the descriptor, the C API, the model format, the reference
+# executor, the data loaders and the trainer, built with clang-22.
+asan_build="${build}-asan"
+CC=clang-22 CXX=clang++-22 cmake -G Ninja -S "$root" -B "$asan_build" \
+  -DFSNN_ENABLE_COMPILER=OFF -DFSNN_ENABLE_SANITIZERS=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$asan_build"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir "$asan_build" --output-on-failure --no-tests=error -j2
+
+echo "=== fuzzing (model format, runtime loader, compiler; ASan/UBSan) ==="
 fuzz_log="$build/fuzz.log"
-if ! "$root/scripts/fuzz.sh" "${FSNN_FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1; then
+if ! "$root/scripts/fuzz.sh" "${FSNN_FUZZ_SECONDS:-30}" >"$fuzz_log" 2>&1; then
   tail -60 "$fuzz_log"
-  echo "test: the model fuzzer failed (full log: $fuzz_log)" >&2
+  echo "test: a fuzzer failed (full log: $fuzz_log)" >&2
   exit 1
 fi
-tail -8 "$fuzz_log"
+grep '^fuzz:' "$fuzz_log"
 
 echo "=== summary ==="
 echo "lit: $lit_passed tests passed"
 echo "ctest: all GoogleTest tests passed (compiler build and runtime-only build)"
-echo "fuzz: ${FSNN_FUZZ_SECONDS:-60}s without a crash"
+echo "sanitizers: the runtime side's unit tests passed under ASan + UBSan"
+echo "fuzz: ${FSNN_FUZZ_SECONDS:-30}s per target without a crash"

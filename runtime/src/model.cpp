@@ -3,6 +3,7 @@
 #include "fsnnrt/model.h"
 #include "elf_check.h"
 #include "memref_descriptor.h"
+#include "model_internal.h"
 #include "status_internal.h"
 
 #include <cerrno>
@@ -10,189 +11,12 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <memory>
-#include <set>
-#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 using fsnnrt::Descriptor;
-
-namespace {
-
-struct Tensor {
-  std::string name;
-  fsnn_dtype dtype = FSNN_F32;
-  std::vector<int64_t> dims;
-  int64_t elements() const {
-    int64_t n = 1;
-    for (int64_t d : dims)
-      n *= d;
-    return n;
-  }
-  /// Bytes per sample (dims[0] is the batch).
-  size_t sampleBytes() const {
-    size_t element = dtype == FSNN_F64 || dtype == FSNN_I64 ? 8 : 4;
-    return size_t(elements() / dims[0]) * element;
-  }
-  fsnn_tensor_info info() const {
-    return {name.c_str(), dtype, int32_t(dims.size()), dims.data()};
-  }
-};
-
-bool parseDtype(const std::string &text, fsnn_dtype &dtype) {
-  if (text == "f32")
-    dtype = FSNN_F32;
-  else if (text == "f64")
-    dtype = FSNN_F64;
-  else if (text == "i32")
-    dtype = FSNN_I32;
-  else if (text == "i64")
-    dtype = FSNN_I64;
-  else
-    return false;
-  return true;
-}
-
-} // namespace
-
-struct fsnn_model {
-  void *library = nullptr;
-  void (*entry)(void **) = nullptr;
-  uint64_t hash = 0;
-  std::string function;
-  int64_t batch = 0;
-  Tensor input;
-  /// Every input; inference libraries have one, training steps two (the
-  /// images and the labels).
-  std::vector<Tensor> inputs;
-  std::vector<Tensor> parameters, outputs;
-  bool seed = false;
-  bool training = false;
-  /// "cpu" or "cuda" (descriptor `target`); a CUDA model carries the mgpu*
-  /// wrappers, which report driver and launch errors here.
-  std::string target = "cpu";
-  const char *(*cudaError)() = nullptr;
-  ~fsnn_model() {
-    if (library)
-      dlclose(library);
-  }
-};
-
-namespace {
-/// Bounds on what a descriptor may declare, so that nothing it says makes
-/// the runtime or its caller allocate without limit (the same bounds as a
-/// model file's: runtime/model/Validate.h).
-constexpr int64_t kMaxDescriptorDimension = int64_t(1) << 24;
-constexpr int64_t kMaxDescriptorElements = int64_t(1) << 40;
-constexpr size_t kMaxDescriptorBytes = size_t(1) << 20;
-
-fsnn_status parseDescriptor(const char *text, fsnn_model &m) {
-  size_t length = strnlen(text, kMaxDescriptorBytes + 1);
-  if (length > kMaxDescriptorBytes)
-    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
-                        "the model descriptor is longer than " +
-                            std::to_string(kMaxDescriptorBytes) + " bytes");
-  std::istringstream in(std::string(text, length));
-  std::string line;
-  bool sawInput = false;
-  int lineNumber = 0;
-  std::set<std::string> seen;
-  while (std::getline(in, line)) {
-    ++lineNumber;
-    std::istringstream words(line);
-    std::string key;
-    if (!(words >> key))
-      continue;
-    auto bad = [&](const std::string &why) {
-      return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
-                          "model descriptor line " +
-                              std::to_string(lineNumber) + ": " + why + ": '" +
-                              line + "'");
-    };
-    bool repeatable = key == "input" || key == "param" || key == "output";
-    if (!repeatable && !seen.insert(key).second)
-      return bad("'" + key + "' given twice");
-    if (key == "fsnn-model-abi") {
-      unsigned version = 0;
-      if (!(words >> version) || version != FSNN_MODEL_ABI_VERSION)
-        return fsnnrt::fail(FSNN_ABI_MISMATCH,
-                            "the library's descriptor is for ABI " +
-                                std::to_string(version) + ", this runtime " +
-                                "reads ABI " +
-                                std::to_string(FSNN_MODEL_ABI_VERSION));
-    } else if (key == "hash") {
-      std::string hex;
-      if (!(words >> hex) || hex.size() != 16 ||
-          hex.find_first_not_of("0123456789abcdef") != std::string::npos)
-        return bad("expected 16 hex digits");
-      m.hash = std::strtoull(hex.c_str(), nullptr, 16);
-    } else if (key == "function") {
-      words >> m.function;
-    } else if (key == "batch") {
-      if (!(words >> m.batch) || m.batch < 1 ||
-          m.batch > kMaxDescriptorDimension)
-        return bad("expected a batch in [1, " +
-                   std::to_string(kMaxDescriptorDimension) + "]");
-    } else if (key == "seed") {
-      m.seed = true;
-    } else if (key == "target") {
-      if (!(words >> m.target) || (m.target != "cpu" && m.target != "cuda"))
-        return bad("expected 'cpu' or 'cuda'");
-    } else if (key == "kind") {
-      std::string kind;
-      if (!(words >> kind) || (kind != "training" && kind != "inference"))
-        return bad("expected 'inference' or 'training'");
-      m.training = kind == "training";
-    } else if (key == "input" || key == "param" || key == "output") {
-      Tensor t;
-      std::string dtype;
-      if (!(words >> t.name >> dtype) || !parseDtype(dtype, t.dtype))
-        return bad("expected a name and f32, f64, i32 or i64");
-      int64_t d, elements = 1;
-      while (words >> d) {
-        if (d < 1 || d > kMaxDescriptorDimension)
-          return bad("dimensions must be in [1, " +
-                     std::to_string(kMaxDescriptorDimension) + "]");
-        if (elements > kMaxDescriptorElements / d || t.dims.size() >= 8)
-          return bad("a tensor larger than the runtime accepts");
-        elements *= d;
-        t.dims.push_back(d);
-      }
-      if (!words.eof())
-        return bad("dimensions must be integers");
-      if (key == "input") {
-        if (t.dims.empty())
-          return bad("the input needs a batch dimension");
-        if (!sawInput)
-          m.input = t;
-        m.inputs.push_back(t);
-        sawInput = true;
-      } else if (key == "param") {
-        m.parameters.push_back(t);
-      } else {
-        // A training step's outputs include the loss and parameter-shaped
-        // gradients; an inference output is per sample.
-        if (t.dims.empty() && !m.training)
-          return bad("an output needs a batch dimension");
-        m.outputs.push_back(t);
-      }
-    } else {
-      return bad("unknown key");
-    }
-  }
-  if (!sawInput || m.outputs.empty() || m.batch < 1)
-    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
-                        "the model descriptor lacks the input, the outputs "
-                        "or the batch");
-  if (!m.training && m.inputs.size() != 1)
-    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
-                        "an inference model descriptor has one input, this "
-                        "one has " +
-                            std::to_string(m.inputs.size()));
-  return FSNN_OK;
-}
-} // namespace
+using fsnnrt::Tensor;
 
 namespace {
 fsnn_status openModel(const char *path, fsnn_model **model) {
@@ -237,7 +61,7 @@ fsnn_status openModel(const char *path, fsnn_model **model) {
                             "runs ABI " +
                             std::to_string(FSNN_MODEL_ABI_VERSION) +
                             "; recompile it with this fsnn-compile");
-  if (fsnn_status status = parseDescriptor(descriptor(), *m))
+  if (fsnn_status status = fsnnrt::parseDescriptor(descriptor(), *m))
     return status;
   if (m->target == "cuda") {
     auto init =

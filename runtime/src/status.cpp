@@ -3,6 +3,7 @@
 #include "fsnnrt/runtime.h"
 #include "status_internal.h"
 
+#include <cstring>
 #include <string>
 
 namespace {
@@ -19,7 +20,13 @@ fsnn_status fsnnrt::fail(fsnn_status status, std::string message) {
 }
 
 extern "C" const char *fsnn_status_name(fsnn_status status) {
-  switch (status) {
+  // A C caller may pass any int; reading it as the enum would be undefined
+  // for values outside it (UBSan's -fsanitize=enum found this), so read the
+  // bytes.
+  static_assert(sizeof(int) == sizeof(fsnn_status), "fsnn_status is an int");
+  int code;
+  std::memcpy(&code, &status, sizeof code);
+  switch (code) {
   case FSNN_OK:
     return "ok";
   case FSNN_INVALID_ARGUMENT:

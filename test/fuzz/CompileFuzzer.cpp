@@ -1,0 +1,44 @@
+//===- CompileFuzzer.cpp - libFuzzer target: a model file to native code --===//
+//
+// Any model that validates must compile (import, the CPU lowering pipeline,
+// the LLVM dialect) or be refused by fsnn-compile's library with a message;
+// a crash, an abort inside MLIR or LLVM, or a sanitizer report is a bug.
+// Models that would need more than 64 MiB at batch 2 are skipped, as
+// fsnn-compile refuses them before lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Compile.h"
+#include "Model.h"
+#include "Validate.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+
+namespace fm = ::fsnn::model;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  std::string_view bytes(reinterpret_cast<const char *>(data), size);
+  fm::ModelProto model;
+  if (!fm::parseModel(bytes, "fuzz", model).ok())
+    return 0;
+  fm::ModelInfo info;
+  if (!fm::validateModel(model, info).ok())
+    return 0;
+  mlir::fsnn::CompileOptions options;
+  options.batch = 2;
+  options.maxMemory = uint64_t(64) << 20;
+  options.emit = mlir::fsnn::EmitKind::MLIR;
+  options.output = "/tmp/fsnn-compile-fuzz-" + std::to_string(getpid()) +
+                   ".mlir";
+  std::string error;
+  if (!mlir::fsnn::compileModel(model, options, error) && error.empty()) {
+    std::fprintf(stderr, "a model was refused without a message\n");
+    std::abort();
+  }
+  return 0;
+}
