@@ -472,9 +472,12 @@ Status Validator::checkInitializers() {
     // A NaN or infinite weight turns every output into NaN, and the run
     // then reports a silent chance-level accuracy.
     if (tensor.values_size() > 0 || !tensor.raw_data().empty()) {
+      // In the tensor's dtype: a text model's `values` are doubles, and
+      // 1e300 is finite as a double but infinite as the float32 it becomes.
       std::vector<double> values = tensorValues(tensor);
+      bool narrow = tensor.dtype() == TensorProto::FLOAT32;
       for (size_t i = 0; i < values.size(); ++i)
-        if (!std::isfinite(values[i]))
+        if (!std::isfinite(narrow ? double(float(values[i])) : values[i]))
           return Status::error(what + ": element " + std::to_string(i) +
                                " is " +
                                (std::isnan(values[i]) ? "NaN" : "infinite") +

@@ -78,7 +78,6 @@ struct fsnn_model {
   }
 };
 
-
 namespace fsnnrt {
 /// Reads the descriptor text of a compiled model into `m` (everything but
 /// the library handle and the entry point), checking every line: keys

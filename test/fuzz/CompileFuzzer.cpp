@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   options.batch = 2;
   options.maxMemory = uint64_t(64) << 20;
   options.emit = mlir::fsnn::EmitKind::MLIR;
-  options.output = "/tmp/fsnn-compile-fuzz-" + std::to_string(getpid()) +
-                   ".mlir";
+  options.output =
+      "/tmp/fsnn-compile-fuzz-" + std::to_string(getpid()) + ".mlir";
   std::string error;
   if (!mlir::fsnn::compileModel(model, options, error) && error.empty()) {
     std::fprintf(stderr, "a model was refused without a message\n");

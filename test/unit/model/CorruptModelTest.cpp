@@ -390,6 +390,13 @@ TEST_F(CorruptModel, NonFiniteParameters) {
   values[17] = -INFINITY;
   setTensorValues(initializer("f.weight"), values);
   EXPECT_ERROR("initializer 'f.weight': element 17 is infinite");
+  // Finite as a double (a text model's values), infinite as float32: found
+  // by the fuzzer, the importer made it inf and the export was invalid.
+  TensorProto &weight = initializer("f.weight");
+  weight.clear_raw_data();
+  for (size_t i = 0; i < values.size(); ++i)
+    weight.add_values(i == 3 ? 1e300 : 0.0);
+  EXPECT_ERROR("initializer 'f.weight': element 3 is infinite");
 }
 
 // A newline in a name would have added lines to the compiled library's
