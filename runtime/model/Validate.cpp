@@ -1080,6 +1080,15 @@ Status checkMemoryBudget(const ModelInfo &info, int64_t samples,
       "; use a smaller batch, or raise the limit with " + flag);
 }
 
+Status checkMemoryFlag(const ModelInfo &info, int64_t samples,
+                       const std::string &maxMemory) {
+  uint64_t limit = 0;
+  if (!parseByteSize(maxMemory, limit))
+    return Status::error("--max-memory " + maxMemory +
+                         " is not a size (4G, 512M, 100000)");
+  return checkMemoryBudget(info, samples, limit);
+}
+
 bool parseByteSize(const std::string &text, uint64_t &bytes) {
   char *end = nullptr;
   errno = 0;

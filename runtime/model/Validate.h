@@ -99,6 +99,11 @@ Status checkMemoryBudget(const ModelInfo &info, int64_t samples,
                          uint64_t maxBytes,
                          const std::string &flag = "--max-memory");
 
+/// checkMemoryBudget with the limit given as a --max-memory text ("4G"); a
+/// malformed text is an error naming the flag.
+Status checkMemoryFlag(const ModelInfo &info, int64_t samples,
+                       const std::string &maxMemory);
+
 /// "4G", "512M", "1.5G", "100000" (bytes) into bytes; false if malformed.
 bool parseByteSize(const std::string &text, uint64_t &bytes);
 

@@ -10,6 +10,8 @@
 #include "Version.h"
 #include "Zoo.h"
 
+#include "../GuardedMain.h"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -201,15 +203,5 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
-  // Limits are checked before allocating (--max-memory); what still runs
-  // out of memory ends with a message, not an abort.
-  try {
-    return run(argc, argv);
-  } catch (const std::bad_alloc &) {
-    std::cerr << "fsnn-model: error: out of memory\n";
-    return 1;
-  } catch (const std::exception &e) {
-    std::cerr << "fsnn-model: error: " << e.what() << "\n";
-    return 1;
-  }
+  return fsnn::tools::guardedMain("fsnn-model", run, argc, argv);
 }

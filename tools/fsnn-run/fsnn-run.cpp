@@ -16,6 +16,8 @@
 
 #include "fsnnrt/cuda.h"
 
+#include "../GuardedMain.h"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -178,12 +180,8 @@ int run(int argc, char **argv) {
   model::ModelInfo info;
   if (model::Status status = model::validateModel(proto, info))
     return fail(modelPath + ": " + status.message());
-  uint64_t memoryLimit = 0;
-  if (!model::parseByteSize(maxMemory, memoryLimit))
-    return fail("--max-memory " + maxMemory +
-                " is not a size (4G, 512M, 100000)");
   if (model::Status status =
-          model::checkMemoryBudget(info, options.batch, memoryLimit))
+          model::checkMemoryFlag(info, options.batch, maxMemory))
     return fail(modelPath + ": " + status.message());
   int64_t classes = 0;
   if (proto.graph().outputs_size() > 0) {
@@ -304,15 +302,5 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
-  // Limits are checked before allocating (--max-memory); what still runs
-  // out of memory ends with a message, not an abort.
-  try {
-    return run(argc, argv);
-  } catch (const std::bad_alloc &) {
-    std::cerr << "fsnn-run: error: out of memory\n";
-    return 1;
-  } catch (const std::exception &e) {
-    std::cerr << "fsnn-run: error: " << e.what() << "\n";
-    return 1;
-  }
+  return fsnn::tools::guardedMain("fsnn-run", run, argc, argv);
 }

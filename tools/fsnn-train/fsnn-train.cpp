@@ -13,6 +13,8 @@
 #include "Trainer.h"
 #include "Version.h"
 
+#include "../GuardedMain.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -209,12 +211,8 @@ int run(int argc, char **argv) {
   model::ModelInfo info;
   if (model::Status s = model::validateModel(proto, info))
     return fail(modelPath + ": " + s.message());
-  uint64_t memoryLimit = 0;
-  if (!model::parseByteSize(maxMemory, memoryLimit))
-    return fail("--max-memory " + maxMemory +
-                " is not a size (4G, 512M, 100000)");
-  if (model::Status s = model::checkMemoryBudget(
-          info, std::max(options.batch, options.testBatch), memoryLimit))
+  if (model::Status s = model::checkMemoryFlag(
+          info, std::max(options.batch, options.testBatch), maxMemory))
     return fail(modelPath + ": " + s.message());
   if (!resumePath.empty()) {
     model::ModelProto checkpoint;
@@ -320,15 +318,5 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
-  // Limits are checked before allocating (--max-memory); what still runs
-  // out of memory ends with a message, not an abort.
-  try {
-    return run(argc, argv);
-  } catch (const std::bad_alloc &) {
-    std::cerr << "fsnn-train: error: out of memory\n";
-    return 1;
-  } catch (const std::exception &e) {
-    std::cerr << "fsnn-train: error: " << e.what() << "\n";
-    return 1;
-  }
+  return fsnn::tools::guardedMain("fsnn-train", run, argc, argv);
 }
