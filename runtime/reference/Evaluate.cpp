@@ -8,7 +8,6 @@
 #include "fsnnrt/runtime.h"
 
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <memory>

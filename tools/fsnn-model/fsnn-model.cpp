@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <new>
 
 using namespace fsnn::model;
 

@@ -27,7 +27,6 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <new>
 #include <unistd.h>
 
 using namespace fsnn;

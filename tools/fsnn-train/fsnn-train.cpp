@@ -21,7 +21,6 @@
 #include <csignal>
 #include <iomanip>
 #include <iostream>
-#include <new>
 #include <unistd.h>
 
 using namespace fsnn;

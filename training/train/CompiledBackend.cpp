@@ -58,11 +58,8 @@ public:
     this->options = options;
     if (Status s = openLibrary(trainPath, model, true, train))
       return s;
+    // openCompiledModel has checked the images and the int64 labels.
     batch = fsnn_model_batch(train.get());
-    if (fsnn_model_num_inputs(train.get()) != 2 ||
-        fsnn_model_input_at(train.get(), 1).dtype != FSNN_I64)
-      return Status::error(trainPath + ": a training step takes the images "
-                                       "and the labels");
     if (!evalPath.empty()) {
       if (Status s = openLibrary(evalPath, model, false, eval))
         return s;
