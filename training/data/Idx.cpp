@@ -145,7 +145,7 @@ Status loadIdx(const std::string &path, IdxArray &array, int64_t maxItems) {
         std::to_string(int64_t(stored) - headerBytes) + " (modulo 4 GiB)");
   if (!readInto(in.file, array.data, size_t(wanted), got))
     return Status::error(path + ": truncated: expected " +
-                         std::to_string(total) + " bytes of data, got " +
+                         std::to_string(wanted) + " bytes of data, got " +
                          std::to_string(got));
   if (firstOnly) {
     // The first maxItems items only; the rest is neither read nor checked.
