@@ -3,7 +3,7 @@
 #ifndef FSNN_PASSES_PASSES_H
 #define FSNN_PASSES_PASSES_H
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

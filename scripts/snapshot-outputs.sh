@@ -49,4 +49,8 @@ for m in f400 c5; do
     --max-steps 3 --train-limit 48 --test-limit 32 -o "$out/$m.trained.fsnn" >/dev/null 2>&1
 done
 rm -f "$out"/*.ckpt.fsnn
+# What differs from run to run: the temporary directory in messages and the
+# ptxas timings that MLIR records next to each CUDA binary.
+sed -i "s|$work/||g" "$out"/*.err
+sed -i 's/properties = {[^}]*}//' "$out"/*.cuda.mlir
 echo "snapshot in $out: $(ls "$out" | wc -l) files"

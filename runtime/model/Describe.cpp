@@ -1,6 +1,6 @@
 //===- Describe.cpp - human-readable model summaries ----------------------===//
 
-#include "Describe.h"
+#include "runtime/model/Describe.h"
 
 #include <sstream>
 

@@ -3,7 +3,7 @@
 #ifndef FSNN_RUNTIME_MODEL_DESCRIBE_H
 #define FSNN_RUNTIME_MODEL_DESCRIBE_H
 
-#include "Validate.h"
+#include "runtime/model/Validate.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
 //===- Model.cpp - reading and writing fsnn model files -------------------===//
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
@@ -344,6 +344,28 @@ uint64_t modelStructureHash(const ModelProto &model) {
     hash *= 0x100000001b3ull;
   }
   return hash;
+}
+
+int64_t product(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+const NodeProto *findFeedbackNode(const ModelProto &model) {
+  for (const NodeProto &node : model.graph().nodes())
+    if (node.op_type() == "SpikingFeedback")
+      return &node;
+  return nullptr;
+}
+
+std::vector<const GraphProto *> layerGraphs(const NodeProto &feedback) {
+  std::vector<const GraphProto *> maps;
+  if (const AttributeProto *layers = findAttribute(feedback, "layers"))
+    for (const GraphProto &map : layers->graphs().values())
+      maps.push_back(&map);
+  return maps;
 }
 
 const AttributeProto *findAttribute(const NodeProto &node,

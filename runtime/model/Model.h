@@ -8,7 +8,7 @@
 #ifndef FSNN_RUNTIME_MODEL_MODEL_H
 #define FSNN_RUNTIME_MODEL_MODEL_H
 
-#include "fsnn.pb.h"
+#include "runtime/model/fsnn.pb.h"
 
 #include <cstdint>
 #include <string>
@@ -104,6 +104,15 @@ uint64_t modelStructureHash(const ModelProto &model);
 /// The attribute `name` of `node`, or null.
 const AttributeProto *findAttribute(const NodeProto &node,
                                     const std::string &name);
+
+/// The number of elements of a tensor of `shape` (1 for a scalar).
+int64_t product(const std::vector<int64_t> &shape);
+
+/// The model's SpikingFeedback node, or null.
+const NodeProto *findFeedbackNode(const ModelProto &model);
+
+/// The layer maps of a SpikingFeedback node, in order.
+std::vector<const GraphProto *> layerGraphs(const NodeProto &feedback);
 
 /// Bytes per element of a dtype (0 for UNDEFINED).
 size_t elementSize(TensorProto::DataType dtype);

@@ -1,6 +1,6 @@
 //===- Validate.cpp - checking a model before anything uses it ------------===//
 
-#include "Validate.h"
+#include "runtime/model/Validate.h"
 
 #include <algorithm>
 #include <cerrno>

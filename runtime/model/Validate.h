@@ -11,7 +11,7 @@
 #ifndef FSNN_RUNTIME_MODEL_VALIDATE_H
 #define FSNN_RUNTIME_MODEL_VALIDATE_H
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <map>
 #include <string>

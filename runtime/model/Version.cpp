@@ -1,7 +1,7 @@
 //===- Version.cpp - what `--version` prints ------------------------------===//
 
-#include "Version.h"
-#include "Model.h"
+#include "runtime/model/Version.h"
+#include "runtime/model/Model.h"
 
 #include "fsnnrt/model.h"
 #include "fsnnrt/runtime.h"

@@ -1,11 +1,10 @@
 //===- Evaluate.cpp - run a model over a dataset on some backend ----------===//
 
-#include "Evaluate.h"
-#include "CompiledModel.h"
+#include "runtime/reference/Evaluate.h"
 
-#include "Executor.h"
 #include "fsnnrt/model.h"
 #include "fsnnrt/runtime.h"
+#include "runtime/reference/Executor.h"
 
 #include <chrono>
 #include <cstdio>
@@ -15,15 +14,9 @@
 namespace fsnn::reference {
 
 namespace fm = fsnn::model;
+using fm::product;
 
 namespace {
-int64_t product(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
 /// Multiply-accumulates per sample of the linear and conv nodes of a map.
 double mapMacs(const fm::GraphProto &map, const fm::ModelInfo &info) {
   double macs = 0;
@@ -44,29 +37,15 @@ double mapMacs(const fm::GraphProto &map, const fm::ModelInfo &info) {
   return macs;
 }
 
-const fm::NodeProto *feedbackNode(const fm::ModelProto &model) {
-  for (const fm::NodeProto &node : model.graph().nodes())
-    if (node.op_type() == "SpikingFeedback")
-      return &node;
-  return nullptr;
-}
-
-std::vector<const fm::GraphProto *> layerMaps(const fm::NodeProto &node) {
-  std::vector<const fm::GraphProto *> maps;
-  for (const fm::GraphProto &map :
-       fm::findAttribute(node, "layers")->graphs().values())
-    maps.push_back(&map);
-  return maps;
-}
 } // namespace
 
 std::vector<double> fanOutPerLayer(const fm::ModelProto &model,
                                    const fm::ModelInfo &info) {
   std::vector<double> fanOut;
-  const fm::NodeProto *node = feedbackNode(model);
+  const fm::NodeProto *node = fm::findFeedbackNode(model);
   if (!node)
     return fanOut;
-  std::vector<const fm::GraphProto *> layers = layerMaps(*node);
+  std::vector<const fm::GraphProto *> layers = fm::layerGraphs(*node);
   const fm::GraphProto &feedback =
       fm::findAttribute(*node, "feedback")->graphs().values(0);
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -156,97 +135,6 @@ Status makeReferenceForward(const fm::ModelProto &model, int threads,
   return doublePrecision
              ? makeReferenceForwardIn<double>(model, threads, forward)
              : makeReferenceForwardIn<float>(model, threads, forward);
-}
-
-Status makeCompiledForward(const fm::ModelProto &model,
-                           const std::string &libraryPath, int threads,
-                           BatchForward &forward, const std::string &device) {
-  std::shared_ptr<fsnn_model> compiled;
-  CompiledModelOptions options;
-  options.device = device;
-  if (Status s = openCompiledModel(model, libraryPath, options, compiled))
-    return s;
-  fsnn_model *raw = compiled.get();
-  // Parameters in the library's order, converted to its dtype.
-  auto parameters = std::make_shared<std::vector<std::vector<char>>>();
-  for (int32_t p = 0; p < fsnn_model_num_parameters(raw); ++p) {
-    fsnn_tensor_info info = fsnn_model_parameter(raw, p);
-    const fm::TensorProto *tensor = nullptr;
-    for (const fm::TensorProto &t : model.graph().initializers())
-      if (t.name() == info.name)
-        tensor = &t;
-    if (!tensor)
-      return Status::error("model_mismatch: the library needs parameter '" +
-                           std::string(info.name) +
-                           "', which the model file lacks");
-    std::vector<double> values = fm::tensorValues(*tensor);
-    std::vector<char> bytes;
-    if (info.dtype == FSNN_F64) {
-      bytes.resize(values.size() * 8);
-      std::memcpy(bytes.data(), values.data(), bytes.size());
-    } else {
-      std::vector<float> narrow(values.begin(), values.end());
-      bytes.resize(narrow.size() * 4);
-      std::memcpy(bytes.data(), narrow.data(), bytes.size());
-    }
-    parameters->push_back(std::move(bytes));
-  }
-  if (fsnn_model_input(raw).dtype != FSNN_F32 ||
-      fsnn_model_output(raw, 0).dtype != FSNN_F32)
-    return Status::error("the compiled backend of fsnn-run takes float32 "
-                         "models; this library is float64");
-  // Which outputs are spike counts, and of which layer.
-  std::map<int32_t, int> countOutputs;
-  if (const fm::NodeProto *node = feedbackNode(model)) {
-    int numLayers = int(layerMaps(*node).size());
-    for (int32_t o = 0; o < fsnn_model_num_outputs(raw); ++o)
-      for (int l = 0; l < numLayers; ++l)
-        if (fsnn_model_output(raw, o).name == node->outputs(numLayers + l))
-          countOutputs[o] = l;
-  }
-  forward = [compiled, parameters, countOutputs,
-             threads](const Matrix<float> &input, BatchResult &result) {
-    fsnn_model *m = compiled.get();
-    int64_t batch = input.rows();
-    std::vector<const void *> params;
-    for (const std::vector<char> &p : *parameters)
-      params.push_back(p.data());
-    int32_t outputs = fsnn_model_num_outputs(m);
-    std::vector<std::vector<char>> buffers(outputs);
-    std::vector<void *> pointers(outputs);
-    for (int32_t o = 0; o < outputs; ++o) {
-      fsnn_tensor_info info = fsnn_model_output(m, o);
-      int64_t perSample = 1;
-      for (int32_t d = 1; d < info.rank; ++d)
-        perSample *= info.dims[d];
-      buffers[o].resize(size_t(batch * perSample) *
-                        (info.dtype == FSNN_F64 ? 8 : 4));
-      pointers[o] = buffers[o].data();
-    }
-    if (fsnn_status status =
-            fsnn_model_run(m, input.data(), params.data(),
-                           /*seed=*/0, pointers.data(), batch, threads))
-      return Status::error(std::string(fsnn_status_name(status)) + ": " +
-                           fsnn_last_error());
-    fsnn_tensor_info logits = fsnn_model_output(m, 0);
-    result.logits =
-        Eigen::Map<Matrix<float>>(reinterpret_cast<float *>(buffers[0].data()),
-                                  batch, logits.dims[logits.rank - 1]);
-    result.counts.clear();
-    for (const auto &[o, layer] : countOutputs) {
-      fsnn_tensor_info info = fsnn_model_output(m, o);
-      int64_t perSample = 1;
-      for (int32_t d = 1; d < info.rank; ++d)
-        perSample *= info.dims[d];
-      result.counts[layer] =
-          Eigen::Map<Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic,
-                                   Eigen::RowMajor>>(
-              reinterpret_cast<int32_t *>(buffers[o].data()), batch, perSample)
-              .cast<float>();
-    }
-    return Status();
-  };
-  return Status();
 }
 
 namespace {
@@ -347,7 +235,7 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
                          " values per sample, the images have " +
                          std::to_string(pixelsPerImage) + " pixels");
   std::vector<double> fanOut = fanOutPerLayer(model, info);
-  const fm::NodeProto *node = feedbackNode(model);
+  const fm::NodeProto *node = fm::findFeedbackNode(model);
   int64_t steps = node ? fm::findAttribute(*node, "time_steps")->i() : 1;
   int64_t total = options.limit > 0 ? std::min(options.limit, images) : images;
   report.images = total;

@@ -9,8 +9,8 @@
 #ifndef FSNN_RUNTIME_REFERENCE_EVALUATE_H
 #define FSNN_RUNTIME_REFERENCE_EVALUATE_H
 
-#include "Kernels.h"
-#include "Validate.h"
+#include "runtime/model/Validate.h"
+#include "runtime/reference/Kernels.h"
 
 #include <cstdint>
 #include <functional>
@@ -72,16 +72,6 @@ using BatchForward =
 Status makeReferenceForward(const fsnn::model::ModelProto &model, int threads,
                             BatchForward &forward,
                             bool doublePrecision = false);
-
-/// The compiled backend: the shared library made by fsnn-compile from this
-/// model (its structure hash must match), run by the runtime on `threads`.
-/// Reports the spike counts the model has as outputs. `device` is where the
-/// caller means to run it (cpu or cuda); a library compiled for the other
-/// one is refused with a message that says how to get the right one.
-Status makeCompiledForward(const fsnn::model::ModelProto &model,
-                           const std::string &libraryPath, int threads,
-                           BatchForward &forward,
-                           const std::string &device = "cpu");
 
 /// Normalises the images, runs them batch by batch through `forward`, and
 /// collects the figures. `progress(done, total)` is called after every batch.

@@ -1,6 +1,6 @@
 //===- Executor.cpp - the reference executor (the oracle) -----------------===//
 
-#include "Executor.h"
+#include "runtime/reference/Executor.h"
 
 #include "fsnnrt/dropout.h"
 
@@ -12,6 +12,7 @@
 namespace fsnn::reference {
 
 namespace fm = fsnn::model;
+using fm::product;
 
 namespace {
 
@@ -33,13 +34,6 @@ std::vector<int64_t> ints(const fm::NodeProto &node, const char *name,
   if (!attr)
     return fallback;
   return {attr->ints().values().begin(), attr->ints().values().end()};
-}
-
-int64_t product(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
 }
 
 } // namespace

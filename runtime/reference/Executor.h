@@ -1,18 +1,18 @@
 //===- Executor.h - the reference executor (the oracle) ---------*- C++ -*-===//
 //
 // A plain, independent executor of the model format on Eigen: the spiking
-// simulation of docs/method.md §1, the equilibrium solvers of §2, and the implicit
-// backward of §3 with the parameter gradients of every map. Compiled code is
-// tested against it. Runtime side of the wall: no LLVM or MLIR.
+// simulation of docs/method.md §1, the equilibrium solvers of §2, and the
+// implicit backward of §3 with the parameter gradients of every map. Compiled
+// code is tested against it. Runtime side of the wall: no LLVM or MLIR.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef FSNN_RUNTIME_REFERENCE_EXECUTOR_H
 #define FSNN_RUNTIME_REFERENCE_EXECUTOR_H
 
-#include "Kernels.h"
-#include "Solvers.h"
-#include "Validate.h"
+#include "runtime/model/Validate.h"
+#include "runtime/reference/Kernels.h"
+#include "runtime/reference/Solvers.h"
 
 #include <map>
 #include <memory>
@@ -136,7 +136,8 @@ public:
                            const SolverSettings &solver, double &loss);
 
   /// One power iteration of every SpectralWeight (u, v updated in place),
-  /// as once per training forward pass (docs/method.md §4.1). Returns σ̂ per node.
+  /// as once per training forward pass (docs/method.md §4.1). Returns σ̂ per
+  /// node.
   std::map<std::string, double> refreshSpectral();
 
   /// Initializers by name; changing values changes the model.

@@ -9,7 +9,7 @@
 #ifndef FSNN_RUNTIME_REFERENCE_SOLVERS_H
 #define FSNN_RUNTIME_REFERENCE_SOLVERS_H
 
-#include "Kernels.h"
+#include "runtime/reference/Kernels.h"
 
 #include <cmath>
 #include <functional>
@@ -28,8 +28,8 @@ struct SolverSettings {
   double tolerance = 0.0;
   /// Broyden keeps this many rank-one updates (the paper's code: 27).
   int broydenMemory = 27;
-  /// The code's quirk (docs/method.md §3.3): Broyden's first step is -r, not the
-  /// Newton step +r of H0 = -I. Used for the adjoint to match the paper.
+  /// The code's quirk (docs/method.md §3.3): Broyden's first step is -r, not
+  /// the Newton step +r of H0 = -I. Used for the adjoint to match the paper.
   bool broydenFirstStepNegative = false;
   int andersonMemory = 5;
   double andersonRegularization = 1e-10;

@@ -1,7 +1,7 @@
 //===- buffer.cpp - aligned buffers ---------------------------------------===//
 
 #include "fsnnrt/runtime.h"
-#include "status_internal.h"
+#include "runtime/src/status_internal.h"
 
 #include <cstdlib>
 #include <string>

@@ -1,7 +1,7 @@
 //===- cuda.cpp - the CUDA driver through dlopen --------------------------===//
 
 #include "fsnnrt/cuda.h"
-#include "status_internal.h"
+#include "runtime/src/status_internal.h"
 
 #include <cstdlib>
 #include <cstring>

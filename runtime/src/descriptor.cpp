@@ -1,7 +1,7 @@
 //===- descriptor.cpp - the descriptor of a compiled model ----------------===//
 
-#include "model_internal.h"
-#include "status_internal.h"
+#include "runtime/src/model_internal.h"
+#include "runtime/src/status_internal.h"
 
 #include <cstring>
 #include <set>

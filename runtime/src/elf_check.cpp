@@ -1,6 +1,6 @@
 //===- elf_check.cpp - a shared object's headers before dlopen ------------===//
 
-#include "elf_check.h"
+#include "runtime/src/elf_check.h"
 
 #include <cerrno>
 #include <cstring>

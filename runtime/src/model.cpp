@@ -1,10 +1,10 @@
 //===- model.cpp - loading and running compiled fsnn models ---------------===//
 
 #include "fsnnrt/model.h"
-#include "elf_check.h"
-#include "memref_descriptor.h"
-#include "model_internal.h"
-#include "status_internal.h"
+#include "runtime/src/elf_check.h"
+#include "runtime/src/memref_descriptor.h"
+#include "runtime/src/model_internal.h"
+#include "runtime/src/status_internal.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,7 +1,7 @@
 //===- parallel.cpp - splitting a batch over threads ----------------------===//
 
 #include "fsnnrt/runtime.h"
-#include "status_internal.h"
+#include "runtime/src/status_internal.h"
 
 #include <algorithm>
 #include <string>

@@ -1,7 +1,7 @@
 //===- status.cpp - runtime status codes and error messages ---------------===//
 
 #include "fsnnrt/runtime.h"
-#include "status_internal.h"
+#include "runtime/src/status_internal.h"
 
 #include <cstring>
 #include <string>

@@ -8,9 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Compile.h"
-#include "Model.h"
-#include "Validate.h"
+#include "passes/Driver/Compile.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Validate.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Model.h"
-#include "Validate.h"
-#include "dialect/translate/Translate.h"
+#include "dialect/Target/Model/Translate.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Validate.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"

@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "elf_check.h"
-#include "model_internal.h"
+#include "runtime/src/elf_check.h"
+#include "runtime/src/model_internal.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -8,10 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Compile.h"
-#include "Model.h"
-#include "Version.h"
-#include "dialect/translate/Translate.h"
+#include "dialect/Target/Model/Translate.h"
+#include "passes/Driver/Compile.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Version.h"
 #include "tools/HideLLVMOptions.h"
 
 #include "llvm/Config/llvm-config.h"

@@ -4,13 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Describe.h"
-#include "Model.h"
-#include "Validate.h"
-#include "Version.h"
-#include "Zoo.h"
+#include "runtime/model/Describe.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Validate.h"
+#include "runtime/model/Version.h"
+#include "training/zoo/Zoo.h"
 
-#include "../GuardedMain.h"
+#include "tools/GuardedMain.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -5,11 +5,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 #include "passes/Passes.h"
-#include "passes/Pipelines.h"
+#include "passes/Pipelines/Pipelines.h"
 
-#include "Version.h"
+#include "runtime/model/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"

@@ -9,14 +9,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Evaluate.h"
-#include "Idx.h"
-#include "Model.h"
-#include "Version.h"
+#include "runtime/bind/CompiledModel.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Version.h"
+#include "runtime/reference/Evaluate.h"
+#include "training/data/Idx.h"
 
 #include "fsnnrt/cuda.h"
 
-#include "../GuardedMain.h"
+#include "tools/GuardedMain.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -197,8 +198,8 @@ int run(int argc, char **argv) {
   reference::BatchForward forward;
   model::Status made =
       backend == "compiled"
-          ? reference::makeCompiledForward(proto, libraryPath, options.threads,
-                                           forward, device)
+          ? bind::makeCompiledForward(proto, libraryPath, options.threads,
+                                      forward, device)
           : reference::makeReferenceForward(proto, options.threads, forward);
   // The compiled backend's messages name the library themselves.
   if (!made.ok())

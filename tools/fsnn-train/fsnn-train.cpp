@@ -8,12 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ConsoleProgress.h"
-#include "Dataset.h"
-#include "Trainer.h"
-#include "Version.h"
+#include "runtime/model/Version.h"
+#include "training/data/Dataset.h"
+#include "training/train/ConsoleProgress.h"
+#include "training/train/Trainer.h"
 
-#include "../GuardedMain.h"
+#include "tools/GuardedMain.h"
 
 #include <CLI/CLI.hpp>
 

@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Model.h"
-#include "Validate.h"
-#include "Version.h"
-#include "dialect/translate/Translate.h"
+#include "dialect/Target/Model/Translate.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Validate.h"
+#include "runtime/model/Version.h"
 #include "tools/HideLLVMOptions.h"
 
 #include "mlir/IR/AsmState.h"

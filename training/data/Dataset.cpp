@@ -1,7 +1,9 @@
 //===- Dataset.cpp - training and test sets for fsnn-train ----------------===//
 
-#include "Dataset.h"
-#include "Idx.h"
+#include "training/data/Dataset.h"
+#include "training/data/Idx.h"
+
+#include "fsnnrt/hash.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,11 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// splitmix64 as a generator: advances `state`, returns its next output.
 uint64_t splitmix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return fsnn_mix64(state += FSNN_GOLDEN_GAMMA);
 }
 
 /// Whole-file reads are bounded: no dataset file of ours is near 1 GiB.
@@ -193,7 +193,7 @@ Status loadNmnist(const DatasetOptions &options,
 } // namespace
 
 uint64_t augmentationKey(uint64_t seed, int64_t epoch, int64_t index) {
-  uint64_t state = seed ^ (uint64_t(epoch) * 0x9e3779b97f4a7c15ULL);
+  uint64_t state = seed ^ (uint64_t(epoch) * FSNN_GOLDEN_GAMMA);
   splitmix64(state);
   state ^= uint64_t(index) * 0xd1b54a32d192ed03ULL;
   uint64_t key = splitmix64(state);

@@ -11,7 +11,7 @@
 #ifndef FSNN_TRAINING_DATA_DATASET_H
 #define FSNN_TRAINING_DATA_DATASET_H
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <cstdint>
 #include <memory>

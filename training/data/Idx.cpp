@@ -1,6 +1,6 @@
 //===- Idx.cpp - IDX files (MNIST, Fashion-MNIST), raw or gzipped ---------===//
 
-#include "Idx.h"
+#include "training/data/Idx.h"
 
 #include <zlib.h>
 

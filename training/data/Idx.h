@@ -3,7 +3,7 @@
 #ifndef FSNN_TRAINING_DATA_IDX_H
 #define FSNN_TRAINING_DATA_IDX_H
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <cstdint>
 #include <string>

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CompiledModel.h"
-#include "Trainer.h"
+#include "runtime/bind/CompiledModel.h"
+#include "training/train/Trainer.h"
 
 #include "fsnnrt/model.h"
 #include "fsnnrt/runtime.h"
@@ -30,14 +30,14 @@ int64_t elementsOf(const fsnn_tensor_info &info) {
   return n;
 }
 
-/// Opens a library bound to `model` (reference::openCompiledModel checks
+/// Opens a library bound to `model` (bind::openCompiledModel checks
 /// every field against it); fsnn-train's compiled backend trains float32.
 Status openLibrary(const std::string &path, const fm::ModelProto &model,
                    bool training, std::shared_ptr<fsnn_model> &library) {
-  reference::CompiledModelOptions options;
+  bind::CompiledModelOptions options;
   options.training = training;
   options.device = "";
-  if (Status s = reference::openCompiledModel(model, path, options, library))
+  if (Status s = bind::openCompiledModel(model, path, options, library))
     return s;
   for (int32_t i = 0; i < fsnn_model_num_parameters(library.get()); ++i)
     if (fsnn_model_parameter(library.get(), i).dtype == FSNN_F64)
@@ -178,7 +178,7 @@ private:
       if (it == tensors.values.end() ||
           int64_t(it->second.size()) != elementsOf(info))
         return Status::error(std::string("the library's parameter '") +
-                             info.name + "' (" + reference::formatDims(info) +
+                             info.name + "' (" + bind::formatDims(info) +
                              ") is not in the model");
       pointers.push_back(it->second.data());
     }

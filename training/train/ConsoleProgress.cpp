@@ -1,6 +1,6 @@
 //===- ConsoleProgress.cpp - training progress for people -----------------===//
 
-#include "ConsoleProgress.h"
+#include "training/train/ConsoleProgress.h"
 
 #include <cmath>
 #include <iomanip>

@@ -11,7 +11,7 @@
 #ifndef FSNN_TRAINING_TRAIN_CONSOLEPROGRESS_H
 #define FSNN_TRAINING_TRAIN_CONSOLEPROGRESS_H
 
-#include "Trainer.h"
+#include "training/train/Trainer.h"
 
 #include <chrono>
 #include <ostream>

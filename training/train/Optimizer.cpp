@@ -1,6 +1,6 @@
 //===- Optimizer.cpp - SGD and Adam, learning-rate schedules --------------===//
 
-#include "Optimizer.h"
+#include "training/train/Optimizer.h"
 
 #include <cmath>
 #include <cstring>

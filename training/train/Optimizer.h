@@ -10,7 +10,7 @@
 #ifndef FSNN_TRAINING_TRAIN_OPTIMIZER_H
 #define FSNN_TRAINING_TRAIN_OPTIMIZER_H
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <cstdint>
 #include <map>

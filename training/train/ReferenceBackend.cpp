@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Executor.h"
-#include "Trainer.h"
+#include "runtime/reference/Executor.h"
+#include "training/train/Trainer.h"
 
 #include <cmath>
 #include <thread>

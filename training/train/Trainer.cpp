@@ -1,6 +1,8 @@
 //===- Trainer.cpp - the training loop of fsnn-train ----------------------===//
 
-#include "Trainer.h"
+#include "training/train/Trainer.h"
+
+#include "fsnnrt/hash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,10 +21,7 @@ namespace fm = fsnn::model;
 namespace {
 
 uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return fsnn_mix64(a ^ (b + FSNN_GOLDEN_GAMMA + (a << 6) + (a >> 2)));
 }
 
 /// The sample order of an epoch: Fisher-Yates on our own generator, so the

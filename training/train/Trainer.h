@@ -13,10 +13,10 @@
 #ifndef FSNN_TRAINING_TRAIN_TRAINER_H
 #define FSNN_TRAINING_TRAIN_TRAINER_H
 
-#include "Dataset.h"
-#include "Optimizer.h"
-#include "Solvers.h"
-#include "Validate.h"
+#include "runtime/model/Validate.h"
+#include "runtime/reference/Solvers.h"
+#include "training/data/Dataset.h"
+#include "training/train/Optimizer.h"
 
 #include <atomic>
 #include <functional>

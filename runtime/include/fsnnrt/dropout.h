@@ -13,18 +13,13 @@
 #ifndef FSNNRT_DROPOUT_H
 #define FSNNRT_DROPOUT_H
 
+#include "fsnnrt/hash.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-static inline uint64_t fsnn_splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 /* A uniform number in [0, 1) for (seed, stream, index). */
 static inline double fsnn_dropout_uniform(uint64_t seed, uint64_t stream,

@@ -9,12 +9,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Executor.h"
-#include "JitSupport.h"
-#include "Zoo.h"
-#include "dialect/translate/Translate.h"
+#include "dialect/Target/Model/Translate.h"
 #include "passes/Passes.h"
-#include "passes/Pipelines.h"
+#include "passes/Pipelines/Pipelines.h"
+#include "runtime/reference/Executor.h"
+#include "test/unit/compiler/JitSupport.h"
+#include "training/zoo/Zoo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"

@@ -10,12 +10,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Executor.h"
-#include "JitSupport.h"
-#include "ModelBuilder.h"
-#include "Zoo.h"
-#include "dialect/translate/Translate.h"
-#include "passes/Pipelines.h"
+#include "dialect/Target/Model/Translate.h"
+#include "passes/Pipelines/Pipelines.h"
+#include "runtime/reference/Executor.h"
+#include "test/unit/compiler/JitSupport.h"
+#include "test/unit/reference/ModelBuilder.h"
+#include "training/zoo/Zoo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -376,8 +376,8 @@ TEST(CompiledVsReference, SpikeFrames) {
 }
 
 TEST(CompiledVsReference, WorkedCaseSpikeCountsOfTheSpec) {
-  // docs/method.md §8.3: the exact IF spike counts for T = 5, 30 and 100, from the
-  // compiled code itself (float32 is exact enough up to T = 100).
+  // docs/method.md §8.3: the exact IF spike counts for T = 5, 30 and 100, from
+  // the compiled code itself (float32 is exact enough up to T = 100).
   struct Case {
     int64_t T;
     std::vector<int32_t> counts;

@@ -3,8 +3,8 @@
 #ifndef FSNN_TEST_UNIT_COMPILER_JITSUPPORT_H
 #define FSNN_TEST_UNIT_COMPILER_JITSUPPORT_H
 
-#include "dialect/translate/Translate.h"
-#include "memref_descriptor.h"
+#include "dialect/Target/Model/Translate.h"
+#include "runtime/src/memref_descriptor.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"

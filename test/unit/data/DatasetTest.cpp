@@ -1,6 +1,6 @@
 //===- DatasetTest.cpp - CIFAR and N-MNIST loaders on files we write ------===//
 
-#include "Dataset.h"
+#include "training/data/Dataset.h"
 
 #include <gtest/gtest.h>
 

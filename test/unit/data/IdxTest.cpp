@@ -1,6 +1,6 @@
 //===- IdxTest.cpp - the IDX loader on files the tests write --------------===//
 
-#include "Idx.h"
+#include "training/data/Idx.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,6 +1,6 @@
 //===- AtomicWriteTest.cpp - model files are replaced, never torn ---------===//
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <gtest/gtest.h>
 

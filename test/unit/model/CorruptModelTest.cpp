@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Model.h"
-#include "Validate.h"
-#include "Zoo.h"
+#include "runtime/model/Model.h"
+#include "runtime/model/Validate.h"
+#include "training/zoo/Zoo.h"
 
 #include <gtest/gtest.h>
 

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Model.h"
-#include "Zoo.h"
+#include "runtime/model/Model.h"
+#include "training/zoo/Zoo.h"
 
 #include <gtest/gtest.h>
 

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Executor.h"
-#include "ModelBuilder.h"
+#include "runtime/reference/Executor.h"
+#include "test/unit/reference/ModelBuilder.h"
 
 #include <gtest/gtest.h>
 
@@ -239,7 +239,8 @@ TEST(GradientCheck, ThreeLayerConvWithTransposedConvFeedback) {
 }
 
 TEST(Convergence, SimulatedRatesApproachTheEquilibriumAsTGrows) {
-  // Random contractive IF models: ‖a[T] - a*‖ shrinks with T (docs/method.md §2.1).
+  // Random contractive IF models: ‖a[T] - a*‖ shrinks with T (docs/method.md
+  // §2.1).
   for (uint64_t seed : {7u, 8u, 9u}) {
     Random r(seed);
     fsnn::model::ModelProto model = fcModel(r);

@@ -3,7 +3,7 @@
 #ifndef FSNN_TEST_UNIT_REFERENCE_MODELBUILDER_H
 #define FSNN_TEST_UNIT_REFERENCE_MODELBUILDER_H
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <string>
 #include <vector>

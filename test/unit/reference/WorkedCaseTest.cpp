@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Executor.h"
-#include "ModelBuilder.h"
+#include "runtime/reference/Executor.h"
+#include "test/unit/reference/ModelBuilder.h"
 
 #include <gtest/gtest.h>
 

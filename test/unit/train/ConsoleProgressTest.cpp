@@ -1,6 +1,6 @@
 //===- ConsoleProgressTest.cpp - what fsnn-train prints while it trains ---===//
 
-#include "ConsoleProgress.h"
+#include "training/train/ConsoleProgress.h"
 
 #include <gtest/gtest.h>
 

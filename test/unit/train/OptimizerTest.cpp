@@ -1,6 +1,6 @@
 //===- OptimizerTest.cpp - SGD, Adam and schedules against hand values ----===//
 
-#include "Optimizer.h"
+#include "training/train/Optimizer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 //===- Pipelines.cpp - named fsnn pass pipelines --------------------------===//
 
-#include "passes/Pipelines.h"
+#include "passes/Pipelines/Pipelines.h"
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"

@@ -1,6 +1,8 @@
 //===- Zoo.cpp - the paper's architectures as model files -----------------===//
 
-#include "Zoo.h"
+#include "training/zoo/Zoo.h"
+
+#include "fsnnrt/hash.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,11 +19,8 @@ class Random {
 public:
   explicit Random(uint64_t seed) {
     for (uint64_t &word : state) {
-      seed += 0x9e3779b97f4a7c15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      word = z ^ (z >> 31);
+      seed += FSNN_GOLDEN_GAMMA;
+      word = fsnn_mix64(seed);
     }
   }
   uint64_t next() {
@@ -51,13 +50,6 @@ private:
 };
 
 using Values = std::vector<double>;
-
-int64_t product(const std::vector<int64_t> &dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    n *= d;
-  return n;
-}
 
 /// Scales each group of elements selected by `groupOf` to unit L2 norm.
 void normaliseGroups(Values &values, int64_t groups,

@@ -21,11 +21,11 @@
 
 #include <string>
 
-#include "dialect/FSNNDialect.h.inc"
-#include "dialect/FSNNEnums.h.inc"
+#include "dialect/IR/FSNNDialect.h.inc"
+#include "dialect/IR/FSNNEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "dialect/FSNNAttrs.h.inc"
+#include "dialect/IR/FSNNAttrs.h.inc"
 
 namespace mlir::fsnn {
 /// The shortest decimal that parses back to exactly `value`, with a decimal
@@ -34,6 +34,6 @@ std::string formatShortestDouble(double value);
 } // namespace mlir::fsnn
 
 #define GET_OP_CLASSES
-#include "dialect/FSNNOps.h.inc"
+#include "dialect/IR/FSNNOps.h.inc"
 
 #endif // FSNN_DIALECT_FSNNDIALECT_H

@@ -1,10 +1,10 @@
 //===- Compile.cpp - a model file to a shared library ---------------------===//
 
-#include "Compile.h"
+#include "passes/Driver/Compile.h"
 
-#include "dialect/translate/Translate.h"
+#include "dialect/Target/Model/Translate.h"
 #include "passes/Passes.h"
-#include "passes/Pipelines.h"
+#include "passes/Pipelines/Pipelines.h"
 
 #include "fsnnrt/model.h"
 

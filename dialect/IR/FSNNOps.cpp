@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -18,7 +18,7 @@ using namespace mlir;
 using namespace mlir::fsnn;
 
 #define GET_OP_CLASSES
-#include "dialect/FSNNOps.cpp.inc"
+#include "dialect/IR/FSNNOps.cpp.inc"
 
 //===----------------------------------------------------------------------===//
 // Shared checks

@@ -1,14 +1,14 @@
-//===- LowerTraining.cpp - the training step's fsnn ops to linalg ---------===//
+//===- Training.cpp - the training step's ops
+//-------------------------------===//
 //
 // The forward ops only training uses (dropout masks, batch norm on batch
 // statistics, the power iteration, the loss) and the backward ops that
 // fsnn-generate-backward emits (gradients of the clamp, of batch norm and of
-// the spectral reparameterisation, and the adjoint's linear fixed point).
+// the spectral reparameterisation).
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/LoweringBuilders.h"
-#include "passes/Passes.h"
+#include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
 using namespace mlir;
 using namespace mlir::fsnn;
@@ -83,14 +83,6 @@ Value elementwise(Lowering &l, RankedTensorType type, ValueRange inputs,
   SmallVector<AffineMap> maps(inputs.size() + 1, l.identity(rank));
   return l.generic(type, inputs, l.empty(type), maps,
                    SmallVector<IteratorType>(rank, kPar), body);
-}
-
-Value multiply(OpBuilder &b, Location loc, Value x, Value y) {
-  return arith::MulFOp::create(b, loc, x, y);
-}
-
-Value multiplyAdd(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::AddFOp::create(b, loc, a[2], multiply(b, loc, a[0], a[1]));
 }
 
 /// A weight viewed as dim0 x (the rest): the matrix of the spectral norm.
@@ -461,388 +453,27 @@ void lowerSpectralWeightGrad(Lowering &l, SpectralWeightGradOp op,
   results.push_back(scaleGrad);
 }
 
-} // namespace
-
-LogicalResult
-mlir::fsnn::lowering::lowerTrainingOp(Lowering &l, Operation *op,
-                                      SmallVectorImpl<Value> &results,
-                                      bool &handled) {
-  handled = true;
-  if (auto mask = dyn_cast<DropoutMaskOp>(op)) {
-    results.push_back(lowerDropoutMask(l, mask));
-  } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
-    results.push_back(elementwise(
-        l, dropout.getType(), ValueRange{dropout.getInput(), dropout.getMask()},
-        [](OpBuilder &b, Location loc, ValueRange a) {
-          return multiply(b, loc, a[0], a[1]);
-        }));
-  } else if (auto power = dyn_cast<SpectralPowerIterationOp>(op)) {
-    lowerPowerIteration(l, power, results);
-  } else if (auto bn = dyn_cast<BatchNormTrainOp>(op)) {
-    lowerBatchNormTrain(l, bn, results);
-  } else if (auto loss = dyn_cast<SoftmaxCrossEntropyOp>(op)) {
-    lowerSoftmaxCrossEntropy(l, loss, results);
-  } else if (auto clampGrad = dyn_cast<ClampRateGradOp>(op)) {
-    results.push_back(lowerClampRateGrad(l, clampGrad));
-  } else if (auto bnGrad = dyn_cast<BatchNormTrainGradOp>(op)) {
-    lowerBatchNormTrainGrad(l, bnGrad, results);
-  } else if (auto spectralGrad = dyn_cast<SpectralWeightGradOp>(op)) {
-    lowerSpectralWeightGrad(l, spectralGrad, results);
-  } else {
-    handled = false;
-  }
-  return success();
+Value lowerDropout(Lowering &l, DropoutOp op) {
+  return elementwise(l, op.getType(), ValueRange{op.getInput(), op.getMask()},
+                     [](OpBuilder &b, Location loc, ValueRange a) {
+                       return multiply(b, loc, a[0], a[1]);
+                     });
 }
 
-//===----------------------------------------------------------------------===//
-// The adjoint's linear fixed point
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-/// The paper's Broyden keeps this many rank-one updates (docs/method.md §3.3).
-constexpr int64_t kBroydenMemory = 27;
-
-/// Batch x features views of the solve's variable, and the reductions and
-/// updates of the solvers over them.
-struct SolverBuilder {
-  Lowering &l;
-  RankedTensorType flat;    // B x D
-  RankedTensorType rows;    // B
-  RankedTensorType history; // B x M x D
-  RankedTensorType coeffs;  // B x M
-  Type element;
-
-  Value c(OpBuilder &b, Location loc, double v) {
-    return floatConstant(b, loc, element, v);
-  }
-  /// An elementwise op over B x D operands and B-vectors (`perRow`).
-  Value map(ValueRange full, ValueRange perRow,
-            function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-    SmallVector<Value> inputs(full);
-    inputs.append(perRow.begin(), perRow.end());
-    SmallVector<AffineMap> maps(full.size(), l.identity(2));
-    maps.append(perRow.size(), l.pick(2, {0}));
-    maps.push_back(l.identity(2));
-    return l.generic(flat, inputs, l.empty(flat), maps, {kPar, kPar}, body);
-  }
-  /// out[b, k] = Σ_d a[b, k, d] x[b, d] (`a` of rank 3), or out[b] =
-  /// Σ_d a[b, d] x[b, d] (rank 2), as loops whose dot product accumulates
-  /// in an iteration argument: a linalg reduction would keep the sum in
-  /// memory, loading and storing it at every term. The sum may be
-  /// reassociated (and so vectorized): no oracle pins the order of the
-  /// solver's dot products down.
-  Value dots(Value a, Value x, RankedTensorType resultType) {
-    OpBuilder &b = l.b;
-    Location loc = l.loc;
-    bool perSlot = l.typeOf(a).getRank() == 3;
-    if (l.gpu) {
-      // A linalg reduction: one thread per (row, slot), the sum over d in
-      // it.
-      unsigned rank = perSlot ? 3 : 2;
-      SmallVector<IteratorType> iterators(rank, kPar);
-      iterators.back() = kRed;
-      return l.generic(resultType, ValueRange{a, x}, l.filled(resultType, 0.0),
-                       {l.identity(rank), l.pick(rank, {0, rank - 1}),
-                        l.pick(rank, perSlot ? ArrayRef<unsigned>{0, 1}
-                                             : ArrayRef<unsigned>{0})},
-                       iterators, multiplyAdd);
-    }
-    int64_t batchSize = flat.getDimSize(0), features = flat.getDimSize(1);
-    int64_t slots = perSlot ? l.typeOf(a).getDimSize(1) : 1;
-    auto flags = reassociable(b.getContext());
-    return carriedLoopNest(
-        b, loc, {batchSize, slots}, l.empty(resultType),
-        [&](OpBuilder &sb, ValueRange rowSlot, Value state) -> Value {
-          Value row = rowSlot[0], slot = rowSlot[1];
-          Value sum = carriedLoopNest(
-              sb, loc, {features}, floatConstant(sb, loc, element, 0.0),
-              [&](OpBuilder &db, ValueRange feature, Value acc) -> Value {
-                SmallVector<Value> at = {row};
-                if (perSlot)
-                  at.push_back(slot);
-                at.push_back(feature[0]);
-                Value av = tensor::ExtractOp::create(db, loc, a, at);
-                Value xv = tensor::ExtractOp::create(
-                    db, loc, x, ValueRange{row, feature[0]});
-                Value product = arith::MulFOp::create(db, loc, av, xv, flags);
-                return arith::AddFOp::create(db, loc, acc, product, flags);
-              });
-          SmallVector<Value> to = {row};
-          if (perSlot)
-            to.push_back(slot);
-          return tensor::InsertOp::create(sb, loc, sum, state, to);
-        });
-  }
-  /// Per row: Σ_d x[b, d] y[b, d].
-  Value rowSum(Value x, Value y) { return dots(x, y, rows); }
-  Value rowNorm(Value x) {
-    Value squares = rowSum(x, x);
-    return l.generic(rows, ValueRange{squares}, l.empty(rows),
-                     {l.identity(1), l.identity(1)}, {kPar},
-                     [](OpBuilder &b, Location loc, ValueRange a) {
-                       return (Value)math::SqrtOp::create(b, loc, a[0]);
-                     });
-  }
-  /// coeffs[b, k] = Σ_d H[b, k, d] x[b, d]
-  Value project(Value h, Value x) { return dots(h, x, coeffs); }
-  /// sign * x + Σ_k H[b, k, d] coeffs[b, k]
-  Value combine(Value h, Value coefficients, Value x, double sign) {
-    // Loops (b, k, d): the innermost runs over contiguous features.
-    Value sum =
-        l.generic(flat, ValueRange{h, coefficients}, l.filled(flat, 0.0),
-                  {l.identity(3), l.pick(3, {0, 1}), l.pick(3, {0, 2})},
-                  {kPar, kRed, kPar}, multiplyAdd);
-    return map(ValueRange{x, sum}, {},
-               [&](OpBuilder &b, Location loc, ValueRange a) {
-                 return (Value)arith::AddFOp::create(
-                     b, loc, multiply(b, loc, a[0], c(b, loc, sign)), a[1]);
-               });
-  }
-  /// Zero where not finite (the paper's code replaces NaNs in u and w).
-  Value finiteOrZero(Value x) {
-    return map(ValueRange{x}, {},
-               [&](OpBuilder &b, Location loc, ValueRange a) {
-                 Value magnitude = math::AbsFOp::create(b, loc, a[0]);
-                 Value finite =
-                     arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                           magnitude, c(b, loc, INFINITY));
-                 return (Value)arith::SelectOp::create(b, loc, finite, a[0],
-                                                       c(b, loc, 0.0));
-               });
-  }
-  /// history[:, slot, :] = x, as one elementwise update of the history
-  /// (a strided insert would bufferize to a copy that needs a runtime
-  /// library).
-  Value store(Value historyValue, Value x, Value slot) {
-    return l.generic(
-        history, ValueRange{x}, historyValue,
-        {l.pick(3, {0, 2}), l.identity(3)}, {kPar, kPar, kPar},
-        [&](OpBuilder &b, Location loc, ValueRange a) {
-          Value k = linalg::IndexOp::create(b, loc, 1);
-          Value here =
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k, slot);
-          return (Value)arith::SelectOp::create(b, loc, here, a[0], a[1]);
-        });
-  }
-};
-
 } // namespace
 
-LogicalResult
-mlir::fsnn::lowering::lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
-                                            SmallVectorImpl<Value> &results,
-                                            bool gpu) {
-  Location loc = op.getLoc();
-  if (op.getSolver() == SolverKind::Anderson)
-    return op.emitOpError() << "anderson is not lowered yet; use broyden or "
-                               "fixed_point";
-  RankedTensorType type = op.getRhs().getType();
-  Type element = type.getElementType();
-  int64_t batch = type.getDimSize(0);
-  int64_t dim = type.getNumElements() / batch;
-  int64_t memory = std::max<int64_t>(
-      1, std::min<int64_t>(kBroydenMemory, op.getMaxIterations()));
-  bool broyden = op.getSolver() == SolverKind::Broyden;
-  double tolerance = op.getTolerance().convertToDouble();
-  auto flatType = RankedTensorType::get({batch, dim}, element);
-  auto rowsType = RankedTensorType::get({batch}, element);
-  auto historyType = RankedTensorType::get({batch, memory, dim}, element);
-  auto coeffsType = RankedTensorType::get({batch, memory}, element);
-
-  ReassociationIndices rest;
-  for (unsigned i = 1; i < type.getRank(); ++i)
-    rest.push_back(i);
-  SmallVector<ReassociationIndices> groups = {{0}, rest};
-  auto toFlat = [&](OpBuilder &nb, Value x) -> Value {
-    if (type.getRank() == 2)
-      return x;
-    return tensor::CollapseShapeOp::create(nb, loc, flatType, x, groups);
-  };
-  auto toShape = [&](OpBuilder &nb, Value x) -> Value {
-    if (type.getRank() == 2)
-      return x;
-    return tensor::ExpandShapeOp::create(nb, loc, type, x, groups);
-  };
-  Value rhs = toFlat(b, op.getRhs());
-  Block &operatorBlock = op.getOperator().front();
-  // r(x) = A x + rhs - x, with the operator inlined at the builder.
-  auto residualOf = [&](SolverBuilder &sb, Value x) {
-    IRMapping mapping;
-    mapping.map(operatorBlock.getArgument(0), toShape(sb.l.b, x));
-    for (Operation &inner : operatorBlock.without_terminator())
-      sb.l.b.clone(inner, mapping);
-    Value ax = toFlat(
-        sb.l.b,
-        mapping.lookup(
-            cast<YieldOp>(operatorBlock.getTerminator()).getValues()[0]));
-    return sb.map(ValueRange{ax, rhs, x}, {},
-                  [](OpBuilder &nb, Location nl, ValueRange a) {
-                    return (Value)arith::SubFOp::create(
-                        nb, nl, arith::AddFOp::create(nb, nl, a[0], a[1]),
-                        a[2]);
-                  });
-  };
-
-  // x0 = 0, so r0 = rhs (A is linear); the best iterate so far is x0.
-  Lowering l{b, loc};
-  l.gpu = gpu;
-  SolverBuilder s{l, flatType, rowsType, historyType, coeffsType, element};
-  Value x0 = l.filled(flatType, 0.0);
-  Value r0 = rhs;
-  Value norm0 = s.rowNorm(r0);
-  // The paper's first Broyden step is -r0 (docs/method.md §3.3).
-  Value step0 =
-      s.map(ValueRange{r0}, {}, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return (Value)arith::NegFOp::create(nb, nl, a[0]);
-      });
-  Value active0 = l.filled(rowsType, tolerance > 0 ? 0.0 : 1.0);
-  if (tolerance > 0)
-    active0 =
-        l.generic(rowsType, ValueRange{norm0}, l.empty(rowsType),
-                  {l.identity(1), l.identity(1)}, {kPar},
-                  [&](OpBuilder &nb, Location nl, ValueRange a) {
-                    Value below = arith::CmpFOp::create(
-                        nb, nl, arith::CmpFPredicate::OLT, a[0],
-                        floatConstant(nb, nl, element, tolerance));
-                    return (Value)arith::SelectOp::create(
-                        nb, nl, below, floatConstant(nb, nl, element, 0.0),
-                        floatConstant(nb, nl, element, 1.0));
-                  });
-  SmallVector<Value> init = {x0, r0, step0, x0, norm0, active0};
-  if (broyden) {
-    init.push_back(l.filled(historyType, 0.0));
-    init.push_back(l.filled(historyType, 0.0));
-  }
-  // The global residual of the start, for the protective stop.
-  auto scalarType = RankedTensorType::get({}, element);
-  auto globalNorm = [&](Lowering &lw, Value norms) -> Value {
-    AffineMap toScalar = AffineMap::get(1, 0, {}, lw.b.getContext());
-    Value squares = lw.generic(
-        scalarType, ValueRange{norms, norms}, lw.filled(scalarType, 0.0),
-        {lw.identity(1), lw.identity(1), toScalar}, {kRed}, multiplyAdd);
-    return math::SqrtOp::create(
-        lw.b, loc, tensor::ExtractOp::create(lw.b, loc, squares, ValueRange{}));
-  };
-  Value startNorm = globalNorm(l, norm0);
-  // Iterations after the solve has stopped (every sample converged, or the
-  // protective stop of the paper's code: the global residual above 10^6
-  // times the start) do nothing.
-  init.push_back(arith::ConstantIntOp::create(b, loc, 1, 1));
-  auto loop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0),
-      indexConstant(b, loc, op.getMaxIterations()), indexConstant(b, loc, 1),
-      init, [&](OpBuilder &ob, Location, Value it, ValueRange outer) {
-        ValueRange state = outer.drop_back();
-        auto guard = scf::IfOp::create(ob, loc, ValueRange(outer).getTypes(),
-                                       outer.back(), /*withElseRegion=*/true);
-        OpBuilder eb = OpBuilder::atBlockBegin(&guard.getElseRegion().front());
-        scf::YieldOp::create(eb, loc, outer);
-        OpBuilder lb = OpBuilder::atBlockBegin(&guard.getThenRegion().front());
-        Lowering li{lb, loc};
-        li.gpu = gpu;
-        SolverBuilder si{li,          flatType,   rowsType,
-                         historyType, coeffsType, element};
-        Value x = state[0], r = state[1], step = state[2], best = state[3],
-              bestNorm = state[4], active = state[5];
-        // Samples that converged keep their iterate.
-        Value next =
-            si.map(ValueRange{x, broyden ? step : r}, ValueRange{active},
-                   [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     return (Value)arith::AddFOp::create(
-                         nb, nl, a[0], multiply(nb, nl, a[1], a[2]));
-                   });
-        Value rNext = residualOf(si, next);
-        Value norm = si.rowNorm(rNext);
-        // Keep each sample's best iterate (docs/method.md §3.3).
-        Value improved = li.generic(
-            rowsType, ValueRange{norm, bestNorm}, li.empty(rowsType),
-            {li.identity(1), li.identity(1), li.identity(1)}, {kPar},
-            [](OpBuilder &nb, Location nl, ValueRange a) {
-              Value better = arith::CmpFOp::create(
-                  nb, nl, arith::CmpFPredicate::OLT, a[0], a[1]);
-              return (Value)arith::SelectOp::create(nb, nl, better, a[0], a[1]);
-            });
-        Value bestNext = si.map(
-            ValueRange{next, best}, ValueRange{norm, bestNorm},
-            [](OpBuilder &nb, Location nl, ValueRange a) {
-              Value better = arith::CmpFOp::create(
-                  nb, nl, arith::CmpFPredicate::OLT, a[2], a[3]);
-              return (Value)arith::SelectOp::create(nb, nl, better, a[0], a[1]);
-            });
-        Value activeNext = active;
-        if (tolerance > 0)
-          activeNext = li.generic(
-              rowsType, ValueRange{active, norm}, li.empty(rowsType),
-              {li.identity(1), li.identity(1), li.identity(1)}, {kPar},
-              [&](OpBuilder &nb, Location nl, ValueRange a) {
-                Value below = arith::CmpFOp::create(
-                    nb, nl, arith::CmpFPredicate::OLT, a[1],
-                    floatConstant(nb, nl, element, tolerance));
-                return (Value)arith::SelectOp::create(
-                    nb, nl, below, floatConstant(nb, nl, element, 0.0), a[0]);
-              });
-        SmallVector<Value> yielded = {next,     rNext,    step,
-                                      bestNext, improved, activeNext};
-        if (broyden) {
-          Value U = state[6], Wt = state[7];
-          auto difference = [&](Value a, Value c) {
-            return si.map(ValueRange{a, c}, {},
-                          [](OpBuilder &nb, Location nl, ValueRange v) {
-                            return (Value)arith::SubFOp::create(nb, nl, v[0],
-                                                                v[1]);
-                          });
-          };
-          Value dx = difference(next, x), dr = difference(rNext, r);
-          // w = Hᵀ dx, H dr, with H = -I + Σ_k u_k w_kᵀ.
-          Value w = si.combine(Wt, si.project(U, dx), dx, -1.0);
-          Value hdr = si.combine(U, si.project(Wt, dr), dr, -1.0);
-          Value denominator = si.rowSum(w, dr);
-          Value u = si.finiteOrZero(si.map(
-              ValueRange{dx, hdr}, ValueRange{denominator},
-              [](OpBuilder &nb, Location nl, ValueRange a) {
-                return (Value)arith::DivFOp::create(
-                    nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]), a[2]);
-              }));
-          w = si.finiteOrZero(w);
-          Value slot = arith::RemUIOp::create(lb, loc, it,
-                                              indexConstant(lb, loc, memory));
-          Value UNext = si.store(U, u, slot);
-          Value WtNext = si.store(Wt, w, slot);
-          // The next step -H r = r - Σ_k u_k (w_k · r).
-          Value hr = si.combine(UNext, si.project(WtNext, rNext), rNext, -1.0);
-          yielded[2] = si.map(
-              ValueRange{hr}, {}, [](OpBuilder &nb, Location nl, ValueRange a) {
-                return (Value)arith::NegFOp::create(nb, nl, a[0]);
-              });
-          yielded.push_back(UNext);
-          yielded.push_back(WtNext);
-        }
-        Value globalResidual = globalNorm(li, norm);
-        Value bounded = arith::CmpFOp::create(
-            lb, loc, arith::CmpFPredicate::OLE, globalResidual,
-            arith::MulFOp::create(lb, loc, startNorm,
-                                  floatConstant(lb, loc, element, 1e6)));
-        Value running = bounded;
-        if (tolerance > 0) {
-          AffineMap toScalar = AffineMap::get(1, 0, {}, lb.getContext());
-          Value activeCount = li.generic(
-              scalarType, ValueRange{activeNext}, li.filled(scalarType, 0.0),
-              {li.identity(1), toScalar}, {kRed},
-              [](OpBuilder &nb, Location nl, ValueRange a) {
-                return (Value)arith::AddFOp::create(nb, nl, a[0], a[1]);
-              });
-          Value anyActive = arith::CmpFOp::create(
-              lb, loc, arith::CmpFPredicate::OGT,
-              tensor::ExtractOp::create(lb, loc, activeCount, ValueRange{}),
-              floatConstant(lb, loc, element, 0.0));
-          running = arith::AndIOp::create(lb, loc, running, anyActive);
-        }
-        yielded.push_back(running);
-        scf::YieldOp::create(lb, loc, yielded);
-        scf::YieldOp::create(ob, loc, guard.getResults());
-      });
-  results.push_back(toShape(b, loop.getResult(3)));
-  results.push_back(loop.getResult(4));
-  return success();
+void mlir::fsnn::lowering::populateTrainingPatterns(RewritePatternSet &patterns,
+                                                    LoweringTarget target) {
+  addLowering<DropoutMaskOp>(patterns, target, single(lowerDropoutMask));
+  addLowering<DropoutOp>(patterns, target, single(lowerDropout));
+  addLowering<SpectralPowerIterationOp>(patterns, target,
+                                        several(lowerPowerIteration));
+  addLowering<BatchNormTrainOp>(patterns, target, several(lowerBatchNormTrain));
+  addLowering<SoftmaxCrossEntropyOp>(patterns, target,
+                                     several(lowerSoftmaxCrossEntropy));
+  addLowering<ClampRateGradOp>(patterns, target, single(lowerClampRateGrad));
+  addLowering<BatchNormTrainGradOp>(patterns, target,
+                                    several(lowerBatchNormTrainGrad));
+  addLowering<SpectralWeightGradOp>(patterns, target,
+                                    several(lowerSpectralWeightGrad));
 }

@@ -9,17 +9,18 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FSNN_RUNTIME_REFERENCE_COMPILEDMODEL_H
-#define FSNN_RUNTIME_REFERENCE_COMPILEDMODEL_H
+#ifndef FSNN_RUNTIME_BIND_COMPILEDMODEL_H
+#define FSNN_RUNTIME_BIND_COMPILEDMODEL_H
 
-#include "Validate.h"
+#include "runtime/model/Validate.h"
+#include "runtime/reference/Evaluate.h"
 
 #include "fsnnrt/model.h"
 
 #include <memory>
 #include <string>
 
-namespace fsnn::reference {
+namespace fsnn::bind {
 
 using fsnn::model::Status;
 
@@ -38,9 +39,19 @@ Status openCompiledModel(const fsnn::model::ModelProto &model,
                          const CompiledModelOptions &options,
                          std::shared_ptr<fsnn_model> &library);
 
+/// The compiled backend: the shared library made by fsnn-compile from this
+/// model (its structure hash must match), run by the runtime on `threads`.
+/// Reports the spike counts the model has as outputs. `device` is where the
+/// caller means to run it (cpu or cuda); a library compiled for the other
+/// one is refused with a message that says how to get the right one.
+Status makeCompiledForward(const fsnn::model::ModelProto &model,
+                           const std::string &libraryPath, int threads,
+                           reference::BatchForward &forward,
+                           const std::string &device = "cpu");
+
 /// The dims of a runtime tensor as "[a, b]".
 std::string formatDims(const fsnn_tensor_info &info);
 
-} // namespace fsnn::reference
+} // namespace fsnn::bind
 
-#endif // FSNN_RUNTIME_REFERENCE_COMPILEDMODEL_H
+#endif // FSNN_RUNTIME_BIND_COMPILEDMODEL_H

@@ -1,14 +1,14 @@
 //===- CompiledModel.cpp - a compiled library bound to its model ----------===//
 
-#include "CompiledModel.h"
+#include "runtime/bind/CompiledModel.h"
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <cinttypes>
 #include <cstdio>
 #include <vector>
 
-namespace fsnn::reference {
+namespace fsnn::bind {
 
 namespace fm = fsnn::model;
 
@@ -219,4 +219,4 @@ Status openCompiledModel(const fm::ModelProto &model,
   return Status();
 }
 
-} // namespace fsnn::reference
+} // namespace fsnn::bind

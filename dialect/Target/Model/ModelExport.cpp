@@ -1,8 +1,8 @@
 //===- ModelExport.cpp - fsnn dialect to a model file ---------------------===//
 
-#include "Translate.h"
+#include "dialect/Target/Model/Translate.h"
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"

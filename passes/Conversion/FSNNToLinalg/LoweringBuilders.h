@@ -1,15 +1,15 @@
-//===- LoweringBuilders.h - builders shared by the fsnn lowerings -*- C++ -*-//
+//===- LoweringBuilders.h - what the fsnn lowering patterns share -*- C++ -*-//
 //
-// Small helpers that build linalg, tensor and arith ops on tensors, shared by
-// the lowering of the inference ops (LowerToLinalg.cpp) and of the training
-// ops (LowerTraining.cpp). Internal to passes/.
+// What the pattern families of convert-fsnn-to-linalg share: small builders
+// of linalg, tensor and arith ops on tensors, the simulation's pieces, and
+// the pattern that wraps a builder. Internal to this folder.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FSNN_PASSES_LOWERINGBUILDERS_H
-#define FSNN_PASSES_LOWERINGBUILDERS_H
+#ifndef FSNN_PASSES_CONVERSION_FSNNTOLINALG_LOWERINGBUILDERS_H
+#define FSNN_PASSES_CONVERSION_FSNNTOLINALG_LOWERINGBUILDERS_H
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
+#include "passes/Conversion/FSNNToLinalg/FSNNToLinalg.h"
 
 #include <functional>
 
@@ -65,6 +66,15 @@ carriedLoopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> bounds,
     return loop.getResult(0);
   };
   return nest(b, 0, init);
+}
+
+inline Value multiply(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+
+/// a[2] + a[0] * a[1]: the body of a contraction.
+inline Value multiplyAdd(OpBuilder &b, Location loc, ValueRange a) {
+  return arith::AddFOp::create(b, loc, a[2], multiply(b, loc, a[0], a[1]));
 }
 
 /// The flags of a sum whose terms may be reassociated and fused (no oracle
@@ -327,19 +337,136 @@ inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
       b, loc, arith::MulFOp::create(b, loc, centred, scale), beta);
 }
 
-/// Lowers fsnn.linear_fixed_point to an scf.for over its iterations with the
-/// operator region inlined into the body (whose fsnn ops are lowered later);
-/// `gpu` as Lowering::gpu.
-LogicalResult lowerLinearFixedPoint(OpBuilder &b, LinearFixedPointOp op,
-                                    SmallVectorImpl<Value> &results,
-                                    bool gpu = false);
+//===----------------------------------------------------------------------===//
+// The simulation's pieces (Feedback.cpp), shared with the fused GPU kernel
+//===----------------------------------------------------------------------===//
 
-/// Lowers the ops of the training step (dropout masks, training-mode batch
-/// norm, the power iteration, the loss, the backward ops and the adjoint
-/// solve) if `op` is one; `handled` says whether it was.
-LogicalResult lowerTrainingOp(Lowering &l, Operation *op,
-                              SmallVectorImpl<Value> &results, bool &handled);
+/// Marks a linear or conv map whose input is a spike tensor (0/1 values):
+/// its lowering then only visits the neurons that fired.
+inline constexpr StringLiteral kSpikeInput = "fsnn.spike_input";
+
+/// Clones the single-block `region` at the builder's insertion point with its
+/// argument bound to `argument`; returns the yielded value. With
+/// `argumentIsSpikes`, the maps that read the argument and can exploit spikes
+/// (SynapticMapOpInterface) are marked kSpikeInput.
+Value inlineMap(OpBuilder &b, Region &region, Value argument,
+                bool argumentIsSpikes = false);
+
+/// One step of a neuron: v = u + I; spike at v >= V_th; reset by
+/// subtraction (or to zero); leak; the rate accumulator and the spike count.
+struct NeuronStep {
+  Value potential, spike, accumulator, count;
+};
+NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
+                      Value current, Value acc, Value count);
+
+/// The rates are the (λ-weighted) average of the spikes, Σ λ^(T-t) s[t] /
+/// Σ λ^k: the denominator.
+double rateNormaliser(int64_t steps, double leak);
+
+/// The event-driven core shared by linear maps and convolutions on spikes
+/// (ScatterSpikes.cpp): loops over every element of `spikes` (row-major, the
+/// accumulator carried) and, where the spike is not 0, adds spike x
+/// `weights`[weightAt(ivs)] into the window of `acc` at accAt(ivs). Both
+/// windows have `windowType`. For a fixed output, contributions arrive in
+/// input order and silent neurons would only add 0, so the result is the
+/// dense one, bit for bit.
+Value scatterSpikes(
+    Lowering &l, Value spikes, Value weights, Value acc,
+    RankedTensorType windowType,
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> accAt,
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt);
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// Emits the values that replace `op`, at it, through `l`.
+template <typename OpT>
+using BuildFn =
+    std::function<LogicalResult(Lowering &l, OpT op, SmallVectorImpl<Value> &)>;
+/// Whether a pattern applies to `op`; checked before anything is built.
+template <typename OpT> using MatchFn = std::function<bool(OpT op)>;
+
+/// One way of lowering `OpT`: where `matches` holds (always, without it),
+/// the op is replaced by what `build` emits. Where several patterns match,
+/// the conversion takes the one of highest benefit, so a specialised form
+/// (event-driven, register-tiled) outranks the general contraction.
+template <typename OpT>
+class LoweringPattern : public OpConversionPattern<OpT> {
+public:
+  LoweringPattern(MLIRContext *context, LoweringTarget target,
+                  BuildFn<OpT> build, MatchFn<OpT> matches,
+                  PatternBenefit benefit)
+      : OpConversionPattern<OpT>(context, benefit), target(target),
+        build(std::move(build)), matches(std::move(matches)) {}
+
+  LogicalResult
+  matchAndRewrite(OpT op, typename OpT::Adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (matches && !matches(op))
+      return rewriter.notifyMatchFailure(op, "not this pattern's case");
+    Lowering l{rewriter, op.getLoc()};
+    l.gpu = target == LoweringTarget::GPU;
+    SmallVector<Value> results;
+    if (failed(build(l, op, results)))
+      return failure();
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+
+private:
+  LoweringTarget target;
+  BuildFn<OpT> build;
+  MatchFn<OpT> matches;
+};
+
+template <typename OpT>
+void addLowering(RewritePatternSet &patterns, LoweringTarget target,
+                 BuildFn<OpT> build, MatchFn<OpT> matches = {},
+                 PatternBenefit benefit = 1) {
+  patterns.add<LoweringPattern<OpT>>(patterns.getContext(), target,
+                                     std::move(build), std::move(matches),
+                                     benefit);
+}
+
+/// A BuildFn of a lowering with one result.
+template <typename OpT> BuildFn<OpT> single(Value (*build)(Lowering &, OpT)) {
+  return [build](Lowering &l, OpT op, SmallVectorImpl<Value> &results) {
+    results.push_back(build(l, op));
+    return success();
+  };
+}
+
+/// A BuildFn of a lowering that cannot fail, with several results.
+template <typename OpT>
+BuildFn<OpT> several(void (*build)(Lowering &, OpT, SmallVectorImpl<Value> &)) {
+  return [build](Lowering &l, OpT op, SmallVectorImpl<Value> &results) {
+    build(l, op, results);
+    return success();
+  };
+}
+
+/// The pattern families, one per file.
+void populateLinearPatterns(RewritePatternSet &patterns, LoweringTarget target);
+void populateConvolutionPatterns(RewritePatternSet &patterns,
+                                 LoweringTarget target);
+void populateElementwisePatterns(RewritePatternSet &patterns,
+                                 LoweringTarget target);
+void populateFeedbackPatterns(RewritePatternSet &patterns,
+                              LoweringTarget target);
+void populateFusedFeedbackPatterns(RewritePatternSet &patterns);
+void populateTrainingPatterns(RewritePatternSet &patterns,
+                              LoweringTarget target);
+void populateLinearFixedPointPatterns(RewritePatternSet &patterns,
+                                      LoweringTarget target);
+
+/// What the patterns cannot lower yet, said before the conversion starts:
+/// each emits a diagnostic on the op and fails.
+LogicalResult checkConvTranspose2DSupported(ConvTranspose2DOp op);
+LogicalResult checkFeedbackSupported(FeedbackOp op);
+LogicalResult checkLinearFixedPointSupported(LinearFixedPointOp op);
 
 } // namespace mlir::fsnn::lowering
 
-#endif // FSNN_PASSES_LOWERINGBUILDERS_H
+#endif // FSNN_PASSES_CONVERSION_FSNNTOLINALG_LOWERINGBUILDERS_H

@@ -1,8 +1,8 @@
 //===- ModelImport.cpp - model file to the fsnn dialect -------------------===//
 
-#include "Translate.h"
+#include "dialect/Target/Model/Translate.h"
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"

@@ -11,7 +11,7 @@
 #ifndef FSNN_DIALECT_FSNNOPS_TD
 #define FSNN_DIALECT_FSNNOPS_TD
 
-include "dialect/FSNNBase.td"
+include "dialect/IR/FSNNBase.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"

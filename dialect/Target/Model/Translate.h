@@ -11,7 +11,7 @@
 #ifndef FSNN_DIALECT_TRANSLATE_TRANSLATE_H
 #define FSNN_DIALECT_TRANSLATE_TRANSLATE_H
 
-#include "Validate.h"
+#include "runtime/model/Validate.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"

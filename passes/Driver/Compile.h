@@ -10,7 +10,7 @@
 #ifndef FSNN_PASSES_COMPILE_COMPILE_H
 #define FSNN_PASSES_COMPILE_COMPILE_H
 
-#include "Validate.h"
+#include "runtime/model/Validate.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
 //===- FSNNDialect.cpp - fsnn dialect and attributes ----------------------===//
 
-#include "dialect/FSNNDialect.h"
+#include "dialect/IR/FSNNDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -14,20 +14,20 @@
 using namespace mlir;
 using namespace mlir::fsnn;
 
-#include "dialect/FSNNDialect.cpp.inc"
-#include "dialect/FSNNEnums.cpp.inc"
+#include "dialect/IR/FSNNDialect.cpp.inc"
+#include "dialect/IR/FSNNEnums.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "dialect/FSNNAttrs.cpp.inc"
+#include "dialect/IR/FSNNAttrs.cpp.inc"
 
 void FSNNDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
-#include "dialect/FSNNOps.cpp.inc"
+#include "dialect/IR/FSNNOps.cpp.inc"
       >();
   addAttributes<
 #define GET_ATTRDEF_LIST
-#include "dialect/FSNNAttrs.cpp.inc"
+#include "dialect/IR/FSNNAttrs.cpp.inc"
       >();
 }
 

@@ -3,7 +3,7 @@
 #ifndef FSNN_RUNTIME_MODEL_ZOO_H
 #define FSNN_RUNTIME_MODEL_ZOO_H
 
-#include "Model.h"
+#include "runtime/model/Model.h"
 
 #include <optional>
 #include <string>

@@ -1,0 +1,295 @@
+//===- Convolution.cpp - conv, transposed conv, filter gradient, pooling
+//----===//
+//
+// The conv family: the event-driven stride-1 conv of spikes (CPU), the conv
+// as a contraction (row-major grid at stride 1 on CPUs), the weight
+// gradient, the transposed conv (dilate, pad, flipped kernel) and average
+// pooling.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
+
+using namespace mlir;
+using namespace mlir::fsnn;
+using namespace mlir::fsnn::lowering;
+
+namespace {
+
+using utils::IteratorType;
+
+/// A stride-1 conv of spikes, event-driven: every input neuron that fired
+/// adds its channel's flipped kernel into a K x K window of a padded output.
+/// For a fixed output the contributions arrive in (c, kh, kw) order, as in
+/// the dense conv, and silent neurons only add 0: the result is the dense
+/// one, bit for bit.
+Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
+  int64_t batch = inType.getDimSize(0), channels = inType.getDimSize(1),
+          height = inType.getDimSize(2), width = inType.getDimSize(3);
+  int64_t out = wType.getDimSize(0), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  int64_t shiftH = kh - 1 - op.getPadding()[0],
+          shiftW = kw - 1 - op.getPadding()[1];
+  // Wf[c, j, k, o] = W[o, c, K-1-j, K-1-k], output channels last so that
+  // the window update runs over contiguous channels; it depends only on the
+  // weight.
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  auto flippedType = RankedTensorType::get({channels, kh, kw, out}, element);
+  Value flipped = l.generic(
+      flippedType, ValueRange{op.getWeight()}, l.empty(flippedType),
+      {AffineMap::get(4, 0, {d(3), d(0), (kh - 1) - d(1), (kw - 1) - d(2)},
+                      b.getContext()),
+       l.identity(4)},
+      {kPar, kPar, kPar, kPar},
+      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  // The accumulator is channels-last too: [n, y + K-1-p, x + K-1-p, o].
+  auto paddedType = RankedTensorType::get(
+      {batch, height + kh - 1, width + kw - 1, out}, element);
+  Value padded = l.initWithBias(paddedType, op.getBias(), 3);
+  auto windowType = RankedTensorType::get({1, kh, kw, out}, element);
+  // A neuron (n, c, h, w) that fired adds Wf[c] at [n, h, w, 0].
+  Value accumulated = scatterSpikes(
+      l, op.getInput(), flipped, padded, windowType,
+      [](OpBuilder &nb, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{ivs[0], ivs[2], ivs[3],
+                                         nb.getIndexAttr(0)};
+      },
+      [](OpBuilder &nb, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{
+            ivs[1], nb.getIndexAttr(0), nb.getIndexAttr(0), nb.getIndexAttr(0)};
+      });
+  // The output is the window of the padded accumulator the conv covers,
+  // back in NCHW.
+  auto windowOut = RankedTensorType::get(
+      {batch, type.getDimSize(2), type.getDimSize(3), out}, element);
+  SmallVector<OpFoldResult> offsets = {
+      b.getIndexAttr(0), b.getIndexAttr(shiftH), b.getIndexAttr(shiftW),
+      b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim : windowOut.getShape())
+    sizes.push_back(b.getIndexAttr(dim));
+  Value nhwc = tensor::ExtractSliceOp::create(
+      b, loc, windowOut, accumulated, offsets, sizes,
+      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+  return l.generic(type, ValueRange{nhwc}, l.empty(type),
+                   {l.pick(4, {0, 2, 3, 1}), l.identity(4)},
+                   {kPar, kPar, kPar, kPar},
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
+/// The event-driven form applies to a stride-1 conv of spikes whose padding
+/// stays within the kernel.
+bool isEventDrivenConv(Conv2DOp op) {
+  ArrayRef<int64_t> pads = op.getPadding(), steps = op.getStrides();
+  RankedTensorType kernelType = op.getWeight().getType();
+  return op->hasAttr(kSpikeInput) && steps[0] == 1 && steps[1] == 1 &&
+         pads[0] <= kernelType.getDimSize(2) - 1 &&
+         pads[1] <= kernelType.getDimSize(3) - 1;
+}
+
+Value lowerConv2D(Lowering &l, Conv2DOp op) {
+  ArrayRef<int64_t> stride = op.getStrides();
+  Value input = l.padSpatially(op.getInput(), op.getPadding());
+  Value init = l.initWithBias(op.getType(), op.getBias(), 1);
+  return l.convolution(input, op.getWeight(), init, stride[0], stride[1]);
+}
+
+/// ∂W[o, c, kh, kw] = Σ_{n, oh, ow} g[n, o, oh, ow] x_pad[n, c, oh·s + kh,
+/// ow·s + kw] as a linalg contraction over (o, c, kh, kw, n, oh, ow): on
+/// GPUs at every stride (one thread per weight), on CPUs at strides other
+/// than 1.
+Value lowerConv2DFilterGradContraction(Lowering &l, Conv2DFilterGradOp op) {
+  RankedTensorType type = op.getType();
+  ArrayRef<int64_t> stride = op.getStrides();
+  Value input = l.padSpatially(op.getInput(), op.getPadding());
+  auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  MLIRContext *ctx = l.b.getContext();
+  AffineMap inputMap = AffineMap::get(
+      7, 0, {d(4), d(1), d(5) * stride[0] + d(2), d(6) * stride[1] + d(3)},
+      ctx);
+  return l.generic(type, ValueRange{input, op.getGrad()}, l.filled(type, 0.0),
+                   {inputMap, l.pick(7, {4, 0, 5, 6}), l.pick(7, {0, 1, 2, 3})},
+                   {kPar, kPar, kPar, kPar, kRed, kRed, kRed},
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
+                   });
+}
+
+/// The CPU form at stride 1, on the input's row-major grid (see
+/// Lowering::rowMajorConvolution): per weight, one sum over n and the grid
+/// positions p, carried in a register; it may be reassociated (the order of
+/// a weight gradient's terms is pinned by no oracle) and so vectorizes.
+bool hasUnitStrides(Conv2DFilterGradOp op) {
+  return op.getStrides()[0] == 1 && op.getStrides()[1] == 1;
+}
+
+Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
+  Value input = l.padSpatially(op.getInput(), op.getPadding());
+  MLIRContext *ctx = l.b.getContext();
+  RankedTensorType padded = l.typeOf(input), gType = l.typeOf(op.getGrad());
+  int64_t n = padded.getDimSize(0), c = padded.getDimSize(1);
+  int64_t wp = padded.getDimSize(3), hp = padded.getDimSize(2);
+  int64_t o = gType.getDimSize(1), ho = gType.getDimSize(2),
+          wo = gType.getDimSize(3);
+  int64_t kh = type.getDimSize(2), kw = type.getDimSize(3);
+  int64_t positions = (ho - 1) * wp + wo;
+  Location loc = l.loc;
+  Value flatInput = tensor::CollapseShapeOp::create(
+      l.b, loc, RankedTensorType::get({n, c, hp * wp}, element), input,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  // The gradient on the grid, 0 at the positions between rows.
+  auto gridType = RankedTensorType::get({n, o, positions}, element);
+  Value grad = op.getGrad();
+  Value grid = l.generic(
+      gridType, ValueRange{}, l.empty(gridType), {l.identity(3)},
+      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value p = linalg::IndexOp::create(nb, nl, 2);
+        Value width = indexConstant(nb, nl, wp);
+        Value row = arith::DivUIOp::create(nb, nl, p, width);
+        Value column = arith::RemUIOp::create(nb, nl, p, width);
+        Value inside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                             column, indexConstant(nb, nl, wo));
+        Value clamped = arith::MinUIOp::create(nb, nl, column,
+                                               indexConstant(nb, nl, wo - 1));
+        Value value = tensor::ExtractOp::create(
+            nb, nl, grad,
+            ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                       linalg::IndexOp::create(nb, nl, 1), row, clamped});
+        return (Value)arith::SelectOp::create(
+            nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
+      });
+  auto flags = reassociable(ctx);
+  // Loops (o, c, kh, kw) over the weight, each with a sum over (n, p).
+  return carriedLoopNest(
+      l.b, loc, {o, c, kh, kw}, l.empty(type),
+      [&](OpBuilder &nb, ValueRange ivs, Value result) -> Value {
+        SmallVector<Value> weightAt(ivs);
+        Value shift = arith::AddIOp::create(
+            nb, loc,
+            arith::MulIOp::create(nb, loc, weightAt[2],
+                                  indexConstant(nb, loc, wp)),
+            weightAt[3]);
+        Value sum = carriedLoopNest(
+            nb, loc, {n, positions}, floatConstant(nb, loc, element, 0.0),
+            [&](OpBuilder &pb, ValueRange at, Value acc) -> Value {
+              Value sample = at[0], p = at[1];
+              Value gv = tensor::ExtractOp::create(
+                  pb, loc, grid, ValueRange{sample, weightAt[0], p});
+              Value xv = tensor::ExtractOp::create(
+                  pb, loc, flatInput,
+                  ValueRange{sample, weightAt[1],
+                             arith::AddIOp::create(pb, loc, p, shift)});
+              Value product = arith::MulFOp::create(pb, loc, gv, xv, flags);
+              return arith::AddFOp::create(pb, loc, acc, product, flags);
+            });
+        return tensor::InsertOp::create(nb, loc, sum, result, weightAt);
+      });
+}
+
+Value lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
+  // The adjoint of a strided conv: dilate the input by the stride, pad it by
+  // k - 1 - p (plus output_padding at the end), and convolve with stride 1
+  // and the flipped kernel, whose in/out channels swap.
+  RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  ArrayRef<int64_t> pad = op.getPadding(), stride = op.getStrides(),
+                    extra = op.getOutputPadding();
+  int64_t kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  int64_t lowH = kh - 1 - pad[0], lowW = kw - 1 - pad[1];
+  SmallVector<int64_t> shape(inType.getShape());
+  shape[2] = (shape[2] - 1) * stride[0] + 1 + lowH + lowH + extra[0];
+  shape[3] = (shape[3] - 1) * stride[1] + 1 + lowW + lowW + extra[1];
+  Value dilated = l.embed(op.getInput(),
+                          RankedTensorType::get(shape, inType.getElementType()),
+                          {0, 0, lowH, lowW}, {1, 1, stride[0], stride[1]});
+  // The flipped kernel as an OIHW tensor: F[o, c, i, j] = W[c, o, K-1-i,
+  // K-1-j] (a separate generic: a convolution whose filter map flips the
+  // window loops would not let linalg infer their extents).
+  auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  RankedTensorType flippedType =
+      RankedTensorType::get({wType.getDimSize(1), wType.getDimSize(0), kh, kw},
+                            wType.getElementType());
+  AffineMap flipMap = AffineMap::get(
+      4, 0, {d(1), d(0), (kh - 1) - d(2), (kw - 1) - d(3)}, l.b.getContext());
+  Value flipped =
+      l.generic(flippedType, ValueRange{op.getWeight()}, l.empty(flippedType),
+                {flipMap, l.identity(4)}, {kPar, kPar, kPar, kPar},
+                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value init = l.initWithBias(op.getType(), op.getBias(), 1);
+  return l.convolution(dilated, flipped, init, 1, 1);
+}
+
+Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
+  RankedTensorType type = op.getType();
+  ArrayRef<int64_t> kernel = op.getKernel(), stride = op.getStrides();
+  auto d = [&](unsigned i) { return l.b.getAffineDimExpr(i); };
+  // Loops (n, c, kh, kw, oh, ow), the output's spatial loops innermost; on
+  // GPUs (n, c, oh, ow, kh, kw), one thread per output.
+  SmallVector<unsigned> loops = l.gpu ? SmallVector<unsigned>{0, 1, 4, 5, 2, 3}
+                                      : SmallVector<unsigned>{0, 1, 2, 3, 4, 5};
+  auto loop = [&](unsigned role) { return d(loops[role]); };
+  AffineMap inputMap =
+      AffineMap::get(6, 0,
+                     {loop(0), loop(1), loop(4) * stride[0] + loop(2),
+                      loop(5) * stride[1] + loop(3)},
+                     l.b.getContext());
+  SmallVector<IteratorType> iterators(6, kPar);
+  iterators[loops[2]] = iterators[loops[3]] = kRed;
+  double scale = 1.0 / double(kernel[0] * kernel[1]);
+  Type element = type.getElementType();
+  // The kernel's extent comes from a dummy window operand.
+  Value window =
+      l.empty(RankedTensorType::get({kernel[0], kernel[1]}, element));
+  return l.generic(type, ValueRange{op.getInput(), window}, l.filled(type, 0.0),
+                   {inputMap, l.pick(6, {loops[2], loops[3]}),
+                    l.pick(6, {loops[0], loops[1], loops[4], loops[5]})},
+                   iterators, [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value s = floatConstant(nb, nl, element, scale);
+                     return (Value)arith::AddFOp::create(
+                         nb, nl, a[2], arith::MulFOp::create(nb, nl, a[0], s));
+                   });
+}
+
+/// The transposed conv pads its dilated input by kernel - 1 - padding.
+bool paddingWithinKernel(ConvTranspose2DOp op) {
+  RankedTensorType wType = op.getWeight().getType();
+  return op.getPadding()[0] <= wType.getDimSize(2) - 1 &&
+         op.getPadding()[1] <= wType.getDimSize(3) - 1;
+}
+
+} // namespace
+
+LogicalResult
+mlir::fsnn::lowering::checkConvTranspose2DSupported(ConvTranspose2DOp op) {
+  if (paddingWithinKernel(op))
+    return success();
+  return op.emitOpError() << "padding larger than kernel - 1 is not supported "
+                             "by the CPU lowering yet";
+}
+
+void mlir::fsnn::lowering::populateConvolutionPatterns(
+    RewritePatternSet &patterns, LoweringTarget target) {
+  addLowering<Conv2DOp>(patterns, target, single(lowerConv2D));
+  addLowering<Conv2DFilterGradOp>(patterns, target,
+                                  single(lowerConv2DFilterGradContraction));
+  addLowering<ConvTranspose2DOp>(patterns, target, single(lowerConvTranspose2D),
+                                 paddingWithinKernel);
+  addLowering<AvgPool2DOp>(patterns, target, single(lowerAvgPool));
+  if (target != LoweringTarget::CPU)
+    return;
+  // At stride 1 on the input's row-major grid, and on spikes event-driven.
+  addLowering<Conv2DFilterGradOp>(patterns, target,
+                                  single(lowerConv2DFilterGradOnGrid),
+                                  hasUnitStrides, /*benefit=*/2);
+  addLowering<Conv2DOp>(patterns, target, single(lowerSpikeConv2D),
+                        isEventDrivenConv, /*benefit=*/2);
+}

@@ -1,0 +1,295 @@
+//===- Linear.cpp - fsnn.linear patterns
+//------------------------------------===//
+//
+// y = x Wᵀ + b. CPU: event-driven on spikes, register-tiled when the shape
+// allows, else a linalg contraction; GPU: the contraction, one thread per
+// output.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
+
+using namespace mlir;
+using namespace mlir::fsnn;
+using namespace mlir::fsnn::lowering;
+
+namespace {
+
+using utils::IteratorType;
+
+/// The lanes of one vector register tile (16 floats: one AVX-512 register,
+/// two AVX2 ones).
+constexpr int64_t kLanes = 16;
+
+/// The widest output tile (a multiple of kLanes floats, at most 128, dividing
+/// `out`) whose accumulator fits in vector registers, or 0.
+int64_t registerTile(int64_t out) {
+  for (int64_t tile = 128; tile >= 16; tile -= 16)
+    if (out % tile == 0)
+      return tile;
+  return 0;
+}
+
+/// The register-tiled form of the event-driven linear map: for every sample,
+/// the indices of the neurons that fired are first compacted (branch-free),
+/// then every output tile loops over them, so that the tile's accumulator is
+/// loaded and stored once per tile, not once per fired neuron. Each output
+/// still receives its contributions in input order: bit for bit the dense
+/// result.
+Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
+                            Value init, int64_t tile) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  Value spikes = op.getInput();
+  RankedTensorType sType = l.typeOf(spikes);
+  Type element = sType.getElementType();
+  int64_t batch = sType.getDimSize(0), in = sType.getDimSize(1),
+          out = l.typeOf(transposed).getDimSize(1);
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto laneType = VectorType::get({kLanes}, element);
+  Value fired0 =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{in}, b.getIndexType());
+  auto samples = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, batch), index(b, 1),
+      ValueRange{init, fired0},
+      [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
+        Value zero = floatConstant(sb, loc, element, 0.0);
+        auto compact = scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, in), index(sb, 1),
+            ValueRange{sampleState[1], index(sb, 0)},
+            [&](OpBuilder &cb, Location, Value i, ValueRange list) {
+              Value spike =
+                  tensor::ExtractOp::create(cb, loc, spikes, ValueRange{n, i});
+              Value stored = tensor::InsertOp::create(cb, loc, i, list[0],
+                                                      ValueRange{list[1]});
+              Value fired = arith::CmpFOp::create(
+                  cb, loc, arith::CmpFPredicate::UNE, spike, zero);
+              Value next = arith::SelectOp::create(
+                  cb, loc, fired,
+                  arith::AddIOp::create(cb, loc, list[1], index(cb, 1)),
+                  list[1]);
+              scf::YieldOp::create(cb, loc, ValueRange{stored, next});
+            });
+        Value firedList = compact.getResult(0), count = compact.getResult(1);
+        auto tiles = scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
+            ValueRange{sampleState[0]},
+            [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
+              // The tile is carried by the loop as several kLanes-wide
+              // vectors, so that it lives in registers: a memory window
+              // would be loaded and stored around every addition, and one
+              // vector of the whole tile's width is split badly by LLVM.
+              SmallVector<bool> inBounds{true};
+              int64_t parts = tile / kLanes;
+              auto column = [&](OpBuilder &pb, Value o, int64_t part) {
+                return arith::AddIOp::create(pb, loc, o,
+                                             index(pb, part * kLanes))
+                    .getResult();
+              };
+              SmallVector<Value> tileInit;
+              for (int64_t p = 0; p < parts; ++p)
+                tileInit.push_back(vector::TransferReadOp::create(
+                    tb, loc, laneType, accState[0],
+                    ValueRange{n, column(tb, o, p)}, zero,
+                    ArrayRef<bool>(inBounds)));
+              auto sum = scf::ForOp::create(
+                  tb, loc, index(tb, 0), count, index(tb, 1), tileInit,
+                  [&](OpBuilder &kb, Location, Value k, ValueRange partial) {
+                    Value i = tensor::ExtractOp::create(kb, loc, firedList,
+                                                        ValueRange{k});
+                    Value spike = tensor::ExtractOp::create(kb, loc, spikes,
+                                                            ValueRange{n, i});
+                    Value spikeLanes =
+                        vector::BroadcastOp::create(kb, loc, laneType, spike);
+                    SmallVector<Value> updated;
+                    for (int64_t p = 0; p < parts; ++p) {
+                      Value row = vector::TransferReadOp::create(
+                          kb, loc, laneType, transposed,
+                          ValueRange{i, column(kb, o, p)}, zero,
+                          ArrayRef<bool>(inBounds));
+                      updated.push_back(arith::AddFOp::create(
+                          kb, loc, partial[p],
+                          arith::MulFOp::create(kb, loc, spikeLanes, row)));
+                    }
+                    scf::YieldOp::create(kb, loc, updated);
+                  });
+              Value acc = accState[0];
+              for (int64_t p = 0; p < parts; ++p)
+                acc = vector::TransferWriteOp::create(
+                          tb, loc, sum.getResult(p), acc,
+                          ValueRange{n, column(tb, o, p)},
+                          ArrayRef<bool>(inBounds))
+                          .getResult();
+              scf::YieldOp::create(tb, loc, acc);
+            });
+        scf::YieldOp::create(sb, loc,
+                             ValueRange{tiles.getResult(0), firedList});
+      });
+  return samples.getResult(0);
+}
+
+/// y = x Wᵀ + b for dense x, register-blocked: every block of kSamples
+/// samples and `tile` outputs is carried in kSamples x tile/kLanes vector
+/// registers over all inputs, so each row of Wᵀ read is used by kSamples
+/// samples instead of one, and the output is written once. Per output the
+/// terms still arrive in input order after the bias: the result is the
+/// generic contraction's, bit for bit.
+Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
+                            Value init, int64_t tile) {
+  constexpr int64_t kSamples = 4;
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  Value x = op.getInput();
+  RankedTensorType xType = l.typeOf(x);
+  Type element = xType.getElementType();
+  int64_t batch = xType.getDimSize(0), in = xType.getDimSize(1),
+          out = l.typeOf(transposed).getDimSize(1);
+  int64_t parts = tile / kLanes;
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto laneType = VectorType::get({kLanes}, element);
+  SmallVector<bool> inBounds{true};
+  auto offset = [&](OpBuilder &nb, Value base, int64_t by) {
+    return arith::AddIOp::create(nb, loc, base, index(nb, by)).getResult();
+  };
+  auto blocks = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, batch), index(b, kSamples),
+      ValueRange{init},
+      [&](OpBuilder &bb, Location, Value n0, ValueRange blockState) {
+        auto tiles = scf::ForOp::create(
+            bb, loc, index(bb, 0), index(bb, out), index(bb, tile),
+            ValueRange{blockState[0]},
+            [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
+              Value zero = floatConstant(tb, loc, element, 0.0);
+              SmallVector<Value> tileInit;
+              for (int64_t s = 0; s < kSamples; ++s)
+                for (int64_t p = 0; p < parts; ++p)
+                  tileInit.push_back(vector::TransferReadOp::create(
+                      tb, loc, laneType, accState[0],
+                      ValueRange{offset(tb, n0, s), offset(tb, o, p * kLanes)},
+                      zero, ArrayRef<bool>(inBounds)));
+              auto sum = scf::ForOp::create(
+                  tb, loc, index(tb, 0), index(tb, in), index(tb, 1), tileInit,
+                  [&](OpBuilder &kb, Location, Value i, ValueRange partial) {
+                    SmallVector<Value> rows;
+                    for (int64_t p = 0; p < parts; ++p)
+                      rows.push_back(vector::TransferReadOp::create(
+                          kb, loc, laneType, transposed,
+                          ValueRange{i, offset(kb, o, p * kLanes)}, zero,
+                          ArrayRef<bool>(inBounds)));
+                    SmallVector<Value> updated;
+                    for (int64_t s = 0; s < kSamples; ++s) {
+                      Value xv = tensor::ExtractOp::create(
+                          kb, loc, x, ValueRange{offset(kb, n0, s), i});
+                      Value lanes =
+                          vector::BroadcastOp::create(kb, loc, laneType, xv);
+                      for (int64_t p = 0; p < parts; ++p)
+                        updated.push_back(arith::AddFOp::create(
+                            kb, loc, partial[s * parts + p],
+                            arith::MulFOp::create(kb, loc, lanes, rows[p])));
+                    }
+                    scf::YieldOp::create(kb, loc, updated);
+                  });
+              Value acc = accState[0];
+              for (int64_t s = 0; s < kSamples; ++s)
+                for (int64_t p = 0; p < parts; ++p)
+                  acc = vector::TransferWriteOp::create(
+                            tb, loc, sum.getResult(s * parts + p), acc,
+                            ValueRange{offset(tb, n0, s),
+                                       offset(tb, o, p * kLanes)},
+                            ArrayRef<bool>(inBounds))
+                            .getResult();
+              scf::YieldOp::create(tb, loc, acc);
+            });
+        scf::YieldOp::create(bb, loc, tiles.getResult(0));
+      });
+  return blocks.getResult(0);
+}
+
+/// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the
+/// neurons that fired are added to the output row.
+Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
+  int64_t out = l.typeOf(transposed).getDimSize(1);
+  if (int64_t tile = registerTile(out))
+    return lowerSpikeLinearTiled(l, op, transposed, init, tile);
+  auto rowType =
+      RankedTensorType::get({1, out}, l.typeOf(init).getElementType());
+  return scatterSpikes(
+      l, op.getInput(), transposed, init, rowType,
+      [](OpBuilder &b, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{ivs[0], b.getIndexAttr(0)};
+      },
+      [](OpBuilder &b, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{ivs[1], b.getIndexAttr(0)};
+      });
+}
+
+/// The bias-initialised output and Wᵀ, which every form of the linear map
+/// starts from: Wᵀ so that the innermost loop runs over contiguous outputs
+/// and weights (and vectorizes without reassociating a sum). It depends only
+/// on the weight, so loop-invariant code motion takes it out of the time
+/// loop.
+struct LinearOperands {
+  Value init, transposed;
+};
+LinearOperands linearOperands(Lowering &l, LinearOp op) {
+  Value init = l.initWithBias(op.getType(), op.getBias(), 1);
+  return {init, l.transposed(op.getWeight())};
+}
+
+/// The general form, a linalg contraction. CPU loops (b, i, o): y[b, o] +=
+/// x[b, i] * Wᵀ[i, o], each output summed in the order of i, as the
+/// reference does. GPU loops (b, o, i): one thread per output, summing in
+/// the same order.
+Value lowerLinearContraction(Lowering &l, LinearOp op) {
+  auto [init, transposed] = linearOperands(l, op);
+  if (l.gpu)
+    return l.generic(op.getType(), ValueRange{op.getInput(), transposed}, init,
+                     {l.pick(3, {0, 2}), l.pick(3, {2, 1}), l.pick(3, {0, 1})},
+                     {kPar, kPar, kRed}, multiplyAdd);
+  return l.generic(op.getType(), ValueRange{op.getInput(), transposed}, init,
+                   {l.pick(3, {0, 1}), l.pick(3, {1, 2}), l.pick(3, {0, 2})},
+                   {kPar, kRed, kPar}, multiplyAdd);
+}
+
+Value lowerSpikeLinearOp(Lowering &l, LinearOp op) {
+  auto [init, transposed] = linearOperands(l, op);
+  return lowerSpikeLinear(l, op, transposed, init);
+}
+
+/// Four samples x up to five 16-lane vectors of outputs: 20 accumulators and
+/// 5 weight vectors fit the 32 vector registers of AVX-512.
+bool fitsDenseTile(LinearOp op) {
+  return op.getType().getDimSize(0) % 4 == 0 &&
+         op.getType().getDimSize(1) % kLanes == 0;
+}
+
+Value lowerDenseLinearOp(Lowering &l, LinearOp op) {
+  auto [init, transposed] = linearOperands(l, op);
+  int64_t vectors = op.getType().getDimSize(1) / kLanes;
+  int64_t parts = 1;
+  for (int64_t candidate : {5, 4, 3, 2})
+    if (vectors % candidate == 0) {
+      parts = candidate;
+      break;
+    }
+  return lowerDenseLinearTiled(l, op, transposed, init, parts * kLanes);
+}
+
+} // namespace
+
+void mlir::fsnn::lowering::populateLinearPatterns(RewritePatternSet &patterns,
+                                                  LoweringTarget target) {
+  addLowering<LinearOp>(patterns, target, single(lowerLinearContraction));
+  if (target != LoweringTarget::CPU)
+    return;
+  addLowering<LinearOp>(patterns, target, single(lowerDenseLinearOp),
+                        fitsDenseTile, /*benefit=*/2);
+  addLowering<LinearOp>(
+      patterns, target, single(lowerSpikeLinearOp),
+      [](LinearOp op) { return op->hasAttr(kSpikeInput); }, /*benefit=*/3);
+}
