@@ -16,6 +16,7 @@ using namespace mlir::fsnn;
 
 #include "dialect/IR/FSNNDialect.cpp.inc"
 #include "dialect/IR/FSNNEnums.cpp.inc"
+#include "dialect/IR/FSNNInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/IR/FSNNAttrs.cpp.inc"

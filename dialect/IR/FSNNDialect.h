@@ -33,6 +33,8 @@ namespace mlir::fsnn {
 std::string formatShortestDouble(double value);
 } // namespace mlir::fsnn
 
+#include "dialect/IR/FSNNInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialect/IR/FSNNOps.h.inc"
 

@@ -12,6 +12,7 @@
 #define FSNN_DIALECT_FSNNOPS_TD
 
 include "dialect/IR/FSNNBase.td"
+include "dialect/IR/FSNNInterfaces.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
@@ -28,7 +29,7 @@ def FSNN_LabelTensor : RankedTensorOf<[I32, I64]>;
 // Maps
 //===----------------------------------------------------------------------===//
 
-def FSNN_LinearOp : FSNN_Op<"linear", [Pure]> {
+def FSNN_LinearOp : FSNN_Op<"linear", [Pure, FSNN_SynapticMapOpInterface]> {
   let summary = "fully connected map: result = input · weightᵀ + bias";
   let description = [{
     `input` is `batch x in`, `weight` is `out x in` and the optional `bias` is
@@ -52,7 +53,7 @@ def FSNN_LinearOp : FSNN_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-def FSNN_Conv2DOp : FSNN_Op<"conv2d", [Pure]> {
+def FSNN_Conv2DOp : FSNN_Op<"conv2d", [Pure, FSNN_SynapticMapOpInterface]> {
   let summary = "2-D convolution (NCHW input, OIHW weight) with optional bias";
   let description = [{
     Cross-correlation as in PyTorch's `Conv2d` with zero padding. For each
@@ -78,7 +79,8 @@ def FSNN_Conv2DOp : FSNN_Op<"conv2d", [Pure]> {
   let hasVerifier = 1;
 }
 
-def FSNN_ConvTranspose2DOp : FSNN_Op<"conv_transpose2d", [Pure]> {
+def FSNN_ConvTranspose2DOp : FSNN_Op<"conv_transpose2d",
+    [Pure, FSNN_SynapticMapOpInterface]> {
   let summary = "2-D transposed convolution (NCHW input, IOHW weight)";
   let description = [{
     The adjoint of `fsnn.conv2d` as in PyTorch's `ConvTranspose2d`. For each
@@ -105,6 +107,12 @@ def FSNN_ConvTranspose2DOp : FSNN_Op<"conv_transpose2d", [Pure]> {
     $input `,` $weight (`,` $bias^)? `strides` $strides `padding` $padding
     `output_padding` $output_padding attr-dict `:` type($input) `,`
     type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// IOHW: the output features are the weight's dimension 1.
+    int64_t getWeightOutputDim() { return 1; }
+    /// Dense: a spike lands in a dilated, zero-padded input.
+    bool hasEventDrivenForm() { return false; }
   }];
   let hasVerifier = 1;
 }

@@ -1,18 +1,39 @@
 //===- Compile.h - a model file to a shared library -------------*- C++ -*-===//
 //
-// What fsnn-compile does, as a library: import, run the CPU pipeline, add
-// the model ABI (runtime/include/fsnnrt/model.h), optimise and emit an
-// object through an LLVM TargetMachine in-process, and link a shared library
-// with the system linker.
+// What fsnn-compile does, as a library of named stages, each testable and
+// each returning an llvm::Error that says what failed:
+//   1. import: the validated model as the fsnn dialect (and, for training,
+//      its implicit backward), and the ABI descriptor of the function;
+//   2. lower: the target's named pipeline down to the LLVM dialect;
+//   3. emit LLVM IR with the model ABI (runtime/include/fsnnrt/model.h);
+//   4. native code: a target machine, the module optimised for it, an
+//      object in memory;
+//   5. link: a shared library through the system linker, written atomically.
+// compileModel runs them in order and stops where options.emit says.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FSNN_PASSES_COMPILE_COMPILE_H
-#define FSNN_PASSES_COMPILE_COMPILE_H
+#ifndef FSNN_PASSES_DRIVER_COMPILE_H
+#define FSNN_PASSES_DRIVER_COMPILE_H
 
 #include "runtime/model/Validate.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
 #include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+} // namespace llvm
+
+namespace mlir {
+class ScopedDiagnosticHandler;
+} // namespace mlir
 
 namespace mlir::fsnn {
 
@@ -53,11 +74,71 @@ struct CompileOptions {
   uint64_t maxMemory = ::fsnn::model::kDefaultMaxMemory;
 };
 
-/// Compiles `model` (validated) as `options` says. Returns false and sets
-/// `error` to a one-line message on failure.
-bool compileModel(const ::fsnn::model::ModelProto &model,
-                  const CompileOptions &options, std::string &error);
+/// The MLIR context of one compilation, with the dialects, extensions and
+/// translations of every stage, and the diagnostics it emitted, one line
+/// each ("layer: message"), for the stages' errors.
+class CompilationContext {
+public:
+  CompilationContext();
+  ~CompilationContext();
+  MLIRContext &getContext() { return *context; }
+  /// Every diagnostic so far.
+  const std::string &diagnostics() const { return collected; }
+
+private:
+  std::unique_ptr<MLIRContext> context;
+  std::string collected;
+  std::unique_ptr<ScopedDiagnosticHandler> handler;
+};
+
+/// What can be checked before the model is looked at: the target and, for
+/// cuda, the wrapper library and ptxas.
+llvm::Error checkCompileOptions(const CompileOptions &options);
+
+/// Stage 1: `model` (validated into `info`) in the fsnn dialect at
+/// options.batch, the graph named fsnn_graph; for training with its
+/// backward. Sets `descriptor` to the library's ABI descriptor.
+llvm::Expected<OwningOpRef<ModuleOp>>
+importForCompilation(const ::fsnn::model::ModelProto &model,
+                     const ::fsnn::model::ModelInfo &info,
+                     CompilationContext &context, const CompileOptions &options,
+                     std::string &descriptor);
+
+/// Stage 2: the target's pipeline (printed first with dumpPipeline), down
+/// to the LLVM dialect.
+llvm::Error lowerToLLVMDialect(ModuleOp module, CompilationContext &context,
+                               const CompileOptions &options);
+
+/// Stage 3: the LLVM IR of `module` with the model ABI added (the entry,
+/// the version, `descriptor`); every other definition internal.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+emitLLVMIR(ModuleOp module, CompilationContext &context,
+           llvm::LLVMContext &llvmContext, const std::string &descriptor);
+
+/// Stage 4a: the target machine for options.cpu on this machine's triple.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const CompileOptions &options);
+
+/// Stage 4b: `module` given the machine's triple and data layout, then
+/// optimised at options.optLevel.
+llvm::Error optimizeForTarget(llvm::Module &module,
+                              llvm::TargetMachine &machine,
+                              const CompileOptions &options);
+
+/// Stage 4c: the object file of `module`, in memory.
+llvm::Expected<std::string> emitObject(llvm::Module &module,
+                                       llvm::TargetMachine &machine);
+
+/// Stage 5: `object` linked by `cc -shared` (with the CUDA wrappers for
+/// cuda) into options.output, which is replaced only on success.
+llvm::Error linkSharedLibrary(const std::string &object,
+                              const CompileOptions &options);
+
+/// Every stage, up to what options.emit asks for, written to
+/// options.output. `model` need not be validated yet.
+llvm::Error compileModel(const ::fsnn::model::ModelProto &model,
+                         const CompileOptions &options);
 
 } // namespace mlir::fsnn
 
-#endif // FSNN_PASSES_COMPILE_COMPILE_H
+#endif // FSNN_PASSES_DRIVER_COMPILE_H

@@ -40,9 +40,8 @@ Operation *hoistingPoint(Operation *start, Operation *root,
 }
 
 /// Replaces `bn(producer(x, W, b))` by `producer(x, W', b')`.
-template <typename ProducerOp>
-bool foldInto(IRRewriter &rewriter, BatchNormOp batchNorm, ProducerOp producer,
-              Operation *root) {
+bool foldInto(IRRewriter &rewriter, BatchNormOp batchNorm,
+              SynapticMapOpInterface producer, Operation *root) {
   if (!producer->hasOneUse())
     return false;
   SmallVector<Value> foldOperands = {producer.getWeight(), batchNorm.getGamma(),
@@ -84,11 +83,11 @@ struct FoldBatchNormPass
 
     IRRewriter rewriter(&getContext());
     for (BatchNormOp batchNorm : candidates) {
-      Operation *producer = batchNorm.getInput().getDefiningOp();
-      if (auto linear = dyn_cast_or_null<LinearOp>(producer))
-        foldInto(rewriter, batchNorm, linear, root);
-      else if (auto conv = dyn_cast_or_null<Conv2DOp>(producer))
-        foldInto(rewriter, batchNorm, conv, root);
+      // fsnn.fold_batch_norm scales the weight's dimension 0.
+      auto producer = dyn_cast_or_null<SynapticMapOpInterface>(
+          batchNorm.getInput().getDefiningOp());
+      if (producer && producer.getWeightOutputDim() == 0)
+        foldInto(rewriter, batchNorm, producer, root);
     }
   }
 };

@@ -80,6 +80,18 @@ private:
   DenseMap<Value, Value> map;
 };
 
+/// A map's bias, if active, gets the output cotangent `gy` summed over the
+/// dimensions the bias is broadcast along.
+void addBiasCotangent(OpBuilder &b, Location loc, SynapticMapOpInterface map,
+                      Value gy, const DenseSet<Value> &active,
+                      Cotangents &cot) {
+  Value bias = map.getBias();
+  if (bias && active.contains(bias))
+    cot.add(
+        loc, bias,
+        sumOver(b, loc, gy, tensorTypeOf(bias), map.getBiasBroadcastDims()));
+}
+
 /// Reverse mode over `ops` (in program order) at the builder's insertion
 /// point: cotangents flow only into `active` values. Emits a diagnostic and
 /// fails on an op without a rule.
@@ -127,10 +139,7 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
                 .getResult(0);
         cot.add(loc, linear.getWeight(), gw);
       }
-      if (linear.getBias() && wants(linear.getBias())) {
-        cot.add(loc, linear.getBias(),
-                sumOver(b, loc, gy, tensorTypeOf(linear.getBias()), {0}));
-      }
+      addBiasCotangent(b, loc, linear, gy, active, cot);
     } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
       Value gy = cot.lookup(conv.getResult());
       RankedTensorType inType = tensorTypeOf(conv.getInput());
@@ -156,10 +165,7 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
                 Conv2DFilterGradOp::create(b, loc, wType, conv.getInput(), gy,
                                            conv.getStridesAttr(),
                                            conv.getPaddingAttr()));
-      if (conv.getBias() && wants(conv.getBias())) {
-        cot.add(loc, conv.getBias(),
-                sumOver(b, loc, gy, tensorTypeOf(conv.getBias()), {0, 2, 3}));
-      }
+      addBiasCotangent(b, loc, conv, gy, active, cot);
     } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
       if (wants(dropout.getInput()))
         cot.add(loc, dropout.getInput(),

@@ -35,10 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   options.emit = mlir::fsnn::EmitKind::MLIR;
   options.output =
       "/tmp/fsnn-compile-fuzz-" + std::to_string(getpid()) + ".mlir";
-  std::string error;
-  if (!mlir::fsnn::compileModel(model, options, error) && error.empty()) {
-    std::fprintf(stderr, "a model was refused without a message\n");
-    std::abort();
+  if (llvm::Error error = mlir::fsnn::compileModel(model, options)) {
+    if (llvm::toString(std::move(error)).empty()) {
+      std::fprintf(stderr, "a model was refused without a message\n");
+      std::abort();
+    }
   }
   return 0;
 }

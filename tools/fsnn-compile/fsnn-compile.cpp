@@ -150,8 +150,7 @@ int main(int argc, char **argv) {
     llvm::sys::path::append(path, "..", "lib", "libfsnn_cuda_wrappers.a");
     options.cudaWrappers = std::string(path);
   }
-  std::string error;
-  if (!mlir::fsnn::compileModel(model, options, error))
-    return fail(input + ": " + error);
+  if (llvm::Error error = mlir::fsnn::compileModel(model, options))
+    return fail(input + ": " + llvm::toString(std::move(error)));
   return 0;
 }

@@ -1,7 +1,7 @@
 //===- Zoo.h - the paper's architectures as model files ---------*- C++ -*-===//
 
-#ifndef FSNN_RUNTIME_MODEL_ZOO_H
-#define FSNN_RUNTIME_MODEL_ZOO_H
+#ifndef FSNN_TRAINING_ZOO_ZOO_H
+#define FSNN_TRAINING_ZOO_ZOO_H
 
 #include "runtime/model/Model.h"
 
@@ -36,4 +36,4 @@ Status createModel(const std::string &arch, const ZooOptions &options,
 
 } // namespace fsnn::model
 
-#endif // FSNN_RUNTIME_MODEL_ZOO_H
+#endif // FSNN_TRAINING_ZOO_ZOO_H

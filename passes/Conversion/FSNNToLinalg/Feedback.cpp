@@ -22,8 +22,9 @@ Value mlir::fsnn::lowering::inlineMap(OpBuilder &b, Region &region,
   mapping.map(block.getArgument(0), argument);
   for (Operation &op : block.without_terminator()) {
     Operation *clone = b.clone(op, mapping);
-    if (argumentIsSpikes && isa<LinearOp, Conv2DOp>(clone) &&
-        op.getOperand(0) == block.getArgument(0))
+    auto map = dyn_cast<SynapticMapOpInterface>(op);
+    if (argumentIsSpikes && map && map.hasEventDrivenForm() &&
+        map.getInput() == block.getArgument(0))
       clone->setAttr(kSpikeInput, b.getUnitAttr());
   }
   auto yield = cast<YieldOp>(block.getTerminator());

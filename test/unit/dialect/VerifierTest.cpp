@@ -123,6 +123,49 @@ TEST_F(FSNNVerifierTest, ConvTransposeComputesTheUpsampledShape) {
             std::string::npos);
 }
 
+TEST_F(FSNNVerifierTest, SynapticMapsAnswerThroughTheirInterface) {
+  Location loc = builder.getUnknownLoc();
+  Value x = value(tensor({8, 784})), bias = value(tensor({400}));
+  auto linear = LinearOp::create(builder, loc, tensor({8, 400}), x,
+                                 value(tensor({400, 784})), bias);
+  auto conv = Conv2DOp::create(builder, loc, tensor({2, 64, 14, 14}),
+                               value(tensor({2, 1, 28, 28})),
+                               value(tensor({64, 1, 5, 5})), Value(),
+                               builder.getDenseI64ArrayAttr({2, 2}),
+                               builder.getDenseI64ArrayAttr({2, 2}));
+  auto convT = ConvTranspose2DOp::create(
+      builder, loc, tensor({2, 96, 16, 16}), value(tensor({2, 256, 8, 8})),
+      value(tensor({256, 96, 3, 3})), Value(),
+      builder.getDenseI64ArrayAttr({2, 2}),
+      builder.getDenseI64ArrayAttr({1, 1}),
+      builder.getDenseI64ArrayAttr({1, 1}));
+
+  auto linearMap = cast<SynapticMapOpInterface>(linear.getOperation());
+  EXPECT_EQ(linearMap.getInput(), x);
+  EXPECT_EQ(linearMap.getBias(), bias);
+  EXPECT_EQ(linearMap.getWeightOutputDim(), 0);
+  EXPECT_TRUE(linearMap.hasEventDrivenForm());
+  EXPECT_EQ(linearMap.getBiasBroadcastDims(), SmallVector<int64_t>({0}));
+
+  auto convMap = cast<SynapticMapOpInterface>(conv.getOperation());
+  EXPECT_FALSE(convMap.getBias());
+  EXPECT_EQ(convMap.getWeightOutputDim(), 0);
+  EXPECT_TRUE(convMap.hasEventDrivenForm());
+  EXPECT_EQ(convMap.getBiasBroadcastDims(), SmallVector<int64_t>({0, 2, 3}));
+
+  // IOHW, and dense: a transposed conv is neither folded nor event-driven.
+  auto convTMap = cast<SynapticMapOpInterface>(convT.getOperation());
+  EXPECT_EQ(convTMap.getWeightOutputDim(), 1);
+  EXPECT_FALSE(convTMap.hasEventDrivenForm());
+  EXPECT_EQ(convTMap.getBiasBroadcastDims(), SmallVector<int64_t>({0, 2, 3}));
+
+  // Other ops are not maps.
+  auto clamp =
+      ClampRateOp::create(builder, loc, tensor({8, 400}), linear.getResult(),
+                          builder.getF64FloatAttr(1.0));
+  EXPECT_FALSE(isa<SynapticMapOpInterface>(clamp.getOperation()));
+}
+
 TEST_F(FSNNVerifierTest, NeuronAttrChecksItsRanges) {
   auto emit = [&] { return emitError(builder.getUnknownLoc()); };
   EXPECT_TRUE(NeuronAttr::getChecked(emit, &context, NeuronKind::LIF,
