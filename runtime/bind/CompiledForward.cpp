@@ -22,12 +22,13 @@ using reference::BatchResult;
 using reference::Matrix;
 
 Status makeCompiledForward(const fm::ModelProto &model,
+                           const fm::ModelInfo &info,
                            const std::string &libraryPath, int threads,
                            BatchForward &forward, const std::string &device) {
   std::shared_ptr<fsnn_model> compiled;
   CompiledModelOptions options;
   options.device = device;
-  if (Status s = openCompiledModel(model, libraryPath, options, compiled))
+  if (Status s = openCompiledModel(model, info, libraryPath, options, compiled))
     return s;
   fsnn_model *raw = compiled.get();
   // Parameters in the library's order, converted to its dtype.

@@ -173,13 +173,10 @@ private:
 
 } // namespace
 
-Status openCompiledModel(const fm::ModelProto &model,
+Status openCompiledModel(const fm::ModelProto &model, const fm::ModelInfo &info,
                          const std::string &libraryPath,
                          const CompiledModelOptions &options,
                          std::shared_ptr<fsnn_model> &library) {
-  fm::ModelInfo info;
-  if (Status s = fm::validateModel(model, info))
-    return s;
   fsnn_model *raw = nullptr;
   if (fsnn_status status = fsnn_model_open(libraryPath.c_str(), &raw))
     return Status::error(libraryPath + ": " + fsnn_status_name(status) + ": " +

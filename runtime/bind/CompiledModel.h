@@ -32,9 +32,10 @@ struct CompiledModelOptions {
   bool training = false;
 };
 
-/// Opens `libraryPath` and checks it against `model` (which must validate).
-/// Every mismatch is an error naming the field and both values.
+/// Opens `libraryPath` and checks it against `model`, validated into
+/// `info`. Every mismatch is an error naming the field and both values.
 Status openCompiledModel(const fsnn::model::ModelProto &model,
+                         const fsnn::model::ModelInfo &info,
                          const std::string &libraryPath,
                          const CompiledModelOptions &options,
                          std::shared_ptr<fsnn_model> &library);
@@ -45,6 +46,7 @@ Status openCompiledModel(const fsnn::model::ModelProto &model,
 /// caller means to run it (cpu or cuda); a library compiled for the other
 /// one is refused with a message that says how to get the right one.
 Status makeCompiledForward(const fsnn::model::ModelProto &model,
+                           const fsnn::model::ModelInfo &info,
                            const std::string &libraryPath, int threads,
                            reference::BatchForward &forward,
                            const std::string &device = "cpu");

@@ -70,6 +70,16 @@ struct ModelInfo {
 /// initializer) and the field at fault.
 Status validateModel(const ModelProto &model, ModelInfo &info);
 
+/// The classes of a validated model: the last dim of its first output (0
+/// when it has none).
+int64_t outputClasses(const ModelProto &model, const ModelInfo &info);
+
+/// Reads the model file at `path` and validates it: how every tool opens a
+/// model. A validation message is prefixed with the path (the loader's
+/// messages name it already).
+Status loadValidModel(const std::string &path, ModelProto &model,
+                      ModelInfo &info, Format *format = nullptr);
+
 /// Product of dims, or -1 if it would exceed kMaxTensorElements or a dim is
 /// out of range.
 int64_t checkedElementCount(const std::vector<int64_t> &dims);

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/bind/CompiledModel.h"
+#include "runtime/bind/Run.h"
 #include "runtime/model/Model.h"
 #include "runtime/model/Version.h"
 #include "runtime/reference/Evaluate.h"
@@ -39,33 +39,6 @@ int fail(const std::string &message) {
   return 1;
 }
 
-void drawProgress(int64_t done, int64_t total, double seconds) {
-  const int width = 30;
-  int filled = total ? int(width * done / total) : width;
-  std::cerr << "\r[" << std::string(filled, '=')
-            << std::string(width - filled, ' ') << "] " << done << "/" << total
-            << " images";
-  if (seconds > 0)
-    std::cerr << ", " << int64_t(done / seconds) << " images/s";
-  if (done == total)
-    std::cerr << "\n";
-  std::cerr.flush();
-}
-
-/// A compiled model is an ELF shared object (or named .so, so that a
-/// missing one is reported as a missing library); anything else is taken
-/// for a model file, whose loader then says what is wrong with it.
-bool isSharedLibrary(const std::string &path) {
-  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".so") == 0)
-    return true;
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, 4) && std::memcmp(magic,
-                                          "\x7f"
-                                          "ELF",
-                                          4) == 0;
-}
-
 /// CLI11 parses "nan" and "inf" as numbers; a normalisation constant must be
 /// finite, or every image becomes NaN and the accuracy a silent 10%.
 const CLI::Validator finiteNumber(
@@ -76,37 +49,36 @@ const CLI::Validator finiteNumber(
     },
     "FINITE");
 
-} // namespace
-
-namespace {
-int run(int argc, char **argv) {
-  CLI::App app{"fsnn-run: evaluate a model on IDX images"};
-  app.set_version_flag(
-      "--version", fsnn::model::versionText("fsnn-run", "no LLVM/MLIR linked "
-                                                        "(runtime side)"));
-  std::string libraryPath, modelPath, imagesPath, labelsPath, dumpPath, backend;
+struct Flags {
+  bind::RunTarget target;
   std::vector<std::string> files;
-  app.add_option("files", files,
+  std::string modelPath, imagesPath, labelsPath, dumpPath;
+  std::string maxMemory = "4G";
+  reference::EvaluateOptions options;
+  bool json = false, compare = false;
+};
+
+void addFlags(CLI::App &app, Flags &flags) {
+  app.add_option("files", flags.files,
                  "The model file (.fsnn, .fsnn.txt), positional as in every "
                  "tool, and the compiled model (.so from fsnn-compile) for "
                  "the compiled backend, in either order")
       ->expected(0, 2);
-  reference::EvaluateOptions options;
-  bool json = false;
-  app.add_option("--model", modelPath,
+  app.add_option("--model", flags.modelPath,
                  "Model file (the same as giving it positionally)");
-  app.add_option("--images", imagesPath, "IDX images, raw or .gz")->required();
-  app.add_option("--labels", labelsPath, "IDX labels, raw or .gz");
-  app.add_option("--batch", options.batch, "Images per batch")
+  app.add_option("--images", flags.imagesPath, "IDX images, raw or .gz")
+      ->required();
+  app.add_option("--labels", flags.labelsPath, "IDX labels, raw or .gz");
+  app.add_option("--batch", flags.options.batch, "Images per batch")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-  app.add_option("--threads", options.threads, "Threads over the batch")
+  app.add_option("--threads", flags.options.threads, "Threads over the batch")
       ->check(CLI::Range(1, 1024));
-  app.add_option("--backend", backend,
+  app.add_option("--backend", flags.target.backend,
                  "compiled (the default with a library) or reference")
       ->check(CLI::IsMember({"compiled", "reference"}));
-  app.add_option("--dump-logits", dumpPath,
+  app.add_option("--dump-logits", flags.dumpPath,
                  "Write the logits as little-endian float32, images x classes");
-  app.add_option("--limit", options.limit,
+  app.add_option("--limit", flags.options.limit,
                  "Evaluate the first N images only (N >= 1; default all)")
       ->check(CLI::Validator(
           [](std::string &text) -> std::string {
@@ -117,188 +89,106 @@ int run(int argc, char **argv) {
                              text;
           },
           "N>=1"));
-  app.add_option("--mean", options.mean, "Normalisation mean (of p / 255)")
+  app.add_option("--mean", flags.options.mean,
+                 "Normalisation mean (of p / 255)")
       ->check(finiteNumber);
-  app.add_option("--std", options.std, "Normalisation std (of p / 255)")
+  app.add_option("--std", flags.options.std, "Normalisation std (of p / 255)")
       ->check(finiteNumber)
       ->check(CLI::PositiveNumber);
-  app.add_flag("--json", json, "Print the figures as one JSON object");
-  std::string maxMemory = "4G";
-  app.add_option("--max-memory", maxMemory,
+  app.add_flag("--json", flags.json, "Print the figures as one JSON object");
+  app.add_option("--max-memory", flags.maxMemory,
                  "Refuse models that would need more than this for one "
                  "batch, estimated before anything is allocated (default "
                  "4G)");
-  std::string device = "cpu";
-  app.add_option("--device", device,
+  app.add_option("--device", flags.target.device,
                  "cpu, or cuda (a library compiled with fsnn-compile "
                  "--target cuda; the batch runs on the first GPU)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
-  bool compare = false;
-  app.add_flag("--compare-reference", compare,
+  app.add_flag("--compare-reference", flags.compare,
                "Also run the reference executor (float32, and float64 to "
                "tell threshold ties apart) and compare spike counts and "
                "logits; fail below 99.9% identical counts outside ties or "
                "above 1e-4 relative logit difference");
+}
+
+int run(int argc, char **argv) {
+  CLI::App app{"fsnn-run: evaluate a model on IDX images"};
+  app.set_version_flag(
+      "--version", fsnn::model::versionText("fsnn-run", "no LLVM/MLIR linked "
+                                                        "(runtime side)"));
+  Flags flags;
+  addFlags(app, flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
-  for (const std::string &file : files) {
-    std::string &slot = isSharedLibrary(file) ? libraryPath : modelPath;
-    if (!slot.empty())
-      return fail("two " +
-                  std::string(&slot == &libraryPath ? "compiled models"
-                                                    : "model files") +
-                  " given: " + slot + " and " + file);
-    slot = file;
-  }
+  bind::RunTarget &target = flags.target;
+  reference::EvaluateOptions &options = flags.options;
+  target.modelPath = flags.modelPath;
+  if (model::Status s =
+          bind::sortRunFiles(flags.files, target.modelPath, target.libraryPath))
+    return fail(s.message());
   // More threads than samples in a batch would idle, and each reference
   // thread holds its own copy of the parameters.
   options.threads = int(std::min<int64_t>(options.threads, options.batch));
-  if (modelPath.empty())
-    return fail("no model file: fsnn-run m.fsnn --images ... (reference), "
-                "or fsnn-run m.so m.fsnn --images ... (compiled)");
-
-  if (device == "cuda") {
-    fsnn_cuda_device_info info;
-    if (fsnn_cuda_probe(&info) != FSNN_OK)
-      return fail(std::string("--device cuda: ") + fsnn_last_error());
-    if (backend == "reference" || libraryPath.empty())
-      return fail("--device cuda runs a compiled model: fsnn-run m.so --model "
-                  "m.fsnn --device cuda, with m.so from fsnn-compile --target "
-                  "cuda");
-  }
-  if (backend.empty())
-    backend = libraryPath.empty() ? "reference" : "compiled";
-  if (backend == "compiled" && libraryPath.empty())
-    return fail("--backend compiled needs the compiled model: fsnn-run m.so "
-                "--model m.fsnn ...");
+  if (model::Status s = bind::resolveRunTarget(target))
+    return fail(s.message());
   model::ModelProto proto;
-  if (model::Status status = model::loadModel(modelPath, proto))
-    return fail(status.message());
   model::ModelInfo info;
-  if (model::Status status = model::validateModel(proto, info))
-    return fail(modelPath + ": " + status.message());
-  if (model::Status status =
-          model::checkMemoryFlag(info, options.batch, maxMemory))
-    return fail(modelPath + ": " + status.message());
-  int64_t classes = 0;
-  if (proto.graph().outputs_size() > 0) {
-    const auto &shape = info.values[proto.graph().outputs(0).name()].shape;
-    classes = shape.empty() ? 0 : shape.back();
-  }
+  if (model::Status s = model::loadValidModel(target.modelPath, proto, info))
+    return fail(s.message());
+  if (model::Status s =
+          model::checkMemoryFlag(info, options.batch, flags.maxMemory))
+    return fail(target.modelPath + ": " + s.message());
   data::IdxArray images;
   std::vector<int64_t> labels;
-  if (model::Status status = data::loadImagesAndLabels(
-          imagesPath, labelsPath, images, labels, classes, options.limit))
-    return fail(status.message());
-  options.keepLogits = !dumpPath.empty();
-
+  if (model::Status s = data::loadImagesAndLabels(
+          flags.imagesPath, flags.labelsPath, images, labels,
+          model::outputClasses(proto, info), options.limit))
+    return fail(s.message());
+  options.keepLogits = !flags.dumpPath.empty();
   reference::BatchForward forward;
-  model::Status made =
-      backend == "compiled"
-          ? bind::makeCompiledForward(proto, libraryPath, options.threads,
-                                      forward, device)
-          : reference::makeReferenceForward(proto, options.threads, forward);
-  // The compiled backend's messages name the library themselves.
-  if (!made.ok())
-    return fail(backend == "compiled" ? made.message()
-                                      : modelPath + ": " + made.message());
+  if (model::Status s =
+          bind::makeRunForward(proto, info, target, options.threads, forward))
+    return fail(s.message());
 
-  if (compare) {
-    // The reference in float32, and in float64 to tell threshold ties apart.
-    reference::BatchForward oracle, precise;
-    if (model::Status s =
-            reference::makeReferenceForward(proto, options.threads, oracle))
-      return fail(modelPath + ": " + s.message());
-    if (model::Status s = reference::makeReferenceForward(
-            proto, options.threads, precise, /*doublePrecision=*/true))
-      return fail(modelPath + ": " + s.message());
+  if (flags.compare) {
     reference::CompareReport c;
-    if (model::Status s = reference::compareBackends(
-            proto, images.data, images.itemSize(), images.items(), options,
-            forward, oracle, c, &precise))
+    if (model::Status s = bind::compareWithReference(
+            proto, target, images.data, images.itemSize(), images.items(),
+            options, forward, c))
       return fail(s.message());
-    auto percent = [](int64_t part, int64_t whole) {
-      return whole ? 100.0 * double(part) / double(whole) : 100.0;
-    };
-    double stable = percent(c.identicalStableNeurons, c.stableNeurons);
-    std::cout << "compare: " << backend << " vs reference on " << c.images
-              << " images: " << c.identicalNeurons << "/" << c.neurons
-              << " neurons with identical spike counts ("
-              << percent(c.identicalNeurons, c.neurons) << "%); "
-              << c.tieSamples
-              << " images are threshold ties (a spiking decision within "
-              << reference::kThresholdTieMargin
-              << " of V_th in float64); on the others "
-              << c.identicalStableNeurons << "/" << c.stableNeurons << " ("
-              << stable << "%); max relative logit difference "
-              << c.maxLogitDifference << " over the " << c.agreeingSamples
-              << " images whose counts agree\n";
-    if (stable < 99.9 || c.maxLogitDifference > 1e-4)
-      return fail("the " + backend + " backend disagrees with the reference");
+    std::cout << bind::formatComparison(c, target.backend) << "\n";
+    if (!bind::comparisonPasses(c))
+      return fail("the " + target.backend +
+                  " backend disagrees with the reference");
     return 0;
   }
-
-  bool tty = isatty(2) && !json;
+  bool tty = isatty(2) && !flags.json;
   auto start = std::chrono::steady_clock::now();
   reference::EvaluateReport report;
-  model::Status status = reference::evaluate(
-      proto, images.data, images.itemSize(), images.items(), labels, options,
-      forward, report, [&](int64_t done, int64_t total) {
-        if (tty)
-          drawProgress(done, total,
-                       std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start)
-                           .count());
-      });
-  if (!status.ok())
-    return fail(status.message());
-  if (!dumpPath.empty()) {
+  if (model::Status s = reference::evaluate(
+          proto, images.data, images.itemSize(), images.items(), labels,
+          options, forward, report, [&](int64_t done, int64_t total) {
+            if (tty)
+              bind::drawProgressBar(
+                  std::cerr, done, total,
+                  std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - start)
+                      .count());
+          }))
+    return fail(s.message());
+  if (!flags.dumpPath.empty()) {
     std::string bytes(report.logits.size() * sizeof(float), '\0');
     std::memcpy(bytes.data(), report.logits.data(), bytes.size());
-    if (model::Status s = model::writeFileAtomically(dumpPath, bytes))
+    if (model::Status s = model::writeFileAtomically(flags.dumpPath, bytes))
       return fail(s.message());
   }
-
-  double imagesPerSecond =
-      report.seconds > 0 ? report.images / report.seconds : 0;
-  if (json) {
-    nlohmann::json out;
-    out["model"] = modelPath;
-    out["backend"] = backend;
-    out["images"] = report.images;
-    out["batch"] = options.batch;
-    out["threads"] = options.threads;
-    out["seconds"] = report.seconds;
-    out["images_per_second"] = imagesPerSecond;
-    if (report.labelled) {
-      out["correct"] = report.correct;
-      out["accuracy"] = double(report.correct) / report.images;
-    }
-    nlohmann::json rates = nlohmann::json::object();
-    for (const auto &[layer, rate] : report.meanRate)
-      rates["layer" + std::to_string(layer + 1)] = rate;
-    out["mean_firing_rate"] = rates;
-    out["synaptic_operations_per_image"] = report.synapticOperationsPerImage;
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  std::cout << "model: " << modelPath << " (backend " << backend << ")\n";
-  std::cout << "images: " << report.images << ", batch " << options.batch
-            << ", threads " << options.threads << "\n";
-  if (report.labelled)
-    std::cout << "accuracy: " << report.correct << "/" << report.images << " = "
-              << 100.0 * report.correct / report.images << "%\n";
-  std::cout << "images/s: " << imagesPerSecond << "\n";
-  for (const auto &[layer, rate] : report.meanRate)
-    std::cout << "mean firing rate, layer " << layer + 1 << ": " << rate
-              << "\n";
-  std::cout << "synaptic operations per image: "
-            << report.synapticOperationsPerImage << "\n";
+  std::cout << bind::formatEvaluation(report, options, target, flags.json);
   return 0;
 }
+
 } // namespace
 
 int main(int argc, char **argv) {

@@ -65,10 +65,8 @@ static int fail(const std::string &message) {
 static int runImport(MLIRContext &context) {
   fm::ModelProto model;
   fm::ModelInfo info;
-  if (fm::Status status = fm::loadModel(inputPath, model))
+  if (fm::Status status = fm::loadValidModel(inputPath, model, info))
     return fail(status.message());
-  if (fm::Status status = fm::validateModel(model, info))
-    return fail(inputPath + ": " + status.message());
   mlir::fsnn::ImportOptions options;
   options.batch = batch;
   options.training = training;

@@ -33,11 +33,12 @@ int64_t elementsOf(const fsnn_tensor_info &info) {
 /// Opens a library bound to `model` (bind::openCompiledModel checks
 /// every field against it); fsnn-train's compiled backend trains float32.
 Status openLibrary(const std::string &path, const fm::ModelProto &model,
-                   bool training, std::shared_ptr<fsnn_model> &library) {
+                   const fm::ModelInfo &info, bool training,
+                   std::shared_ptr<fsnn_model> &library) {
   bind::CompiledModelOptions options;
   options.training = training;
   options.device = "";
-  if (Status s = bind::openCompiledModel(model, path, options, library))
+  if (Status s = bind::openCompiledModel(model, info, path, options, library))
     return s;
   for (int32_t i = 0; i < fsnn_model_num_parameters(library.get()); ++i)
     if (fsnn_model_parameter(library.get(), i).dtype == FSNN_F64)
@@ -56,12 +57,15 @@ public:
   Status init(const fm::ModelProto &model, const std::string &trainPath,
               const std::string &evalPath, const BackendOptions &options) {
     this->options = options;
-    if (Status s = openLibrary(trainPath, model, true, train))
+    fm::ModelInfo info;
+    if (Status s = fm::validateModel(model, info))
+      return s;
+    if (Status s = openLibrary(trainPath, model, info, true, train))
       return s;
     // openCompiledModel has checked the images and the int64 labels.
     batch = fsnn_model_batch(train.get());
     if (!evalPath.empty()) {
-      if (Status s = openLibrary(evalPath, model, false, eval))
+      if (Status s = openLibrary(evalPath, model, info, false, eval))
         return s;
     } else if (Status s = makeReferenceBackend(model, options, fallback)) {
       return s;

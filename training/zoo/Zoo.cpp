@@ -462,4 +462,15 @@ Status createModel(const std::string &arch, const ZooOptions &options,
   return Status();
 }
 
+Status createModelFile(const std::string &arch, const ZooOptions &options,
+                       const std::string &path, ModelInfo &info) {
+  ModelProto model;
+  if (Status status = createModel(arch, options, model))
+    return status;
+  if (Status status = validateModel(model, info))
+    return Status::error("internal error: the created model is invalid: " +
+                         status.message());
+  return saveModel(model, path);
+}
+
 } // namespace fsnn::model

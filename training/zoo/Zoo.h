@@ -3,7 +3,7 @@
 #ifndef FSNN_TRAINING_ZOO_ZOO_H
 #define FSNN_TRAINING_ZOO_ZOO_H
 
-#include "runtime/model/Model.h"
+#include "runtime/model/Validate.h"
 
 #include <optional>
 #include <string>
@@ -33,6 +33,11 @@ const std::vector<std::string> &zooArchitectures();
 /// iterations. The same seed gives the same model.
 Status createModel(const std::string &arch, const ZooOptions &options,
                    ModelProto &model);
+
+/// createModel, checked by the validator (`info` describes it), written to
+/// `path`.
+Status createModelFile(const std::string &arch, const ZooOptions &options,
+                       const std::string &path, ModelInfo &info);
 
 } // namespace fsnn::model
 
