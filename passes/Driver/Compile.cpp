@@ -63,6 +63,11 @@ llvm::Error mlir::fsnn::checkCompileOptions(const CompileOptions &options) {
     return stageError("the CUDA wrapper library '" + options.cudaWrappers +
                       "' does not exist (it is built with fsnn as "
                       "lib/libfsnn_cuda_wrappers.a)");
+  if (!cuda && options.emit == EmitKind::SharedLibrary &&
+      !llvm::sys::fs::exists(options.modelSupport))
+    return stageError("the model support library '" + options.modelSupport +
+                      "' does not exist (it is built with fsnn as "
+                      "lib/libfsnn_model_support.a)");
   if (cuda && !llvm::sys::fs::exists(options.cudaToolkit + "/bin/ptxas"))
     return stageError("--target cuda needs CUDA's ptxas, and " +
                       options.cudaToolkit + "/bin/ptxas does not exist");

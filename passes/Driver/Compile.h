@@ -68,6 +68,8 @@ struct CompileOptions {
   std::string cudaToolkit = "/usr/local/cuda";
   /// The static library libfsnn_cuda_wrappers.a.
   std::string cudaWrappers;
+  /// The static library libfsnn_model_support.a (the heap of CPU models).
+  std::string modelSupport;
   /// Refuse models whose estimated run-time memory at `batch` exceeds this
   /// (fsnn::model::checkMemoryBudget): the compiler's own memory grows
   /// with it too, and a library nobody can run is not worth building.

@@ -123,6 +123,8 @@ llvm::Error mlir::fsnn::linkSharedLibrary(const std::string &object,
                                      objectPath};
   if (options.target == "cuda")
     linkArgs.append({options.cudaWrappers, "-ldl", "-lpthread"});
+  else
+    linkArgs.append({options.modelSupport, "-lpthread"});
   int rc = llvm::sys::ExecuteAndWait(*cc, linkArgs, std::nullopt, {}, 0, 0,
                                      &message);
   std::remove(objectPath.c_str());

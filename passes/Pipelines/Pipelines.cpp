@@ -75,6 +75,10 @@ static constexpr StringLiteral kHostLLVMStages =
     // Before the generic conversion: it also lowers the in-bounds vector
     // transfers (the register tiles) to plain vector loads and stores.
     "convert-vector-to-llvm,"
+    // Buffers through _mlir_memref_to_llvm_alloc/free, which the model's
+    // support library (runtime/support/memref_alloc.c) serves from a cache
+    // of freed buffers: no system allocation, no fresh pages, per call.
+    "finalize-memref-to-llvm{use-generic-functions},"
     "convert-to-llvm,"
     "reconcile-unrealized-casts";
 

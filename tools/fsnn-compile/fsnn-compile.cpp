@@ -62,6 +62,11 @@ static cl::opt<std::string> cudaWrappers(
     cl::desc("libfsnn_cuda_wrappers.a to link into CUDA models (default: "
              "next to this program, ../lib)"),
     cl::cat(category));
+static cl::opt<std::string> modelSupport(
+    "model-support",
+    cl::desc("libfsnn_model_support.a to link into CPU models (default: next "
+             "to this program, ../lib)"),
+    cl::cat(category));
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Batch size the code is compiled for "
                                        "(default 128, as in every tool; the "
@@ -142,14 +147,20 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.cpu = cpu;
   options.cudaToolkit = cudaToolkit;
-  options.cudaWrappers = cudaWrappers;
-  if (options.cudaWrappers.empty()) {
+  // The archives linked into models: next to this program by default.
+  auto besideProgram = [&](const char *archive) {
     std::string self = llvm::sys::fs::getMainExecutable(
         argv[0], reinterpret_cast<void *>(&main));
     llvm::SmallString<256> path(llvm::sys::path::parent_path(self));
-    llvm::sys::path::append(path, "..", "lib", "libfsnn_cuda_wrappers.a");
-    options.cudaWrappers = std::string(path);
-  }
+    llvm::sys::path::append(path, "..", "lib", archive);
+    return std::string(path);
+  };
+  options.cudaWrappers = cudaWrappers.empty()
+                             ? besideProgram("libfsnn_cuda_wrappers.a")
+                             : std::string(cudaWrappers);
+  options.modelSupport = modelSupport.empty()
+                             ? besideProgram("libfsnn_model_support.a")
+                             : std::string(modelSupport);
   if (llvm::Error error = mlir::fsnn::compileModel(model, options))
     return fail(input + ": " + llvm::toString(std::move(error)));
   return 0;

@@ -117,6 +117,7 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
   ASSERT_FALSE(entry.empty()) << "no C interface after lowering";
   auto engine = mlir::ExecutionEngine::create(*module);
   ASSERT_TRUE(bool(engine)) << llvm::toString(engine.takeError());
+  fsnn::testing::registerModelSupport(**engine);
 
   // Inputs: normal images and labels; parameters from the model.
   std::mt19937_64 random(5);
@@ -154,6 +155,20 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
     pass(r.data.data(), r.shape);
   llvm::Error error = (*engine)->invokePacked(entry, pointers);
   ASSERT_FALSE(error) << llvm::toString(std::move(error));
+  // Later steps take every buffer from the support library's cache: no
+  // allocation from the system, and the same results.
+  uint64_t allocations = fsnn_model_support_system_allocations();
+  std::vector<std::vector<T>> firstResults;
+  for (const Buffer<T> &r : results)
+    firstResults.push_back(r.data);
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    llvm::Error again = (*engine)->invokePacked(entry, pointers);
+    ASSERT_FALSE(again) << llvm::toString(std::move(again));
+  }
+  EXPECT_EQ(fsnn_model_support_system_allocations(), allocations)
+      << "system allocations in steps after the first";
+  for (size_t i = 0; i < results.size(); ++i)
+    EXPECT_EQ(results[i].data, firstResults[i]) << results[i].name;
 
   // The reference: the same refresh, masks, simulation, adjoint and
   // gradients.

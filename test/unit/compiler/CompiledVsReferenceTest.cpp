@@ -78,6 +78,7 @@ public:
       ADD_FAILURE() << "JIT failed: " << llvm::toString(engine.takeError());
       return nullptr;
     }
+    fsnn::testing::registerModelSupport(**engine);
     compiled->engine = std::move(*engine);
     return compiled;
   }

@@ -7,6 +7,7 @@
 #include "runtime/src/memref_descriptor.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,7 +19,34 @@
 #include <string>
 #include <vector>
 
+// The model support library (runtime/support/memref_alloc.c), linked into
+// the tests as fsnn-compile links it into every CPU model.
+extern "C" {
+void *_mlir_memref_to_llvm_alloc(uint64_t bytes);
+void *_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment, uint64_t bytes);
+void _mlir_memref_to_llvm_free(void *payload);
+uint64_t fsnn_model_support_system_allocations(void);
+}
+
 namespace fsnn::testing {
+
+/// Gives JIT-compiled code the support library's allocation functions.
+inline void registerModelSupport(mlir::ExecutionEngine &engine) {
+  engine.registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    auto add = [&](const char *name, void *address) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("_mlir_memref_to_llvm_alloc",
+        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc));
+    add("_mlir_memref_to_llvm_aligned_alloc",
+        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc));
+    add("_mlir_memref_to_llvm_free",
+        reinterpret_cast<void *>(&_mlir_memref_to_llvm_free));
+    return symbols;
+  });
+}
 
 /// The runtime's memref descriptor: the tests call the generated code as
 /// the runtime does.
