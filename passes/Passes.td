@@ -191,7 +191,10 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
-           "cpu, or gpu (contractions as thread-per-output loop nests)">
+           "cpu, or gpu (contractions as thread-per-output loop nests)">,
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"512",
+           "Width of the CPU's vector registers, which register tiles are "
+           "sized for: 512 (AVX-512) or 256 (AVX2)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -121,8 +121,9 @@ llvm::Error mlir::fsnn::lowerToLLVMDialect(ModuleOp module,
   LogicalResult built =
       cuda ? (options.training ? buildGPUTrainingPipeline(pm, gpu)
                                : buildGPULoweringPipeline(pm, gpu))
-           : (options.training ? buildCPUTrainingPipeline(pm)
-                               : buildCPULoweringPipeline(pm));
+           : (options.training
+                  ? buildCPUTrainingPipeline(pm, targetVectorBits(options))
+                  : buildCPULoweringPipeline(pm, targetVectorBits(options)));
   if (failed(built))
     return stageError("cannot build the pipeline");
   if (options.dumpPipeline) {

@@ -117,6 +117,11 @@ llvm::Expected<std::unique_ptr<llvm::Module>>
 emitLLVMIR(ModuleOp module, CompilationContext &context,
            llvm::LLVMContext &llvmContext, const std::string &descriptor);
 
+/// The width of the target CPU's vector registers (options.cpu: the host's,
+/// or the named CPU's): 512 with AVX-512, else 256. The lowering sizes its
+/// register tiles for it.
+unsigned targetVectorBits(const CompileOptions &options);
+
 /// Stage 4a: the target machine for options.cpu on this machine's triple.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const CompileOptions &options);

@@ -28,13 +28,39 @@ using namespace mlir;
 using namespace mlir::fsnn;
 namespace fm = ::fsnn::model;
 
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-mlir::fsnn::createTargetMachine(const CompileOptions &options) {
+namespace {
+
+void initializeNativeTarget() {
   static std::once_flag targets;
   std::call_once(targets, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
+}
+
+} // namespace
+
+unsigned mlir::fsnn::targetVectorBits(const CompileOptions &options) {
+  if (options.cpu == "host") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    auto avx512 = features.find("avx512f");
+    return avx512 != features.end() && avx512->second ? 512 : 256;
+  }
+  initializeNativeTarget();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return 512;
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(triple, options.cpu, ""));
+  return subtarget && subtarget->checkFeatures("+avx512f") ? 512 : 256;
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+mlir::fsnn::createTargetMachine(const CompileOptions &options) {
+  initializeNativeTarget();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
   const llvm::Target *target =

@@ -34,9 +34,11 @@ static LogicalResult addParsedStages(OpPassManager &pm, StringRef text,
 
 /// convert-fsnn-to-linalg for `target`, then parameter-only work (transposed
 /// weights, the spectral weight) out of the time loop.
-static void addFSNNToLinalgStages(OpPassManager &pm, StringRef target) {
+static void addFSNNToLinalgStages(OpPassManager &pm, StringRef target,
+                                  unsigned vectorBits = 512) {
   fsnn::ConvertFSNNToLinalgPassOptions lowering;
   lowering.target = target.str();
+  lowering.vectorBits = vectorBits;
   pm.addPass(fsnn::createConvertFSNNToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
@@ -89,18 +91,21 @@ void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm) {
+LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm,
+                                             unsigned vectorBits) {
   buildInferencePreparationPipeline(pm);
-  return buildCPULoweringStages(pm);
+  return buildCPULoweringStages(pm, vectorBits);
 }
 
-LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm) {
+LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm,
+                                             unsigned vectorBits) {
   addBackwardStages(pm);
-  return buildCPULoweringStages(pm);
+  return buildCPULoweringStages(pm, vectorBits);
 }
 
-LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm) {
-  addFSNNToLinalgStages(pm, "cpu");
+LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm,
+                                           unsigned vectorBits) {
+  addFSNNToLinalgStages(pm, "cpu", vectorBits);
   // Batch-sized splats filled at run time, not baked into the library. The
   // GPU pipeline sets splat globals with gpu.memset instead
   // (fsnn-place-on-device).

@@ -22,19 +22,24 @@ void buildInferencePreparationPipeline(OpPassManager &pm);
 /// The inference model to the LLVM dialect, for CPU: inference preparation,
 /// convert-fsnn-to-linalg, then bufferization (parameters and results become
 /// memref arguments: inputs first, outputs after), loops and LLVM. Fails
-/// only if the upstream part of the pipeline cannot be parsed.
-LogicalResult buildCPULoweringPipeline(OpPassManager &pm);
+/// only if the upstream part of the pipeline cannot be parsed. Register
+/// tiles are sized for `vectorBits`-bit vector registers (512 for AVX-512,
+/// 256 for AVX2; fsnn-compile asks the target CPU).
+LogicalResult buildCPULoweringPipeline(OpPassManager &pm,
+                                       unsigned vectorBits = 512);
 
 /// The training forward function (fsnn-translate --import --training) to the
 /// LLVM dialect, for CPU: fsnn-generate-backward derives the implicit
 /// backward, then the same lowering stages as inference, without the
 /// inference preparation (dropout and batch statistics are part of training).
-LogicalResult buildCPUTrainingPipeline(OpPassManager &pm);
+LogicalResult buildCPUTrainingPipeline(OpPassManager &pm,
+                                       unsigned vectorBits = 512);
 
 /// What both pipelines share after their fsnn-level passes:
 /// convert-fsnn-to-linalg, loop-invariant code motion, bufferization, loops
 /// and the LLVM dialect.
-LogicalResult buildCPULoweringStages(OpPassManager &pm);
+LogicalResult buildCPULoweringStages(OpPassManager &pm,
+                                     unsigned vectorBits = 512);
 
 struct GPUPipelineOptions {
   std::string chip = "sm_90";

@@ -58,14 +58,16 @@ static SizeClass *classOf(uint64_t size) {
   return 0;
 }
 
-static void *payloadOf(Block *block) {
-  return (char *)block + kHeaderBytes;
-}
+static void *payloadOf(Block *block) { return (char *)block + kHeaderBytes; }
 
 FSNN_HIDDEN void *_mlir_memref_to_llvm_alloc(uint64_t bytes) {
+  /* At least one unit: a zero-byte buffer would share the size 0 that marks
+   * an unused slot of the table. */
   uint64_t size = (bytes + kHeaderBytes - 1) / kHeaderBytes * kHeaderBytes;
   if (size < bytes)
     return 0;
+  if (size == 0)
+    size = kHeaderBytes;
   pthread_mutex_lock(&lock);
   SizeClass *slot = classOf(size);
   Block *block = slot ? slot->free : 0;
@@ -99,9 +101,8 @@ FSNN_HIDDEN void _mlir_memref_to_llvm_free(void *payload) {
     return;
   Block *block = (Block *)((char *)payload - kHeaderBytes);
   pthread_mutex_lock(&lock);
-  SizeClass *slot = cachedBytes + block->size <= kMaxCachedBytes
-                        ? classOf(block->size)
-                        : 0;
+  SizeClass *slot =
+      cachedBytes + block->size <= kMaxCachedBytes ? classOf(block->size) : 0;
   if (slot) {
     block->next = slot->free;
     slot->free = block;

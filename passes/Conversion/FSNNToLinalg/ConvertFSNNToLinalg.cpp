@@ -27,8 +27,9 @@ using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
 void mlir::fsnn::populateFSNNToLinalgPatterns(RewritePatternSet &patterns,
-                                              LoweringTarget target) {
-  populateLinearPatterns(patterns, target);
+                                              LoweringTarget target,
+                                              unsigned vectorBits) {
+  populateLinearPatterns(patterns, target, vectorBits);
   populateConvolutionPatterns(patterns, target);
   populateElementwisePatterns(patterns, target);
   populateFeedbackPatterns(patterns, target);
@@ -106,11 +107,13 @@ struct ConvertFSNNToLinalgPass
   }
 
   LogicalResult initialize(MLIRContext *context) override {
-    if (target != "cpu" && target != "gpu")
+    if ((target != "cpu" && target != "gpu") ||
+        (vectorBits != 256 && vectorBits != 512))
       return success(); // reported by runOnOperation, on the op
     RewritePatternSet set(context);
-    populateFSNNToLinalgPatterns(set, target == "gpu" ? LoweringTarget::GPU
-                                                      : LoweringTarget::CPU);
+    populateFSNNToLinalgPatterns(
+        set, target == "gpu" ? LoweringTarget::GPU : LoweringTarget::CPU,
+        vectorBits);
     patterns = FrozenRewritePatternSet(std::move(set));
     return success();
   }
@@ -120,6 +123,12 @@ struct ConvertFSNNToLinalgPass
       getOperation()->emitError()
           << "convert-fsnn-to-linalg: target must be cpu or gpu, not '"
           << target << "'";
+      return signalPassFailure();
+    }
+    if (vectorBits != 256 && vectorBits != 512) {
+      getOperation()->emitError()
+          << "convert-fsnn-to-linalg: vector-bits must be 256 or 512, not "
+          << static_cast<uint64_t>(vectorBits);
       return signalPassFailure();
     }
     if (failed(checkFSNNToLinalgSupport(getOperation(), patterns)))

@@ -20,9 +20,12 @@ namespace mlir::fsnn {
 /// that one kernel can run.
 enum class LoweringTarget { CPU, GPU };
 
-/// Adds the patterns that lower every fsnn op the pass lowers.
+/// Adds the patterns that lower every fsnn op the pass lowers; CPU register
+/// tiles are sized for `vectorBits`-bit vector registers (512: AVX-512,
+/// 256: AVX2).
 void populateFSNNToLinalgPatterns(RewritePatternSet &patterns,
-                                  LoweringTarget target);
+                                  LoweringTarget target,
+                                  unsigned vectorBits = 512);
 
 /// fsnn illegal, what the patterns emit legal.
 void configureFSNNToLinalgTarget(ConversionTarget &target);

@@ -18,14 +18,11 @@ namespace {
 
 using utils::IteratorType;
 
-/// The lanes of one vector register tile (16 floats: one AVX-512 register,
-/// two AVX2 ones).
-constexpr int64_t kLanes = 16;
-
-/// The widest output tile (a multiple of kLanes floats, at most 128, dividing
-/// `out`) whose accumulator fits in vector registers, or 0.
-int64_t registerTile(int64_t out) {
-  for (int64_t tile = 128; tile >= 16; tile -= 16)
+/// The widest output tile (at most 8 vector registers of `lanes` floats,
+/// a multiple of `lanes`, dividing `out`) whose accumulator fits in vector
+/// registers, or 0.
+int64_t registerTile(int64_t out, int64_t lanes) {
+  for (int64_t tile = 8 * lanes; tile >= lanes; tile -= lanes)
     if (out % tile == 0)
       return tile;
   return 0;
@@ -49,6 +46,7 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
   };
+  int64_t kLanes = l.lanes();
   auto laneType = VectorType::get({kLanes}, element);
   Value fired0 =
       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{in}, b.getIndexType());
@@ -78,7 +76,7 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
             sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
             ValueRange{sampleState[0]},
             [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
-              // The tile is carried by the loop as several kLanes-wide
+              // The tile is carried by the loop as several register-wide
               // vectors, so that it lives in registers: a memory window
               // would be loaded and stored around every addition, and one
               // vector of the whole tile's width is split badly by LLVM.
@@ -132,7 +130,7 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
 }
 
 /// y = x Wᵀ + b for dense x, register-blocked: every block of kSamples
-/// samples and `tile` outputs is carried in kSamples x tile/kLanes vector
+/// samples and `tile` outputs is carried in kSamples x tile/lanes vector
 /// registers over all inputs, so each row of Wᵀ read is used by kSamples
 /// samples instead of one, and the output is written once. Per output the
 /// terms still arrive in input order after the bias: the result is the
@@ -147,6 +145,7 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
   Type element = xType.getElementType();
   int64_t batch = xType.getDimSize(0), in = xType.getDimSize(1),
           out = l.typeOf(transposed).getDimSize(1);
+  int64_t kLanes = l.lanes();
   int64_t parts = tile / kLanes;
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
@@ -214,7 +213,7 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
 /// neurons that fired are added to the output row.
 Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
   int64_t out = l.typeOf(transposed).getDimSize(1);
-  if (int64_t tile = registerTile(out))
+  if (int64_t tile = registerTile(out, l.lanes()))
     return lowerSpikeLinearTiled(l, op, transposed, init, tile);
   auto rowType =
       RankedTensorType::get({1, out}, l.typeOf(init).getElementType());
@@ -261,35 +260,43 @@ Value lowerSpikeLinearOp(Lowering &l, LinearOp op) {
   return lowerSpikeLinear(l, op, transposed, init);
 }
 
-/// Four samples x up to five 16-lane vectors of outputs: 20 accumulators and
-/// 5 weight vectors fit the 32 vector registers of AVX-512.
-bool fitsDenseTile(LinearOp op) {
+/// Four samples x up to five vectors of outputs with AVX-512 (20
+/// accumulators and 5 weight vectors in its 32 registers), up to three with
+/// AVX2 (12 and 3 in its 16).
+int64_t maxDenseParts(unsigned vectorBits) { return vectorBits >= 512 ? 5 : 3; }
+
+bool fitsDenseTile(LinearOp op, unsigned vectorBits) {
   return op.getType().getDimSize(0) % 4 == 0 &&
-         op.getType().getDimSize(1) % kLanes == 0;
+         op.getType().getDimSize(1) % (vectorBits / 32) == 0;
 }
 
 Value lowerDenseLinearOp(Lowering &l, LinearOp op) {
   auto [init, transposed] = linearOperands(l, op);
-  int64_t vectors = op.getType().getDimSize(1) / kLanes;
+  int64_t vectors = op.getType().getDimSize(1) / l.lanes();
   int64_t parts = 1;
-  for (int64_t candidate : {5, 4, 3, 2})
+  for (int64_t candidate = maxDenseParts(l.vectorBits); candidate >= 2;
+       --candidate)
     if (vectors % candidate == 0) {
       parts = candidate;
       break;
     }
-  return lowerDenseLinearTiled(l, op, transposed, init, parts * kLanes);
+  return lowerDenseLinearTiled(l, op, transposed, init, parts * l.lanes());
 }
 
 } // namespace
 
 void mlir::fsnn::lowering::populateLinearPatterns(RewritePatternSet &patterns,
-                                                  LoweringTarget target) {
+                                                  LoweringTarget target,
+                                                  unsigned vectorBits) {
   addLowering<LinearOp>(patterns, target, single(lowerLinearContraction));
   if (target != LoweringTarget::CPU)
     return;
-  addLowering<LinearOp>(patterns, target, single(lowerDenseLinearOp),
-                        fitsDenseTile, /*benefit=*/2);
+  addLowering<LinearOp>(
+      patterns, target, single(lowerDenseLinearOp),
+      [vectorBits](LinearOp op) { return fitsDenseTile(op, vectorBits); },
+      /*benefit=*/2, vectorBits);
   addLowering<LinearOp>(
       patterns, target, single(lowerSpikeLinearOp),
-      [](LinearOp op) { return op->hasAttr(kSpikeInput); }, /*benefit=*/3);
+      [](LinearOp op) { return op->hasAttr(kSpikeInput); }, /*benefit=*/3,
+      vectorBits);
 }

@@ -92,6 +92,13 @@ struct Lowering {
   /// (one thread per output), no CPU register tiles, no event-driven
   /// scatters (whose loops carry a data-dependent count).
   bool gpu = false;
+  /// The width of the CPU's vector registers: register tiles are sized so
+  /// that their accumulators fit (32 registers of 512 bits with AVX-512, 16
+  /// of 256 with AVX2).
+  unsigned vectorBits = 512;
+
+  /// float32 lanes of one vector register.
+  int64_t lanes() const { return vectorBits / 32; }
 
   RankedTensorType typeOf(Value v) {
     return cast<RankedTensorType>(v.getType());
@@ -397,9 +404,10 @@ class LoweringPattern : public OpConversionPattern<OpT> {
 public:
   LoweringPattern(MLIRContext *context, LoweringTarget target,
                   BuildFn<OpT> build, MatchFn<OpT> matches,
-                  PatternBenefit benefit)
+                  PatternBenefit benefit, unsigned vectorBits)
       : OpConversionPattern<OpT>(context, benefit), target(target),
-        build(std::move(build)), matches(std::move(matches)) {}
+        vectorBits(vectorBits), build(std::move(build)),
+        matches(std::move(matches)) {}
 
   LogicalResult
   matchAndRewrite(OpT op, typename OpT::Adaptor,
@@ -408,6 +416,7 @@ public:
       return rewriter.notifyMatchFailure(op, "not this pattern's case");
     Lowering l{rewriter, op.getLoc()};
     l.gpu = target == LoweringTarget::GPU;
+    l.vectorBits = vectorBits;
     SmallVector<Value> results;
     if (failed(build(l, op, results)))
       return failure();
@@ -417,6 +426,7 @@ public:
 
 private:
   LoweringTarget target;
+  unsigned vectorBits;
   BuildFn<OpT> build;
   MatchFn<OpT> matches;
 };
@@ -424,10 +434,10 @@ private:
 template <typename OpT>
 void addLowering(RewritePatternSet &patterns, LoweringTarget target,
                  BuildFn<OpT> build, MatchFn<OpT> matches = {},
-                 PatternBenefit benefit = 1) {
+                 PatternBenefit benefit = 1, unsigned vectorBits = 512) {
   patterns.add<LoweringPattern<OpT>>(patterns.getContext(), target,
                                      std::move(build), std::move(matches),
-                                     benefit);
+                                     benefit, vectorBits);
 }
 
 /// A BuildFn of a lowering with one result.
@@ -448,7 +458,8 @@ BuildFn<OpT> several(void (*build)(Lowering &, OpT, SmallVectorImpl<Value> &)) {
 }
 
 /// The pattern families, one per file.
-void populateLinearPatterns(RewritePatternSet &patterns, LoweringTarget target);
+void populateLinearPatterns(RewritePatternSet &patterns, LoweringTarget target,
+                            unsigned vectorBits);
 void populateConvolutionPatterns(RewritePatternSet &patterns,
                                  LoweringTarget target);
 void populateElementwisePatterns(RewritePatternSet &patterns,
