@@ -38,19 +38,27 @@ void initializeNativeTarget() {
   });
 }
 
+/// This machine's target, for `triple` (its default triple).
+const llvm::Target *nativeTarget(llvm::Triple &triple, std::string &error) {
+  initializeNativeTarget();
+  triple = llvm::Triple(llvm::sys::getDefaultTargetTriple());
+  return llvm::TargetRegistry::lookupTarget(triple, error);
+}
+
+bool hostHasAVX512() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto avx512 = features.find("avx512f");
+  return avx512 != features.end() && avx512->second;
+}
+
 } // namespace
 
 unsigned mlir::fsnn::targetVectorBits(const CompileOptions &options) {
-  if (options.cpu == "host") {
-    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-    auto avx512 = features.find("avx512f");
-    return avx512 != features.end() && avx512->second ? 512 : 256;
-  }
-  initializeNativeTarget();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  if (options.cpu == "host")
+    return hostHasAVX512() ? 512 : 256;
+  llvm::Triple triple;
   std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target = nativeTarget(triple, error);
   if (!target)
     return 512;
   std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
@@ -60,11 +68,9 @@ unsigned mlir::fsnn::targetVectorBits(const CompileOptions &options) {
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 mlir::fsnn::createTargetMachine(const CompileOptions &options) {
-  initializeNativeTarget();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  llvm::Triple triple;
   std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target = nativeTarget(triple, error);
   if (!target)
     return stageError(error);
   // The host CPU by default: the library is built for the machine that
@@ -102,14 +108,10 @@ llvm::Error mlir::fsnn::optimizeForTarget(llvm::Module &module,
   // Most AVX-512 CPUs are tuned to prefer 256-bit vectors (to avoid the
   // frequency drop of wide ones in mixed code); the generated code is long
   // runs of loads, multiplies and adds, where 512-bit vectors halve the work.
-  if (options.cpu == "host") {
-    llvm::StringMap<bool> hostFeatures = llvm::sys::getHostCPUFeatures();
-    auto avx512 = hostFeatures.find("avx512f");
-    if (avx512 != hostFeatures.end() && avx512->second)
-      for (llvm::Function &function : module)
-        if (!function.isDeclaration())
-          function.addFnAttr("prefer-vector-width", "512");
-  }
+  if (options.cpu == "host" && hostHasAVX512())
+    for (llvm::Function &function : module)
+      if (!function.isDeclaration())
+        function.addFnAttr("prefer-vector-width", "512");
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, &machine);
   if (llvm::Error err = optimize(&module))
     return stageError("LLVM optimisation failed: " +
