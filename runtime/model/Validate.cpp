@@ -385,6 +385,13 @@ int64_t outputClasses(const ModelProto &model, const ModelInfo &info) {
   return value->second.shape.back();
 }
 
+Status parseValidModel(std::string_view bytes, const std::string &source,
+                       ModelProto &model, ModelInfo &info) {
+  if (Status status = parseModel(bytes, source, model))
+    return status;
+  return validateModel(model, info);
+}
+
 Status loadValidModel(const std::string &path, ModelProto &model,
                       ModelInfo &info, Format *format) {
   if (Status status = loadModel(path, model, format))

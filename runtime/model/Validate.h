@@ -74,6 +74,10 @@ Status validateModel(const ModelProto &model, ModelInfo &info);
 /// when it has none).
 int64_t outputClasses(const ModelProto &model, const ModelInfo &info);
 
+/// Parses `bytes` (named `source` in messages) and validates the model.
+Status parseValidModel(std::string_view bytes, const std::string &source,
+                       ModelProto &model, ModelInfo &info);
+
 /// Reads the model file at `path` and validates it: how every tool opens a
 /// model. A validation message is prefixed with the path (the loader's
 /// messages name it already).

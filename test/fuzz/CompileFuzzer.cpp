@@ -24,10 +24,8 @@ namespace fm = ::fsnn::model;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char *>(data), size);
   fm::ModelProto model;
-  if (!fm::parseModel(bytes, "fuzz", model).ok())
-    return 0;
   fm::ModelInfo info;
-  if (!fm::validateModel(model, info).ok())
+  if (!fm::parseValidModel(bytes, "fuzz", model, info).ok())
     return 0;
   mlir::fsnn::CompileOptions options;
   options.batch = 2;

@@ -27,14 +27,13 @@ using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
 void mlir::fsnn::populateFSNNToLinalgPatterns(RewritePatternSet &patterns,
-                                              LoweringTarget target,
-                                              unsigned vectorBits) {
-  populateLinearPatterns(patterns, target, vectorBits);
-  populateConvolutionPatterns(patterns, target);
-  populateElementwisePatterns(patterns, target);
-  populateFeedbackPatterns(patterns, target);
-  populateTrainingPatterns(patterns, target);
-  populateLinearFixedPointPatterns(patterns, target);
+                                              const LoweringOptions &options) {
+  populateLinearPatterns(patterns, options);
+  populateConvolutionPatterns(patterns, options);
+  populateElementwisePatterns(patterns, options);
+  populateFeedbackPatterns(patterns, options);
+  populateTrainingPatterns(patterns, options);
+  populateLinearFixedPointPatterns(patterns, options);
 }
 
 void mlir::fsnn::configureFSNNToLinalgTarget(ConversionTarget &target) {
@@ -107,28 +106,22 @@ struct ConvertFSNNToLinalgPass
   }
 
   LogicalResult initialize(MLIRContext *context) override {
-    if ((target != "cpu" && target != "gpu") ||
-        (vectorBits != 256 && vectorBits != 512))
-      return success(); // reported by runOnOperation, on the op
+    // Bad options are reported by runOnOperation, on the op.
+    if (!optionProblem().empty())
+      return success();
+    LoweringOptions options;
+    options.target =
+        target == "gpu" ? LoweringTarget::GPU : LoweringTarget::CPU;
+    options.vectorBits = vectorBits;
     RewritePatternSet set(context);
-    populateFSNNToLinalgPatterns(
-        set, target == "gpu" ? LoweringTarget::GPU : LoweringTarget::CPU,
-        vectorBits);
+    populateFSNNToLinalgPatterns(set, options);
     patterns = FrozenRewritePatternSet(std::move(set));
     return success();
   }
 
   void runOnOperation() override {
-    if (target != "cpu" && target != "gpu") {
-      getOperation()->emitError()
-          << "convert-fsnn-to-linalg: target must be cpu or gpu, not '"
-          << target << "'";
-      return signalPassFailure();
-    }
-    if (vectorBits != 256 && vectorBits != 512) {
-      getOperation()->emitError()
-          << "convert-fsnn-to-linalg: vector-bits must be 256 or 512, not "
-          << static_cast<uint64_t>(vectorBits);
+    if (std::string problem = optionProblem(); !problem.empty()) {
+      getOperation()->emitError() << "convert-fsnn-to-linalg: " << problem;
       return signalPassFailure();
     }
     if (failed(checkFSNNToLinalgSupport(getOperation(), patterns)))
@@ -153,6 +146,16 @@ struct ConvertFSNNToLinalgPass
   }
 
 private:
+  /// What is wrong with the options, or "".
+  std::string optionProblem() const {
+    if (target != "cpu" && target != "gpu")
+      return "target must be cpu or gpu, not '" + target + "'";
+    if (vectorBits != 256 && vectorBits != 512)
+      return "vector-bits must be 256 or 512, not " +
+             std::to_string(static_cast<unsigned>(vectorBits));
+    return "";
+  }
+
   FrozenRewritePatternSet patterns;
 };
 

@@ -277,19 +277,19 @@ mlir::fsnn::lowering::checkConvTranspose2DSupported(ConvTranspose2DOp op) {
 }
 
 void mlir::fsnn::lowering::populateConvolutionPatterns(
-    RewritePatternSet &patterns, LoweringTarget target) {
-  addLowering<Conv2DOp>(patterns, target, single(lowerConv2D));
-  addLowering<Conv2DFilterGradOp>(patterns, target,
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  addLowering<Conv2DOp>(patterns, options, single(lowerConv2D));
+  addLowering<Conv2DFilterGradOp>(patterns, options,
                                   single(lowerConv2DFilterGradContraction));
-  addLowering<ConvTranspose2DOp>(patterns, target, single(lowerConvTranspose2D),
-                                 paddingWithinKernel);
-  addLowering<AvgPool2DOp>(patterns, target, single(lowerAvgPool));
-  if (target != LoweringTarget::CPU)
+  addLowering<ConvTranspose2DOp>(
+      patterns, options, single(lowerConvTranspose2D), paddingWithinKernel);
+  addLowering<AvgPool2DOp>(patterns, options, single(lowerAvgPool));
+  if (options.target != LoweringTarget::CPU)
     return;
   // At stride 1 on the input's row-major grid, and on spikes event-driven.
-  addLowering<Conv2DFilterGradOp>(patterns, target,
+  addLowering<Conv2DFilterGradOp>(patterns, options,
                                   single(lowerConv2DFilterGradOnGrid),
                                   hasUnitStrides, /*benefit=*/2);
-  addLowering<Conv2DOp>(patterns, target, single(lowerSpikeConv2D),
+  addLowering<Conv2DOp>(patterns, options, single(lowerSpikeConv2D),
                         isEventDrivenConv, /*benefit=*/2);
 }

@@ -142,10 +142,11 @@ Value lowerFlatten(Lowering &l, FlattenOp op) {
 } // namespace
 
 void mlir::fsnn::lowering::populateElementwisePatterns(
-    RewritePatternSet &patterns, LoweringTarget target) {
-  addLowering<BatchNormOp>(patterns, target, single(lowerBatchNorm));
-  addLowering<FoldBatchNormOp>(patterns, target, several(lowerFoldBatchNorm));
-  addLowering<SpectralWeightOp>(patterns, target, several(lowerSpectralWeight));
-  addLowering<ClampRateOp>(patterns, target, single(lowerClampRate));
-  addLowering<FlattenOp>(patterns, target, single(lowerFlatten));
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  addLowering<BatchNormOp>(patterns, options, single(lowerBatchNorm));
+  addLowering<FoldBatchNormOp>(patterns, options, several(lowerFoldBatchNorm));
+  addLowering<SpectralWeightOp>(patterns, options,
+                                several(lowerSpectralWeight));
+  addLowering<ClampRateOp>(patterns, options, single(lowerClampRate));
+  addLowering<FlattenOp>(patterns, options, single(lowerFlatten));
 }

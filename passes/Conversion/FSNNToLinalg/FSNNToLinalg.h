@@ -20,12 +20,17 @@ namespace mlir::fsnn {
 /// that one kernel can run.
 enum class LoweringTarget { CPU, GPU };
 
-/// Adds the patterns that lower every fsnn op the pass lowers; CPU register
-/// tiles are sized for `vectorBits`-bit vector registers (512: AVX-512,
-/// 256: AVX2).
+/// What every lowering pattern is built for.
+struct LoweringOptions {
+  LoweringTarget target = LoweringTarget::CPU;
+  /// The width of the CPU's vector registers, which register tiles are sized
+  /// for: 512 (AVX-512) or 256 (AVX2).
+  unsigned vectorBits = 512;
+};
+
+/// Adds the patterns that lower every fsnn op the pass lowers.
 void populateFSNNToLinalgPatterns(RewritePatternSet &patterns,
-                                  LoweringTarget target,
-                                  unsigned vectorBits = 512);
+                                  const LoweringOptions &options);
 
 /// fsnn illegal, what the patterns emit legal.
 void configureFSNNToLinalgTarget(ConversionTarget &target);

@@ -218,10 +218,10 @@ LogicalResult mlir::fsnn::lowering::checkFeedbackSupported(FeedbackOp op) {
                              "the model with a batch size";
 }
 
-void mlir::fsnn::lowering::populateFeedbackPatterns(RewritePatternSet &patterns,
-                                                    LoweringTarget target) {
-  addLowering<FeedbackOp>(patterns, target, several(lowerFeedback),
+void mlir::fsnn::lowering::populateFeedbackPatterns(
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  addLowering<FeedbackOp>(patterns, options, several(lowerFeedback),
                           hasStaticShapes);
-  if (target == LoweringTarget::GPU)
-    populateFusedFeedbackPatterns(patterns);
+  if (options.target == LoweringTarget::GPU)
+    populateFusedFeedbackPatterns(patterns, options);
 }

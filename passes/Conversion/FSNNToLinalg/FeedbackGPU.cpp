@@ -210,9 +210,9 @@ LogicalResult lowerFeedbackOnGPU(OpBuilder &b, FeedbackOp op,
 } // namespace
 
 void mlir::fsnn::lowering::populateFusedFeedbackPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, const LoweringOptions &options) {
   addLowering<FeedbackOp>(
-      patterns, LoweringTarget::GPU,
+      patterns, options,
       [](Lowering &l, FeedbackOp op, SmallVectorImpl<Value> &results) {
         return lowerFeedbackOnGPU(l.b, op, fusableFeedback(op), results);
       },

@@ -285,18 +285,18 @@ Value lowerDenseLinearOp(Lowering &l, LinearOp op) {
 
 } // namespace
 
-void mlir::fsnn::lowering::populateLinearPatterns(RewritePatternSet &patterns,
-                                                  LoweringTarget target,
-                                                  unsigned vectorBits) {
-  addLowering<LinearOp>(patterns, target, single(lowerLinearContraction));
-  if (target != LoweringTarget::CPU)
+void mlir::fsnn::lowering::populateLinearPatterns(
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  addLowering<LinearOp>(patterns, options, single(lowerLinearContraction));
+  if (options.target != LoweringTarget::CPU)
     return;
   addLowering<LinearOp>(
-      patterns, target, single(lowerDenseLinearOp),
-      [vectorBits](LinearOp op) { return fitsDenseTile(op, vectorBits); },
-      /*benefit=*/2, vectorBits);
+      patterns, options, single(lowerDenseLinearOp),
+      [vectorBits = options.vectorBits](LinearOp op) {
+        return fitsDenseTile(op, vectorBits);
+      },
+      /*benefit=*/2);
   addLowering<LinearOp>(
-      patterns, target, single(lowerSpikeLinearOp),
-      [](LinearOp op) { return op->hasAttr(kSpikeInput); }, /*benefit=*/3,
-      vectorBits);
+      patterns, options, single(lowerSpikeLinearOp),
+      [](LinearOp op) { return op->hasAttr(kSpikeInput); }, /*benefit=*/3);
 }

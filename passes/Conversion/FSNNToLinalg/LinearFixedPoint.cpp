@@ -377,7 +377,7 @@ mlir::fsnn::lowering::checkLinearFixedPointSupported(LinearFixedPointOp op) {
 }
 
 void mlir::fsnn::lowering::populateLinearFixedPointPatterns(
-    RewritePatternSet &patterns, LoweringTarget target) {
+    RewritePatternSet &patterns, const LoweringOptions &options) {
   addLowering<LinearFixedPointOp>(
-      patterns, target, several(lowerLinearFixedPoint), isLoweredSolver);
+      patterns, options, several(lowerLinearFixedPoint), isLoweredSolver);
 }

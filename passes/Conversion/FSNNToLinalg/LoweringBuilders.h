@@ -92,9 +92,9 @@ struct Lowering {
   /// (one thread per output), no CPU register tiles, no event-driven
   /// scatters (whose loops carry a data-dependent count).
   bool gpu = false;
-  /// The width of the CPU's vector registers: register tiles are sized so
-  /// that their accumulators fit (32 registers of 512 bits with AVX-512, 16
-  /// of 256 with AVX2).
+  /// LoweringOptions::vectorBits: register tiles are sized so that their
+  /// accumulators fit (32 registers of 512 bits with AVX-512, 16 of 256
+  /// with AVX2).
   unsigned vectorBits = 512;
 
   /// float32 lanes of one vector register.
@@ -402,12 +402,11 @@ template <typename OpT> using MatchFn = std::function<bool(OpT op)>;
 template <typename OpT>
 class LoweringPattern : public OpConversionPattern<OpT> {
 public:
-  LoweringPattern(MLIRContext *context, LoweringTarget target,
+  LoweringPattern(MLIRContext *context, const LoweringOptions &options,
                   BuildFn<OpT> build, MatchFn<OpT> matches,
-                  PatternBenefit benefit, unsigned vectorBits)
-      : OpConversionPattern<OpT>(context, benefit), target(target),
-        vectorBits(vectorBits), build(std::move(build)),
-        matches(std::move(matches)) {}
+                  PatternBenefit benefit)
+      : OpConversionPattern<OpT>(context, benefit), options(options),
+        build(std::move(build)), matches(std::move(matches)) {}
 
   LogicalResult
   matchAndRewrite(OpT op, typename OpT::Adaptor,
@@ -415,8 +414,8 @@ public:
     if (matches && !matches(op))
       return rewriter.notifyMatchFailure(op, "not this pattern's case");
     Lowering l{rewriter, op.getLoc()};
-    l.gpu = target == LoweringTarget::GPU;
-    l.vectorBits = vectorBits;
+    l.gpu = options.target == LoweringTarget::GPU;
+    l.vectorBits = options.vectorBits;
     SmallVector<Value> results;
     if (failed(build(l, op, results)))
       return failure();
@@ -425,19 +424,18 @@ public:
   }
 
 private:
-  LoweringTarget target;
-  unsigned vectorBits;
+  LoweringOptions options;
   BuildFn<OpT> build;
   MatchFn<OpT> matches;
 };
 
 template <typename OpT>
-void addLowering(RewritePatternSet &patterns, LoweringTarget target,
+void addLowering(RewritePatternSet &patterns, const LoweringOptions &options,
                  BuildFn<OpT> build, MatchFn<OpT> matches = {},
-                 PatternBenefit benefit = 1, unsigned vectorBits = 512) {
-  patterns.add<LoweringPattern<OpT>>(patterns.getContext(), target,
+                 PatternBenefit benefit = 1) {
+  patterns.add<LoweringPattern<OpT>>(patterns.getContext(), options,
                                      std::move(build), std::move(matches),
-                                     benefit, vectorBits);
+                                     benefit);
 }
 
 /// A BuildFn of a lowering with one result.
@@ -458,19 +456,20 @@ BuildFn<OpT> several(void (*build)(Lowering &, OpT, SmallVectorImpl<Value> &)) {
 }
 
 /// The pattern families, one per file.
-void populateLinearPatterns(RewritePatternSet &patterns, LoweringTarget target,
-                            unsigned vectorBits);
+void populateLinearPatterns(RewritePatternSet &patterns,
+                            const LoweringOptions &options);
 void populateConvolutionPatterns(RewritePatternSet &patterns,
-                                 LoweringTarget target);
+                                 const LoweringOptions &options);
 void populateElementwisePatterns(RewritePatternSet &patterns,
-                                 LoweringTarget target);
+                                 const LoweringOptions &options);
 void populateFeedbackPatterns(RewritePatternSet &patterns,
-                              LoweringTarget target);
-void populateFusedFeedbackPatterns(RewritePatternSet &patterns);
+                              const LoweringOptions &options);
+void populateFusedFeedbackPatterns(RewritePatternSet &patterns,
+                                   const LoweringOptions &options);
 void populateTrainingPatterns(RewritePatternSet &patterns,
-                              LoweringTarget target);
+                              const LoweringOptions &options);
 void populateLinearFixedPointPatterns(RewritePatternSet &patterns,
-                                      LoweringTarget target);
+                                      const LoweringOptions &options);
 
 /// What the patterns cannot lower yet, said before the conversion starts:
 /// each emits a diagnostic on the op and fails.

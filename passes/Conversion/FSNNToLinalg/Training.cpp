@@ -462,18 +462,19 @@ Value lowerDropout(Lowering &l, DropoutOp op) {
 
 } // namespace
 
-void mlir::fsnn::lowering::populateTrainingPatterns(RewritePatternSet &patterns,
-                                                    LoweringTarget target) {
-  addLowering<DropoutMaskOp>(patterns, target, single(lowerDropoutMask));
-  addLowering<DropoutOp>(patterns, target, single(lowerDropout));
-  addLowering<SpectralPowerIterationOp>(patterns, target,
+void mlir::fsnn::lowering::populateTrainingPatterns(
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  addLowering<DropoutMaskOp>(patterns, options, single(lowerDropoutMask));
+  addLowering<DropoutOp>(patterns, options, single(lowerDropout));
+  addLowering<SpectralPowerIterationOp>(patterns, options,
                                         several(lowerPowerIteration));
-  addLowering<BatchNormTrainOp>(patterns, target, several(lowerBatchNormTrain));
-  addLowering<SoftmaxCrossEntropyOp>(patterns, target,
+  addLowering<BatchNormTrainOp>(patterns, options,
+                                several(lowerBatchNormTrain));
+  addLowering<SoftmaxCrossEntropyOp>(patterns, options,
                                      several(lowerSoftmaxCrossEntropy));
-  addLowering<ClampRateGradOp>(patterns, target, single(lowerClampRateGrad));
-  addLowering<BatchNormTrainGradOp>(patterns, target,
+  addLowering<ClampRateGradOp>(patterns, options, single(lowerClampRateGrad));
+  addLowering<BatchNormTrainGradOp>(patterns, options,
                                     several(lowerBatchNormTrainGrad));
-  addLowering<SpectralWeightGradOp>(patterns, target,
+  addLowering<SpectralWeightGradOp>(patterns, options,
                                     several(lowerSpectralWeightGrad));
 }

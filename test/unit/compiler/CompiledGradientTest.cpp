@@ -37,12 +37,7 @@ template <typename T> struct Buffer {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<T> data;
-  int64_t size() const {
-    int64_t n = 1;
-    for (int64_t d : shape)
-      n *= d;
-    return n;
-  }
+  int64_t size() const { return fm::product(shape); }
 };
 
 template <typename T>
