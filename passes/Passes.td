@@ -194,7 +194,13 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
            "cpu, or gpu (contractions as thread-per-output loop nests)">,
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"512",
            "Width of the CPU's vector registers, which register tiles are "
-           "sized for: 512 (AVX-512) or 256 (AVX2)">
+           "sized for: 512 (AVX-512) or 256 (AVX2)">,
+    Option<"propagateByChange", "propagate-by-change", "bool",
+           /*default=*/"true",
+           "CPU: carry the output of each affine map of spikes from step to "
+           "step and add the map of the spikes' change, so that only the "
+           "neurons whose spike changed are visited (sums in another order "
+           "than the dense map's)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -35,10 +35,12 @@ static LogicalResult addParsedStages(OpPassManager &pm, StringRef text,
 /// convert-fsnn-to-linalg for `target`, then parameter-only work (transposed
 /// weights, the spectral weight) out of the time loop.
 static void addFSNNToLinalgStages(OpPassManager &pm, StringRef target,
-                                  unsigned vectorBits = 512) {
+                                  unsigned vectorBits = 512,
+                                  bool propagateByChange = true) {
   fsnn::ConvertFSNNToLinalgPassOptions lowering;
   lowering.target = target.str();
   lowering.vectorBits = vectorBits;
+  lowering.propagateByChange = propagateByChange;
   pm.addPass(fsnn::createConvertFSNNToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
@@ -92,20 +94,23 @@ void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
 }
 
 LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm,
-                                             unsigned vectorBits) {
+                                             unsigned vectorBits,
+                                             bool propagateByChange) {
   buildInferencePreparationPipeline(pm);
-  return buildCPULoweringStages(pm, vectorBits);
+  return buildCPULoweringStages(pm, vectorBits, propagateByChange);
 }
 
 LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm,
-                                             unsigned vectorBits) {
+                                             unsigned vectorBits,
+                                             bool propagateByChange) {
   addBackwardStages(pm);
-  return buildCPULoweringStages(pm, vectorBits);
+  return buildCPULoweringStages(pm, vectorBits, propagateByChange);
 }
 
 LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm,
-                                           unsigned vectorBits) {
-  addFSNNToLinalgStages(pm, "cpu", vectorBits);
+                                           unsigned vectorBits,
+                                           bool propagateByChange) {
+  addFSNNToLinalgStages(pm, "cpu", vectorBits, propagateByChange);
   // Batch-sized splats filled at run time, not baked into the library. The
   // GPU pipeline sets splat globals with gpu.memset instead
   // (fsnn-place-on-device).

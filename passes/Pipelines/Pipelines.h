@@ -24,22 +24,28 @@ void buildInferencePreparationPipeline(OpPassManager &pm);
 /// memref arguments: inputs first, outputs after), loops and LLVM. Fails
 /// only if the upstream part of the pipeline cannot be parsed. Register
 /// tiles are sized for `vectorBits`-bit vector registers (512 for AVX-512,
-/// 256 for AVX2; fsnn-compile asks the target CPU).
+/// 256 for AVX2; fsnn-compile asks the target CPU). With
+/// `propagateByChange`, simulations visit only the neurons whose spike
+/// changed (convert-fsnn-to-linalg's propagate-by-change); without it, every
+/// sum runs in the dense map's order, as the GPU lowering's do.
 LogicalResult buildCPULoweringPipeline(OpPassManager &pm,
-                                       unsigned vectorBits = 512);
+                                       unsigned vectorBits = 512,
+                                       bool propagateByChange = true);
 
 /// The training forward function (fsnn-translate --import --training) to the
 /// LLVM dialect, for CPU: fsnn-generate-backward derives the implicit
 /// backward, then the same lowering stages as inference, without the
 /// inference preparation (dropout and batch statistics are part of training).
 LogicalResult buildCPUTrainingPipeline(OpPassManager &pm,
-                                       unsigned vectorBits = 512);
+                                       unsigned vectorBits = 512,
+                                       bool propagateByChange = true);
 
 /// What both pipelines share after their fsnn-level passes:
 /// convert-fsnn-to-linalg, loop-invariant code motion, bufferization, loops
 /// and the LLVM dialect.
 LogicalResult buildCPULoweringStages(OpPassManager &pm,
-                                     unsigned vectorBits = 512);
+                                     unsigned vectorBits = 512,
+                                     bool propagateByChange = true);
 
 struct GPUPipelineOptions {
   std::string chip = "sm_90";

@@ -113,6 +113,7 @@ struct ConvertFSNNToLinalgPass
     options.target =
         target == "gpu" ? LoweringTarget::GPU : LoweringTarget::CPU;
     options.vectorBits = vectorBits;
+    options.propagateByChange = propagateByChange;
     RewritePatternSet set(context);
     populateFSNNToLinalgPatterns(set, options);
     patterns = FrozenRewritePatternSet(std::move(set));

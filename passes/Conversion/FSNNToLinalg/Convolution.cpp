@@ -14,6 +14,14 @@ using namespace mlir;
 using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
+bool mlir::fsnn::lowering::hasEventDrivenConvShape(Conv2DOp op) {
+  ArrayRef<int64_t> pads = op.getPadding(), steps = op.getStrides();
+  RankedTensorType kernelType = op.getWeight().getType();
+  return steps[0] == 1 && steps[1] == 1 &&
+         pads[0] <= kernelType.getDimSize(2) - 1 &&
+         pads[1] <= kernelType.getDimSize(3) - 1;
+}
+
 namespace {
 
 using utils::IteratorType;
@@ -86,11 +94,7 @@ Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
 /// The event-driven form applies to a stride-1 conv of spikes whose padding
 /// stays within the kernel.
 bool isEventDrivenConv(Conv2DOp op) {
-  ArrayRef<int64_t> pads = op.getPadding(), steps = op.getStrides();
-  RankedTensorType kernelType = op.getWeight().getType();
-  return op->hasAttr(kSpikeInput) && steps[0] == 1 && steps[1] == 1 &&
-         pads[0] <= kernelType.getDimSize(2) - 1 &&
-         pads[1] <= kernelType.getDimSize(3) - 1;
+  return op->hasAttr(kSpikeInput) && hasEventDrivenConvShape(op);
 }
 
 Value lowerConv2D(Lowering &l, Conv2DOp op) {

@@ -26,6 +26,9 @@ struct LoweringOptions {
   /// The width of the CPU's vector registers, which register tiles are sized
   /// for: 512 (AVX-512) or 256 (AVX2).
   unsigned vectorBits = 512;
+  /// CPU: simulations propagate the maps of spikes by change
+  /// (docs/compiler.md).
+  bool propagateByChange = true;
 };
 
 /// Adds the patterns that lower every fsnn op the pass lowers.

@@ -10,6 +10,7 @@
 #include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::fsnn;
@@ -26,6 +27,54 @@ Value mlir::fsnn::lowering::inlineMap(OpBuilder &b, Region &region,
     if (argumentIsSpikes && map && map.hasEventDrivenForm() &&
         map.getInput() == block.getArgument(0))
       clone->setAttr(kSpikeInput, b.getUnitAttr());
+  }
+  auto yield = cast<YieldOp>(block.getTerminator());
+  return mapping.lookup(yield.getValues()[0]);
+}
+
+bool mlir::fsnn::lowering::isChangeDrivable(Region &region) {
+  Block &block = region.front();
+  auto ops = block.without_terminator();
+  if (ops.empty())
+    return false;
+  auto map = dyn_cast<SynapticMapOpInterface>(*ops.begin());
+  if (!map || map.getInput() != block.getArgument(0))
+    return false;
+  if (auto conv = dyn_cast<Conv2DOp>(map.getOperation());
+      !isa<LinearOp>(map.getOperation()) &&
+      !(conv && hasEventDrivenConvShape(conv)))
+    return false;
+  Value last = map->getResult(0);
+  auto definedOutside = [&](Value v) {
+    return !region.isAncestor(v.getParentRegion());
+  };
+  for (Operation &op : llvm::drop_begin(ops)) {
+    bool linear =
+        TypeSwitch<Operation *, bool>(&op)
+            .Case([&](DropoutOp d) {
+              return d.getInput() == last && definedOutside(d.getMask());
+            })
+            .Case([&](FlattenOp f) { return f.getInput() == last; })
+            .Case([&](AvgPool2DOp p) { return p.getInput() == last; })
+            .Default(false);
+    if (!linear)
+      return false;
+    last = op.getResult(0);
+  }
+  return cast<YieldOp>(block.getTerminator()).getValues() == ValueRange{last};
+}
+
+Value mlir::fsnn::lowering::inlineLinearPart(OpBuilder &b, Region &region,
+                                             Value change) {
+  Block &block = region.front();
+  IRMapping mapping;
+  mapping.map(block.getArgument(0), change);
+  for (Operation &op : block.without_terminator()) {
+    Operation *clone = b.clone(op, mapping);
+    if (auto map = dyn_cast<SynapticMapOpInterface>(clone)) {
+      map.getBiasMutable().clear();
+      clone->setAttr(kSpikeInput, b.getUnitAttr());
+    }
   }
   auto yield = cast<YieldOp>(block.getTerminator());
   return mapping.lookup(yield.getValues()[0]);
@@ -109,17 +158,48 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
   if (!frames)
     staticCurrent = inlineMap(b, op.getLayers()[0], op.getInput());
 
-  // Loop state per layer: potential u, spikes s, accumulator acc, count n.
+  // The maps of spikes: the feedback (reading the last layer), then layer i
+  // (reading layer i - 1). Those that can be propagated by change carry
+  // their output R(s) from step to step, starting at R(0), and their input
+  // layer then also carries the change of its spikes at its last update.
+  SmallVector<Region *> spikeMaps{&op.getFeedback()};
+  for (unsigned i = 1; i < numLayers; ++i)
+    spikeMaps.push_back(&op.getLayers()[i]);
+  auto sourceLayer = [&](unsigned m) { return m == 0 ? numLayers - 1 : m - 1; };
+  SmallVector<bool> byChange(spikeMaps.size(), false);
+  SmallVector<bool> tracksChange(numLayers, false);
+  for (auto [m, region] : llvm::enumerate(spikeMaps))
+    if (!outer.gpu && outer.propagateByChange && isChangeDrivable(*region))
+      byChange[m] = tracksChange[sourceLayer(m)] = true;
+
+  // Loop state: per layer potential u, spikes s, accumulator acc, count n,
+  // then (where tracked) the change of s; then per map propagated by change
+  // its output. Every update writes into its state in place.
   SmallVector<Value> init;
+  SmallVector<unsigned> layerSlot, changeSlot(numLayers, 0),
+      outputSlot(spikeMaps.size(), 0);
   for (unsigned i = 0; i < numLayers; ++i) {
+    layerSlot.push_back(init.size());
     init.push_back(l.filled(rateTypes[i], 0.0));
     init.push_back(l.filled(rateTypes[i], 0.0));
     init.push_back(l.filled(rateTypes[i], 0.0));
-    Value zero = arith::ConstantOp::create(
+    init.push_back(arith::ConstantOp::create(
         b, loc, countTypes[i],
-        DenseElementsAttr::get(countTypes[i], b.getI32IntegerAttr(0)));
-    init.push_back(zero);
+        DenseElementsAttr::get(countTypes[i], b.getI32IntegerAttr(0))));
+    if (tracksChange[i]) {
+      changeSlot[i] = init.size();
+      init.push_back(l.filled(rateTypes[i], 0.0));
+    }
   }
+  for (auto [m, region] : llvm::enumerate(spikeMaps)) {
+    if (!byChange[m])
+      continue;
+    outputSlot[m] = init.size();
+    init.push_back(inlineMap(b, *region,
+                             l.filled(rateTypes[sourceLayer(m)], 0.0),
+                             /*argumentIsSpikes=*/true));
+  }
+
   Value lower = indexConstant(b, loc, 0);
   Value upper = indexConstant(b, loc, steps);
   Value one = indexConstant(b, loc, 1);
@@ -127,14 +207,43 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
       b, loc, lower, upper, one, init,
       [&](OpBuilder &lb, Location ll, Value t, ValueRange state) {
         Lowering in{lb, ll};
-        SmallVector<Value> next;
-        Value previousLast = state[4 * (numLayers - 1) + 1];
+        SmallVector<Value> next(state);
+        // R(s) of map m, s being its source layer's spikes in `next`: by
+        // change where the map allows, R(s') + L(s - s'), which visits only
+        // the neurons whose spike changed.
+        auto applySpikeMap = [&](unsigned m) -> Value {
+          Region &region = *spikeMaps[m];
+          unsigned source = sourceLayer(m);
+          if (!byChange[m])
+            return inlineMap(lb, region, next[layerSlot[source] + 1],
+                             /*argumentIsSpikes=*/true);
+          Value linear = inlineLinearPart(lb, region, next[changeSlot[source]]);
+          RankedTensorType type = in.typeOf(linear);
+          unsigned rank = type.getRank();
+          Value &output = next[outputSlot[m]];
+          Value flatOutput = in.flat(output);
+          output = in.unflat(
+              type,
+              in.generic(in.typeOf(flatOutput), ValueRange{in.flat(linear)},
+                         flatOutput, {in.identity(1), in.identity(1)}, {kPar},
+                         [](OpBuilder &nb, Location nl, ValueRange a) {
+                           return (Value)arith::AddFOp::create(nb, nl, a[1],
+                                                               a[0]);
+                         }));
+          return output;
+        };
+        Value first = arith::CmpIOp::create(lb, ll, arith::CmpIPredicate::eq, t,
+                                            indexConstant(lb, ll, 0));
         for (unsigned i = 0; i < numLayers; ++i) {
           RankedTensorType type = rateTypes[i];
-          Value u = state[4 * i], acc = state[4 * i + 2],
-                count = state[4 * i + 3];
-          // The terms of the input current, summed in this order.
+          // The terms of the input current, summed in this order; the
+          // feedback (none at step 1, docs/method.md §1.3) is dropped there.
+          // The map still runs at every step (at step 1 on no spikes, which
+          // event-driven maps make cheap), so that its parameter-only work
+          // stays in the loop body, where loop-invariant code motion can
+          // hoist it.
           SmallVector<Value> current;
+          bool gatedFeedback = i == 0;
           if (i == 0) {
             if (frames) {
               // input[:, t] of a batch x T x ... tensor.
@@ -157,56 +266,65 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
             } else {
               current.push_back(staticCurrent);
             }
-            // Feedback of the previous step's last-layer spikes; none at
-            // step 1 (docs/method.md §1.3). The map runs at every step (at step
-            // 1 on no spikes, which event-driven maps make cheap) and a
-            // select drops it, so that its parameter-only work stays in the
-            // loop body, where loop-invariant code motion can hoist it.
-            Value feedback = inlineMap(lb, op.getFeedback(), previousLast,
-                                       /*argumentIsSpikes=*/true);
-            Value first = arith::CmpIOp::create(
-                lb, ll, arith::CmpIPredicate::eq, t, indexConstant(lb, ll, 0));
-            Value gated = arith::SelectOp::create(
-                lb, ll, first, in.filled(type, 0.0), feedback);
-            current.push_back(gated);
+            current.push_back(applySpikeMap(0));
           } else {
-            current.push_back(inlineMap(lb, op.getLayers()[i],
-                                        next[4 * (i - 1) + 1],
-                                        /*argumentIsSpikes=*/true));
+            current.push_back(applySpikeMap(i));
           }
           // The whole neuron update in one elementwise pass: separate ops
           // would each write a temporary (an i1 one among them) per step.
-          unsigned rank = type.getRank();
-          SmallVector<AffineMap> maps(current.size() + 4, in.identity(rank));
+          // It reads the previous spikes from the tensor it overwrites, to
+          // write their change.
+          unsigned base = layerSlot[i];
+          SmallVector<Value> outputs{next[base], next[base + 1], next[base + 2],
+                                     next[base + 3]};
+          if (tracksChange[i])
+            outputs.push_back(next[changeSlot[i]]);
+          SmallVector<Value> flatCurrent, flatOutputs;
+          for (Value term : current)
+            flatCurrent.push_back(in.flat(term));
+          for (Value output : outputs)
+            flatOutputs.push_back(in.flat(output));
+          SmallVector<AffineMap> maps(current.size() + outputs.size(),
+                                      in.identity(1));
           auto update = linalg::GenericOp::create(
-              lb, ll, TypeRange{type, type, type, countTypes[i]}, current,
-              ValueRange{u, in.empty(type), acc, count}, maps,
-              SmallVector<IteratorType>(rank, kPar),
+              lb, ll, ValueRange(flatOutputs).getTypes(), flatCurrent,
+              flatOutputs, maps, {kPar},
               [&](OpBuilder &nb, Location nl, ValueRange a) {
                 size_t terms = current.size();
                 Value sum = a[0];
-                for (size_t k = 1; k < terms; ++k)
-                  sum = arith::AddFOp::create(nb, nl, sum, a[k]);
-                NeuronStep next = neuronStep(nb, nl, neuron, a[terms], sum,
+                for (size_t k = 1; k < terms; ++k) {
+                  Value term = a[k];
+                  if (gatedFeedback && k == 1)
+                    term = arith::SelectOp::create(
+                        nb, nl, first,
+                        floatConstant(nb, nl, type.getElementType(), 0.0),
+                        term);
+                  sum = arith::AddFOp::create(nb, nl, sum, term);
+                }
+                NeuronStep step = neuronStep(nb, nl, neuron, a[terms], sum,
                                              a[terms + 2], a[terms + 3]);
-                linalg::YieldOp::create(nb, nl,
-                                        ValueRange{next.potential, next.spike,
-                                                   next.accumulator,
-                                                   next.count});
+                SmallVector<Value> yielded{step.potential, step.spike,
+                                           step.accumulator, step.count};
+                if (tracksChange[i])
+                  yielded.push_back(
+                      arith::SubFOp::create(nb, nl, step.spike, a[terms + 1]));
+                linalg::YieldOp::create(nb, nl, yielded);
               });
-          Value uNext = update.getResult(0), spikes = update.getResult(1),
-                accNext = update.getResult(2), countNext = update.getResult(3);
-          next.append({uNext, spikes, accNext, countNext});
+          for (unsigned k = 0; k < 4; ++k)
+            next[base + k] =
+                in.unflat(in.typeOf(outputs[k]), update.getResult(k));
+          if (tracksChange[i])
+            next[changeSlot[i]] = in.unflat(type, update.getResult(4));
         }
         scf::YieldOp::create(lb, ll, next);
       });
   double normaliser = rateNormaliser(steps, leak);
   for (unsigned i = 0; i < numLayers; ++i)
     results.push_back(
-        arith::MulFOp::create(b, loc, loop.getResult(4 * i + 2),
+        arith::MulFOp::create(b, loc, loop.getResult(layerSlot[i] + 2),
                               l.splat(rateTypes[i], 1.0 / normaliser)));
   for (unsigned i = 0; i < numLayers; ++i)
-    results.push_back(loop.getResult(4 * i + 3));
+    results.push_back(loop.getResult(layerSlot[i] + 3));
 }
 
 } // namespace

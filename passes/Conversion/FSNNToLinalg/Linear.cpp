@@ -108,9 +108,10 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
                           kb, loc, laneType, transposed,
                           ValueRange{i, column(kb, o, p)}, zero,
                           ArrayRef<bool>(inBounds));
-                      updated.push_back(arith::AddFOp::create(
-                          kb, loc, partial[p],
-                          arith::MulFOp::create(kb, loc, spikeLanes, row)));
+                      // Exact products (spikes and their changes are 0 or
+                      // +-1): fusing them rounds as separate ops would.
+                      updated.push_back(vector::FMAOp::create(
+                          kb, loc, spikeLanes, row, partial[p]));
                     }
                     scf::YieldOp::create(kb, loc, updated);
                   });

@@ -96,6 +96,8 @@ struct Lowering {
   /// accumulators fit (32 registers of 512 bits with AVX-512, 16 of 256
   /// with AVX2).
   unsigned vectorBits = 512;
+  /// LoweringOptions::propagateByChange.
+  bool propagateByChange = true;
 
   /// float32 lanes of one vector register.
   int64_t lanes() const { return vectorBits / 32; }
@@ -141,6 +143,27 @@ struct Lowering {
                  linalg::YieldOp::create(nb, nl, body(nb, nl, args));
                })
         .getResult(0);
+  }
+  /// `x` as one dimension (a view once bufferized), so that an elementwise
+  /// pass over it is one long loop, which vectorizes whatever the innermost
+  /// dimension's size; unflat() restores `type`.
+  Value flat(Value x) {
+    RankedTensorType type = typeOf(x);
+    if (type.getRank() == 1)
+      return x;
+    auto flatType =
+        RankedTensorType::get({type.getNumElements()}, type.getElementType());
+    return tensor::CollapseShapeOp::create(b, loc, flatType, x,
+                                           allDimensions(type));
+  }
+  Value unflat(RankedTensorType type, Value x) {
+    if (type.getRank() == 1)
+      return x;
+    return tensor::ExpandShapeOp::create(b, loc, type, x, allDimensions(type));
+  }
+  static SmallVector<ReassociationIndices>
+  allDimensions(RankedTensorType type) {
+    return {llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))};
   }
   /// `bias` broadcast along dimension `dim` of `type`, or zeros.
   Value initWithBias(RankedTensorType type, Value bias, unsigned dim) {
@@ -359,6 +382,21 @@ inline constexpr StringLiteral kSpikeInput = "fsnn.spike_input";
 Value inlineMap(OpBuilder &b, Region &region, Value argument,
                 bool argumentIsSpikes = false);
 
+/// Whether `region` can be propagated by change: an event-driven synaptic
+/// map of the argument followed only by linear maps (dropout with a mask
+/// from outside, flatten, average pooling). Such a region is affine,
+/// R(s) = L(s) + R(0), so R(s[t]) = R(s[t-1]) + L(s[t] - s[t-1]), and
+/// L visits only the neurons whose spike changed.
+bool isChangeDrivable(Region &region);
+
+/// Clones the linear part L of a change-drivable `region` (its synaptic
+/// map without the bias) applied to `change` (values in {-1, 0, 1}).
+Value inlineLinearPart(OpBuilder &b, Region &region, Value change);
+
+/// A stride-1 conv whose padding stays within the kernel, which the CPU
+/// lowers event-driven when its input is spikes.
+bool hasEventDrivenConvShape(Conv2DOp op);
+
 /// One step of a neuron: v = u + I; spike at v >= V_th; reset by
 /// subtraction (or to zero); leak; the rate accumulator and the spike count.
 struct NeuronStep {
@@ -416,6 +454,7 @@ public:
     Lowering l{rewriter, op.getLoc()};
     l.gpu = options.target == LoweringTarget::GPU;
     l.vectorBits = options.vectorBits;
+    l.propagateByChange = options.propagateByChange;
     SmallVector<Value> results;
     if (failed(build(l, op, results)))
       return failure();

@@ -18,44 +18,100 @@ Value mlir::fsnn::lowering::scatterSpikes(
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> accAt,
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt) {
   Location loc = l.loc;
+  OpBuilder &b = l.b;
   RankedTensorType accType = l.typeOf(acc);
   Type element = accType.getElementType();
-  ArrayRef<int64_t> bounds = l.typeOf(spikes).getShape();
+  RankedTensorType spikeType = l.typeOf(spikes);
+  ArrayRef<int64_t> shape = spikeType.getShape();
+  int64_t batch = shape[0];
+  int64_t perSample = spikeType.getNumElements() / batch;
   unsigned rank = windowType.getRank();
-  return carriedLoopNest(
-      l.b, loc, bounds, acc,
-      [&](OpBuilder &nb, ValueRange ivs, Value state) -> Value {
-        Value spike = tensor::ExtractOp::create(nb, loc, spikes, ivs);
-        Value fired =
-            arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::UNE, spike,
-                                  floatConstant(nb, loc, element, 0.0));
-        auto guard = scf::IfOp::create(nb, loc, TypeRange{accType}, fired,
-                                       /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard g(nb);
-        nb.setInsertionPointToStart(&guard.getThenRegion().front());
-        Lowering tl{nb, loc};
-        SmallVector<OpFoldResult> ones(rank, nb.getIndexAttr(1)), sizes;
-        for (int64_t d : windowType.getShape())
-          sizes.push_back(nb.getIndexAttr(d));
-        SmallVector<OpFoldResult> at = accAt(nb, ivs);
-        Value window = tensor::ExtractSliceOp::create(nb, loc, windowType,
-                                                      state, at, sizes, ones);
-        Value kernel = tensor::ExtractSliceOp::create(
-            nb, loc, windowType, weights, weightAt(nb, ivs), sizes, ones);
-        SmallVector<IteratorType> parallel(rank, kPar);
-        Value updated = tl.generic(
-            windowType, ValueRange{kernel}, window,
-            {tl.identity(rank), tl.identity(rank)}, parallel,
-            [&](OpBuilder &bb, Location bl, ValueRange a) {
-              return (Value)arith::AddFOp::create(
-                  bb, bl, a[1], arith::MulFOp::create(bb, bl, spike, a[0]));
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  // One sample's spikes as a row, so that finding the ones that fired is one
+  // loop over contiguous floats.
+  Value rows = spikes;
+  if (spikeType.getRank() > 2) {
+    ReassociationIndices rest =
+        llvm::to_vector(llvm::seq<int64_t>(1, spikeType.getRank()));
+    rows = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({batch, perSample}, element), spikes,
+        SmallVector<ReassociationIndices>{{0}, rest});
+  }
+  Value firedInit = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{perSample}, b.getIndexType());
+  auto samples = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, batch), index(b, 1),
+      ValueRange{acc, firedInit},
+      [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
+        // The positions of the neurons that fired, compacted without a
+        // branch: a branch per neuron is mispredicted at every few spikes.
+        Value zero = floatConstant(sb, loc, element, 0.0);
+        auto compact = scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, perSample), index(sb, 1),
+            ValueRange{sampleState[1], index(sb, 0)},
+            [&](OpBuilder &cb, Location, Value f, ValueRange list) {
+              Value spike =
+                  tensor::ExtractOp::create(cb, loc, rows, ValueRange{n, f});
+              Value stored = tensor::InsertOp::create(cb, loc, f, list[0],
+                                                      ValueRange{list[1]});
+              Value fired = arith::CmpFOp::create(
+                  cb, loc, arith::CmpFPredicate::UNE, spike, zero);
+              Value next = arith::SelectOp::create(
+                  cb, loc, fired,
+                  arith::AddIOp::create(cb, loc, list[1], index(cb, 1)),
+                  list[1]);
+              scf::YieldOp::create(cb, loc, ValueRange{stored, next});
             });
-        scf::YieldOp::create(nb, loc,
-                             tensor::InsertSliceOp::create(
-                                 nb, loc, updated, state, at, sizes, ones)
-                                 .getResult());
-        nb.setInsertionPointToStart(&guard.getElseRegion().front());
-        scf::YieldOp::create(nb, loc, state);
-        return guard.getResult(0);
+        Value firedList = compact.getResult(0);
+        auto events = scf::ForOp::create(
+            sb, loc, index(sb, 0), compact.getResult(1), index(sb, 1),
+            ValueRange{sampleState[0]},
+            [&](OpBuilder &eb, Location, Value k, ValueRange state) {
+              Value f =
+                  tensor::ExtractOp::create(eb, loc, firedList, ValueRange{k});
+              Value spike =
+                  tensor::ExtractOp::create(eb, loc, rows, ValueRange{n, f});
+              // (n, the neuron's position in the spike tensor).
+              SmallVector<Value> ivs(shape.size());
+              ivs[0] = n;
+              Value rest = f;
+              for (size_t d = shape.size() - 1; d >= 1; --d) {
+                Value size = index(eb, shape[d]);
+                ivs[d] =
+                    d == 1 ? rest
+                           : (Value)arith::RemUIOp::create(eb, loc, rest, size);
+                if (d > 1)
+                  rest = arith::DivUIOp::create(eb, loc, rest, size);
+              }
+              Lowering tl{eb, loc};
+              SmallVector<OpFoldResult> ones(rank, eb.getIndexAttr(1)), sizes;
+              for (int64_t d : windowType.getShape())
+                sizes.push_back(eb.getIndexAttr(d));
+              SmallVector<OpFoldResult> at = accAt(eb, ivs);
+              Value window = tensor::ExtractSliceOp::create(
+                  eb, loc, windowType, state[0], at, sizes, ones);
+              Value kernel = tensor::ExtractSliceOp::create(
+                  eb, loc, windowType, weights, weightAt(eb, ivs), sizes, ones);
+              // spike x w is exact for spikes and their changes (0, +-1), so
+              // the fused multiply-add rounds as the separate ones would.
+              Value updated =
+                  tl.generic(windowType, ValueRange{kernel}, window,
+                             {tl.identity(rank), tl.identity(rank)},
+                             SmallVector<utils::IteratorType>(rank, kPar),
+                             [&](OpBuilder &bb, Location bl, ValueRange a) {
+                               return (Value)math::FmaOp::create(bb, bl, spike,
+                                                                 a[0], a[1]);
+                             });
+              scf::YieldOp::create(
+                  eb, loc,
+                  tensor::InsertSliceOp::create(eb, loc, updated, state[0], at,
+                                                sizes, ones)
+                      .getResult());
+            });
+        scf::YieldOp::create(sb, loc,
+                             ValueRange{events.getResult(0), firedList});
       });
+  return samples.getResult(0);
 }

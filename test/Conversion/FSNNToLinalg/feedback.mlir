@@ -1,5 +1,6 @@
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg -loop-invariant-code-motion | FileCheck %s --check-prefix=HOIST
+// RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg=propagate-by-change=false | FileCheck %s --check-prefix=DENSE
 
 // As in the CPU pipeline, loop-invariant code motion takes the feedback
 // weight's transpose out of the time loop: it is computed once per call.
@@ -10,33 +11,46 @@
 // HOIST: scf.yield
 
 // Static input, one IF layer: F(x) is computed once before the time loop,
-// the loop carries u, s, acc and the count, the feedback is skipped at step
-// 1, and the rate is the accumulator times 1/T.
+// the loop carries u, s, acc, the count, the change of s and the feedback
+// map's output R, the feedback is skipped at step 1, and the rate is the
+// accumulator times 1/T.
 // CHECK-LABEL: func.func @static_if
 // The linear map: Fᵀ, then loops (b, i, o) with the outputs innermost.
 // CHECK: %[[FT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg1 : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>)
 // CHECK: %[[F:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%arg0, %[[FT]]
-// CHECK: %[[LOOP:.*]]:4 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}})
+// R starts as the map of no spikes.
+// CHECK: %[[R0:.*]]:2 = scf.for
+// CHECK: %[[LOOP:.*]]:6 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}}, %[[DS:.*]] = %{{.*}}, %[[R:.*]] = %[[R0]]#0)
 // CHECK-NOT: ins(%arg0
-// The feedback map's input is spikes: event-driven, for each sample and
-// each presynaptic neuron that fired, its row of Wᵀ is added.
-// CHECK: %[[WT:.*]] = linalg.generic {{.*}} ins(%arg2
-// CHECK: %[[FBMAP:.*]] = scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
-// CHECK: %[[SPIKE:.*]] = tensor.extract %[[S]][%[[B]], %[[I]]]
-// CHECK: %[[FIRED:.*]] = arith.cmpf une, %[[SPIKE]]
-// CHECK: scf.if %[[FIRED]]
-// CHECK: tensor.extract_slice %[[WT]][%[[I]], 0] [1, 3] [1, 1]
-// CHECK: tensor.insert_slice
-// No feedback at step 1: a select drops the map's result.
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
-// CHECK: %[[FB:.*]] = arith.select %[[FIRST]], %{{.*}}, %[[FBMAP]] : tensor<2x3xf32>
-// The neuron update is one elementwise pass that reads the current's terms
-// (F(x), then the feedback) and updates u, s, acc and the count in place (no
-// temporaries per step).
-// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%[[F]], %[[FB]] : tensor<2x3xf32>, tensor<2x3xf32>) outs(%[[U]], %{{.*}}, %[[ACC]], %[[N]] : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi32>)
-// CHECK: ^bb0(%[[INF:.*]]: f32, %[[INFB:.*]]: f32, %[[UO:.*]]: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %[[NO:.*]]: i32):
-// CHECK: %[[CUR:.*]] = arith.addf %[[INF]], %[[INFB]]
+// Propagation by change: the feedback map (without its bias) of the last
+// step's change of s, event-driven: per sample, the neurons whose spike
+// changed are compacted without branches, then each adds ±(its row of Wᵀ).
+// CHECK: %[[WT:.*]] = linalg.generic {{.*}} ins(%arg2
+// CHECK: %[[MAP:.*]]:2 = scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[LIST:.*]]:2 = scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: tensor.extract %[[DS]][%[[B]], %[[I]]]
+// CHECK: arith.cmpf une
+// CHECK: arith.select
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[LIST]]#1
+// CHECK: %[[J:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[CHANGE:.*]] = tensor.extract %[[DS]][%[[B]], %[[J]]]
+// CHECK: tensor.extract_slice %[[WT]][%[[J]], 0] [1, 3] [1, 1]
+// CHECK: math.fma %[[CHANGE]]
+// CHECK: tensor.insert_slice
+// R += that, in place, as one flat loop.
+// CHECK: %[[FLATR:.*]] = tensor.collapse_shape %[[R]] {{\[\[}}0, 1]]
+// CHECK: %[[RSUM:.*]] = linalg.generic {{.*}} outs(%[[FLATR]] : tensor<6xf32>)
+// CHECK: arith.addf
+// CHECK: %[[RNEXT:.*]] = tensor.expand_shape %[[RSUM]]
+// The neuron update is one elementwise pass over the flattened tensors that
+// reads the current's terms (F(x), then the feedback, dropped at step 1) and
+// updates u, s, acc, the count and the change of s in place (no temporaries
+// per step).
+// CHECK: %[[STEP:.*]]:5 = linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%{{.*}}, %{{.*}} : tensor<6xf32>, tensor<6xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xi32>, tensor<6xf32>)
+// CHECK: ^bb0(%[[INF:.*]]: f32, %[[INFB:.*]]: f32, %[[UO:.*]]: f32, %[[SO:.*]]: f32, %[[ACCO:.*]]: f32, %[[NO:.*]]: i32, %{{.*}}: f32):
+// CHECK: %[[GATED:.*]] = arith.select %[[FIRST]], %{{.*}}, %[[INFB]]
+// CHECK: %[[CUR:.*]] = arith.addf %[[INF]], %[[GATED]]
 // CHECK: %[[V:.*]] = arith.addf %[[UO]], %[[CUR]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
 // CHECK: %[[SPK:.*]] = arith.uitofp %[[FIRED]]
@@ -44,10 +58,19 @@
 // CHECK: %[[ACCN:.*]] = arith.addf %[[ACCO]], %[[SPK]]
 // CHECK: %[[INC:.*]] = arith.extui %[[FIRED]] : i1 to i32
 // CHECK: %[[NN:.*]] = arith.addi %[[NO]], %[[INC]]
-// CHECK: linalg.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[NN]]
-// CHECK: scf.yield %[[STEP]]#0, %[[STEP]]#1, %[[STEP]]#2, %[[STEP]]#3
+// CHECK: %[[DSN:.*]] = arith.subf %[[SPK]], %[[SO]]
+// CHECK: linalg.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[NN]], %[[DSN]]
+// CHECK: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[RNEXT]]
 // CHECK: %[[RATE:.*]] = arith.mulf %[[LOOP]]#2, %{{.*}} : tensor<2x3xf32>
 // CHECK: return %[[RATE]], %[[LOOP]]#3
+
+// Without propagation by change, the map runs on s at every step, and the
+// loop carries u, s, acc and the count only.
+// DENSE-LABEL: func.func @static_if
+// DENSE: %[[LOOP:.*]]:4 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}})
+// DENSE: tensor.extract %[[S]]
+// DENSE: %[[STEP:.*]]:4 = linalg.generic
+// DENSE: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
 func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xi32>) {
   %r, %c = fsnn.feedback %x steps 5 neuron #fsnn.neuron<if> input static : tensor<2x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
     feedback {
@@ -68,8 +91,9 @@ func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf3
 // the potential and the accumulator, and the rate divides by Σ λ^k.
 // CHECK-LABEL: func.func @lif_reset_zero
 // CHECK: scf.for
-// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2xf32>, tensor<1x2xf32>)
-// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %{{.*}}: i32):
+// CHECK: %[[STEP:.*]]:5 = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2xf32>)
+// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %[[ACCO:.*]]: f32, %{{.*}}: i32, %{{.*}}: f32):
+// CHECK: arith.select
 // CHECK: %[[CUR:.*]] = arith.addf
 // CHECK: %[[V:.*]] = arith.addf %{{.*}}, %[[CUR]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf oge, %[[V]]
@@ -82,7 +106,8 @@ func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf3
 // CHECK: %[[DECAYED:.*]] = arith.mulf %[[ACCO]], %{{.*}} :
 // CHECK: %[[ACC:.*]] = arith.addf %[[DECAYED]], %[[S]]
 // CHECK: linalg.yield %[[UNEXT]], %[[S]], %[[ACC]]
-// CHECK: scf.yield %[[STEP]]#0, %[[STEP]]#1, %[[STEP]]#2
+// CHECK: tensor.expand_shape %[[STEP]]#0
+// CHECK: scf.yield
 // 1 / (1 + 0.5 + 0.25) = 0.571428...
 // CHECK: arith.constant dense<0.571428{{[0-9]*}}> : tensor<1x2xf32>
 func.func @lif_reset_zero(%x: tensor<1x2xf32>, %w: tensor<2x2xf32>) -> tensor<1x2xf32> {
@@ -121,15 +146,21 @@ func.func @spike_frames(%x: tensor<2x6x4xf32>, %f: tensor<3x4xf32>) -> tensor<2x
 
 // -----
 
-// Two layers: layer 2 reads layer 1's spikes of the same step (the value
-// computed for s1 in this iteration), event-driven like the feedback.
+// Two layers: layer 2 reads the change of layer 1's spikes at the same step
+// (the value computed in this iteration), propagated by change like the
+// feedback, which reads the change of layer 2's spikes at the last step. The
+// loop carries u, s, acc, n and the change of s per layer, then the outputs
+// of the feedback and of layer 2's map.
 // CHECK-LABEL: func.func @two_layers
-// CHECK: scf.for {{.*}} iter_args(%[[U1:.*]] = %{{.*}}, %[[S1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[S2:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
-// CHECK: tensor.extract %[[S2]]
+// CHECK: scf.for {{.*}} iter_args(%[[U1:.*]] = %{{.*}}, %[[S1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[D1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %[[S2:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[D2:.*]] = %{{.*}}, %[[RFB:.*]] = %{{.*}}, %[[R2:.*]] = %{{.*}})
+// CHECK: tensor.extract %[[D2]]
+// CHECK: %[[STEP1:.*]]:5 = linalg.generic
 // CHECK: arith.select
-// CHECK: %[[STEP1:.*]]:4 = linalg.generic
 // CHECK: arith.uitofp
-// CHECK: tensor.extract %[[STEP1]]#1
+// CHECK: %[[D1NEXT:.*]] = tensor.expand_shape %[[STEP1]]#4
+// CHECK: tensor.extract %[[D1NEXT]]
+// CHECK: tensor.collapse_shape %[[R2]]
+// CHECK: %[[STEP2:.*]]:5 = linalg.generic
 // CHECK: scf.yield
 func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3xf32>) -> tensor<1x2xf32> {
   %r:2, %c:2 = fsnn.feedback %x steps 4 neuron #fsnn.neuron<if> input static : tensor<1x2xf32> -> (tensor<1x3xf32>, tensor<1x2xf32>), (tensor<1x3xi32>, tensor<1x2xi32>)
@@ -151,21 +182,29 @@ func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3
 
 // -----
 
-// A stride-1 conv on spikes (the feedback map) is event-driven: over the
-// input in (n, c, h, w) order, a neuron that fired adds its channel's
-// flipped kernel, channels last, into a K x K window of a padded
-// accumulator, which is then cropped and turned back to NCHW.
+// A stride-1 conv on spikes (the feedback map) is event-driven: per sample,
+// the neurons (c, h, w) whose spike changed are compacted in that order
+// without branches, then each adds ± its channel's flipped kernel, channels
+// last, into a K x K window of a padded accumulator, which is then cropped
+// and turned back to NCHW.
 // CHECK-LABEL: func.func @event_driven_conv_feedback
 // CHECK: scf.for
 // CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} ins(%arg2 : tensor<4x4x3x3xf32>) outs(%{{.*}} : tensor<4x3x3x4xf32>)
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<1x4x5x5xf32> into tensor<1x100xf32>
 // CHECK: scf.for %[[N:[a-z0-9_]+]] =
-// CHECK: scf.for %[[C:[a-z0-9_]+]] =
-// CHECK: scf.for %[[H:[a-z0-9_]+]] =
-// CHECK: scf.for %[[W:[a-z0-9_]+]] =
-// CHECK: %[[SPIKE:.*]] = tensor.extract %{{.*}}[%[[N]], %[[C]], %[[H]], %[[W]]] : tensor<1x4x5x5xf32>
-// CHECK: scf.if
+// CHECK: %[[LIST:.*]]:2 = scf.for %[[F:[a-z0-9_]+]] =
+// CHECK: tensor.extract %[[ROWS]][%[[N]], %[[F]]]
+// CHECK: arith.cmpf une
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %{{.*}} to %[[LIST]]#1
+// CHECK: %[[J:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[SPIKE:.*]] = tensor.extract %[[ROWS]][%[[N]], %[[J]]]
+// CHECK: %[[W:.*]] = arith.remui %[[J]], %c5
+// CHECK: %[[CH:.*]] = arith.divui %[[J]], %c5
+// CHECK: %[[H:.*]] = arith.remui %[[CH]]
+// CHECK: %[[C:.*]] = arith.divui %[[CH]]
 // CHECK: tensor.extract_slice %{{.*}}[%[[N]], %[[H]], %[[W]], 0] [1, 3, 3, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x3x3x4xf32>
 // CHECK: tensor.extract_slice %[[FLIPPED]][%[[C]], 0, 0, 0] [1, 3, 3, 4]
+// CHECK: math.fma %[[SPIKE]]
 // CHECK: tensor.insert_slice
 // CHECK: tensor.extract_slice %{{.*}}[0, 1, 1, 0] [1, 5, 5, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x5x5x4xf32>
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x5x5xf32>)
@@ -201,7 +240,7 @@ func.func @event_driven_conv_feedback(%x: tensor<1x4x5x5xf32>, %k: tensor<4x4x1x
 // CHECK: scf.for %[[K:[a-z0-9_]+]] = %{{.*}} to %[[LIST]]#1 {{.*}} -> (vector<16xf32>, vector<16xf32>)
 // CHECK: %[[IDX:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
 // CHECK: vector.transfer_read %{{.*}}[%[[IDX]], %{{.*}}]{{.*}}: tensor<32x32xf32>, vector<16xf32>
-// CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK: scf.yield {{.*}} : vector<16xf32>, vector<16xf32>
 // CHECK-COUNT-2: vector.transfer_write {{.*}} : vector<16xf32>, tensor<2x32xf32>
 func.func @register_tiled_feedback(%x: tensor<2x4xf32>, %f: tensor<32x4xf32>, %w: tensor<32x32xf32>) -> tensor<2x32xf32> {
