@@ -8,6 +8,7 @@
 #include "passes/Driver/Compile.h"
 
 #include "dialect/Target/Model/Translate.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "passes/Driver/Stages.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines/Pipelines.h"
@@ -68,6 +69,11 @@ llvm::Error mlir::fsnn::checkCompileOptions(const CompileOptions &options) {
     return stageError("the model support library '" + options.modelSupport +
                       "' does not exist (it is built with fsnn as "
                       "lib/libfsnn_model_support.a)");
+  if (cuda && !options.profileLines.empty())
+    return stageError("--profile-lines is for CPU models (--target cpu)");
+  if (!options.profileLines.empty())
+    if (fm::Status status = fm::checkOutputPath(options.profileLines))
+      return stageError(status.message());
   if (cuda && !llvm::sys::fs::exists(options.cudaToolkit + "/bin/ptxas"))
     return stageError("--target cuda needs CUDA's ptxas, and " +
                       options.cudaToolkit + "/bin/ptxas does not exist");
@@ -118,20 +124,39 @@ llvm::Error mlir::fsnn::lowerToLLVMDialect(ModuleOp module,
   gpu.format = "fatbin";
   gpu.toolkit = options.cudaToolkit;
   bool cuda = options.target == "cuda";
+  CPUPipelineOptions cpu;
+  cpu.vectorBits = targetVectorBits(options);
+  cpu.locationSnapshot = options.profileLines;
   LogicalResult built =
       cuda ? (options.training ? buildGPUTrainingPipeline(pm, gpu)
                                : buildGPULoweringPipeline(pm, gpu))
-           : (options.training
-                  ? buildCPUTrainingPipeline(pm, targetVectorBits(options))
-                  : buildCPULoweringPipeline(pm, targetVectorBits(options)));
+           : (options.training ? buildCPUTrainingPipeline(pm, cpu)
+                               : buildCPULoweringPipeline(pm, cpu));
   if (failed(built))
     return stageError("cannot build the pipeline");
+
   if (options.dumpPipeline) {
     pm.printAsTextualPipeline(llvm::errs());
     llvm::errs() << "\n";
   }
   if (failed(pm.run(module)))
     return stageError("lowering failed: " + context.diagnostics());
+  if (options.profileLines.empty())
+    return llvm::Error::success();
+  // Line tables need every op located: the few that the lowering creates
+  // without a location get the snapshot's line 0.
+  auto unlocated =
+      FileLineColLoc::get(&context.getContext(), options.profileLines, 0, 0);
+  module->walk([&](Operation *op) {
+    if (isa<UnknownLoc>(op->getLoc()))
+      op->setLoc(unlocated);
+  });
+  PassManager lines(&context.getContext());
+  LLVM::DIScopeForLLVMFuncOpPassOptions lineTables;
+  lineTables.emissionKind = LLVM::DIEmissionKind::LineTablesOnly;
+  lines.addPass(LLVM::createDIScopeForLLVMFuncOpPass(lineTables));
+  if (failed(lines.run(module)))
+    return stageError("line tables failed: " + context.diagnostics());
   return llvm::Error::success();
 }
 

@@ -51,6 +51,11 @@ struct CompileOptions {
   std::string output;
   /// Print the pass pipeline before running it.
   bool dumpPipeline = false;
+  /// CPU: write the IR after convert-fsnn-to-linalg to this file and give
+  /// the native code line tables into it, so that a profiler (perf report
+  /// --sort srcline) names the linalg-level op each instruction comes from;
+  /// "" for none.
+  std::string profileLines;
   /// Compile the training step (fsnn-generate-backward and
   /// buildCPUTrainingPipeline) instead of inference. The library's
   /// descriptor says `kind training`; it runs one compiled batch per call.

@@ -35,15 +35,19 @@ static LogicalResult addParsedStages(OpPassManager &pm, StringRef text,
 /// convert-fsnn-to-linalg for `target`, then parameter-only work (transposed
 /// weights, the spectral weight) out of the time loop.
 static void addFSNNToLinalgStages(OpPassManager &pm, StringRef target,
-                                  unsigned vectorBits = 512,
-                                  bool propagateByChange = true) {
+                                  const fsnn::CPUPipelineOptions &cpu = {}) {
   fsnn::ConvertFSNNToLinalgPassOptions lowering;
   lowering.target = target.str();
-  lowering.vectorBits = vectorBits;
-  lowering.propagateByChange = propagateByChange;
+  lowering.vectorBits = cpu.vectorBits;
+  lowering.propagateByChange = cpu.propagateByChange;
   pm.addPass(fsnn::createConvertFSNNToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
+  if (!cpu.locationSnapshot.empty()) {
+    LocationSnapshotOptions snapshot;
+    snapshot.fileName = cpu.locationSnapshot;
+    pm.addPass(createLocationSnapshot(snapshot));
+  }
 }
 
 /// fsnn-generate-backward and the clean-up after it, for the training steps.
@@ -93,24 +97,23 @@ void fsnn::buildInferencePreparationPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-LogicalResult fsnn::buildCPULoweringPipeline(OpPassManager &pm,
-                                             unsigned vectorBits,
-                                             bool propagateByChange) {
+LogicalResult
+fsnn::buildCPULoweringPipeline(OpPassManager &pm,
+                               const CPUPipelineOptions &options) {
   buildInferencePreparationPipeline(pm);
-  return buildCPULoweringStages(pm, vectorBits, propagateByChange);
+  return buildCPULoweringStages(pm, options);
 }
 
-LogicalResult fsnn::buildCPUTrainingPipeline(OpPassManager &pm,
-                                             unsigned vectorBits,
-                                             bool propagateByChange) {
+LogicalResult
+fsnn::buildCPUTrainingPipeline(OpPassManager &pm,
+                               const CPUPipelineOptions &options) {
   addBackwardStages(pm);
-  return buildCPULoweringStages(pm, vectorBits, propagateByChange);
+  return buildCPULoweringStages(pm, options);
 }
 
 LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm,
-                                           unsigned vectorBits,
-                                           bool propagateByChange) {
-  addFSNNToLinalgStages(pm, "cpu", vectorBits, propagateByChange);
+                                           const CPUPipelineOptions &options) {
+  addFSNNToLinalgStages(pm, "cpu", options);
   // Batch-sized splats filled at run time, not baked into the library. The
   // GPU pipeline sets splat globals with gpu.memset instead
   // (fsnn-place-on-device).

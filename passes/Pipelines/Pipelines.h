@@ -19,33 +19,42 @@ namespace mlir::fsnn {
 /// canonicalize, which folds constant parameters, and CSE.
 void buildInferencePreparationPipeline(OpPassManager &pm);
 
+/// How the CPU pipelines lower.
+struct CPUPipelineOptions {
+  /// Register tiles are sized for `vectorBits`-bit vector registers (512 for
+  /// AVX-512, 256 for AVX2; fsnn-compile asks the target CPU).
+  unsigned vectorBits = 512;
+  /// Simulations visit only the neurons whose spike changed
+  /// (convert-fsnn-to-linalg's propagate-by-change); without it, every sum
+  /// runs in the dense map's order, as the GPU lowering's do.
+  bool propagateByChange = true;
+  /// Where to write the IR right after convert-fsnn-to-linalg, whose lines
+  /// then become the locations of everything lowered from it (MLIR's
+  /// snapshot-op-locations), or "" for none: with line tables
+  /// (fsnn-compile --profile-lines), a profiler attributes machine code to
+  /// the linalg-level ops.
+  std::string locationSnapshot;
+};
+
 /// The inference model to the LLVM dialect, for CPU: inference preparation,
 /// convert-fsnn-to-linalg, then bufferization (parameters and results become
 /// memref arguments: inputs first, outputs after), loops and LLVM. Fails
-/// only if the upstream part of the pipeline cannot be parsed. Register
-/// tiles are sized for `vectorBits`-bit vector registers (512 for AVX-512,
-/// 256 for AVX2; fsnn-compile asks the target CPU). With
-/// `propagateByChange`, simulations visit only the neurons whose spike
-/// changed (convert-fsnn-to-linalg's propagate-by-change); without it, every
-/// sum runs in the dense map's order, as the GPU lowering's do.
+/// only if the upstream part of the pipeline cannot be parsed.
 LogicalResult buildCPULoweringPipeline(OpPassManager &pm,
-                                       unsigned vectorBits = 512,
-                                       bool propagateByChange = true);
+                                       const CPUPipelineOptions &options = {});
 
 /// The training forward function (fsnn-translate --import --training) to the
 /// LLVM dialect, for CPU: fsnn-generate-backward derives the implicit
 /// backward, then the same lowering stages as inference, without the
 /// inference preparation (dropout and batch statistics are part of training).
 LogicalResult buildCPUTrainingPipeline(OpPassManager &pm,
-                                       unsigned vectorBits = 512,
-                                       bool propagateByChange = true);
+                                       const CPUPipelineOptions &options = {});
 
 /// What both pipelines share after their fsnn-level passes:
 /// convert-fsnn-to-linalg, loop-invariant code motion, bufferization, loops
 /// and the LLVM dialect.
 LogicalResult buildCPULoweringStages(OpPassManager &pm,
-                                     unsigned vectorBits = 512,
-                                     bool propagateByChange = true);
+                                     const CPUPipelineOptions &options = {});
 
 struct GPUPipelineOptions {
   std::string chip = "sm_90";

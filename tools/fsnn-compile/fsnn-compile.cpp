@@ -98,6 +98,12 @@ static cl::opt<std::string> maxMemory(
 static cl::opt<bool> dumpPipeline("dump-pipeline",
                                   cl::desc("Print the pass pipeline"),
                                   cl::cat(category));
+static cl::opt<std::string> profileLines(
+    "profile-lines",
+    cl::desc("CPU: write the IR after convert-fsnn-to-linalg to this file and "
+             "give the native code line tables into it, for a profiler "
+             "(perf report --sort srcline)"),
+    cl::value_desc("file"), cl::cat(category));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -142,6 +148,7 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.output = output;
   options.dumpPipeline = dumpPipeline;
+  options.profileLines = profileLines;
   options.training = train;
   options.target = target;
   options.chip = chip;

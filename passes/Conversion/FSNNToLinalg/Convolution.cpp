@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
 using namespace mlir;
@@ -20,6 +21,156 @@ bool mlir::fsnn::lowering::hasEventDrivenConvShape(Conv2DOp op) {
   return steps[0] == 1 && steps[1] == 1 &&
          pads[0] <= kernelType.getDimSize(2) - 1 &&
          pads[1] <= kernelType.getDimSize(3) - 1;
+}
+
+Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
+                                         Value init) {
+  RankedTensorType inType = typeOf(input), outType = typeOf(init);
+  RankedTensorType wType = typeOf(filter);
+  Type element = outType.getElementType();
+  int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+  int64_t hp = inType.getDimSize(2), wp = inType.getDimSize(3);
+  int64_t o = wType.getDimSize(0), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  int64_t ho = outType.getDimSize(2), wo = outType.getDimSize(3);
+  int64_t kLanes = lanes();
+  int64_t parts = vectorBits >= 512 ? 5 : 3;
+  int64_t tile = parts * kLanes;
+  int64_t positions = (ho - 1) * wp + wo;
+  // Whole tiles of grid positions: the positions past the last output are
+  // computed and dropped, on zeros past the end of the input.
+  int64_t gridSize = (positions + tile - 1) / tile * tile;
+  int64_t flatSize = hp * wp + (gridSize - positions);
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto flatType = RankedTensorType::get({n, c, flatSize}, element);
+  Value flatInput = generic(
+      flatType, ValueRange{}, empty(flatType), {identity(3)},
+      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value q = linalg::IndexOp::create(nb, nl, 2);
+        Value width = indexConstant(nb, nl, wp);
+        Value row = arith::MinUIOp::create(
+            nb, nl, arith::DivUIOp::create(nb, nl, q, width),
+            indexConstant(nb, nl, hp - 1));
+        Value column = arith::RemUIOp::create(nb, nl, q, width);
+        Value value = tensor::ExtractOp::create(
+            nb, nl, input,
+            ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                       linalg::IndexOp::create(nb, nl, 1), row, column});
+        Value inside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                             q, indexConstant(nb, nl, hp * wp));
+        return (Value)arith::SelectOp::create(
+            nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
+      });
+  auto gridType = RankedTensorType::get({n, o, gridSize}, element);
+  Value gridInit = generic(
+      gridType, ValueRange{}, empty(gridType), {identity(3)},
+      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value p = linalg::IndexOp::create(nb, nl, 2);
+        Value width = indexConstant(nb, nl, wp);
+        Value row = arith::MinUIOp::create(
+            nb, nl, arith::DivUIOp::create(nb, nl, p, width),
+            indexConstant(nb, nl, ho - 1));
+        Value column = arith::MinUIOp::create(
+            nb, nl, arith::RemUIOp::create(nb, nl, p, width),
+            indexConstant(nb, nl, wo - 1));
+        return (Value)tensor::ExtractOp::create(
+            nb, nl, init,
+            ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                       linalg::IndexOp::create(nb, nl, 1), row, column});
+      });
+  auto laneType = VectorType::get({kLanes}, element);
+  SmallVector<bool> inBounds{true};
+  auto offset = [&](OpBuilder &nb, Value base, int64_t by) {
+    return arith::AddIOp::create(nb, loc, base, index(nb, by)).getResult();
+  };
+  // One carried loop over [0, bound) whose body maps the carried vectors.
+  auto carried =
+      [&](OpBuilder &nb, int64_t bound, ValueRange init,
+          function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)>
+              body) {
+        return scf::ForOp::create(
+                   nb, loc, index(nb, 0), index(nb, bound), index(nb, 1), init,
+                   [&](OpBuilder &lb, Location, Value iv, ValueRange state) {
+                     scf::YieldOp::create(lb, loc, body(lb, iv, state));
+                   })
+            .getResults();
+      };
+  Value grid = carriedLoopNest(
+      b, loc, {n, o / kConvTileChannels, gridSize / tile}, gridInit,
+      [&](OpBuilder &tb, ValueRange ivs, Value state) -> Value {
+        Value sample = ivs[0];
+        Value o0 = arith::MulIOp::create(tb, loc, ivs[1],
+                                         index(tb, kConvTileChannels));
+        Value p0 = arith::MulIOp::create(tb, loc, ivs[2], index(tb, tile));
+        Value zero = floatConstant(tb, loc, element, 0.0);
+        SmallVector<Value> accumulators;
+        for (int64_t s = 0; s < kConvTileChannels; ++s)
+          for (int64_t part = 0; part < parts; ++part)
+            accumulators.push_back(vector::TransferReadOp::create(
+                tb, loc, laneType, state,
+                ValueRange{sample, offset(tb, o0, s),
+                           offset(tb, p0, part * kLanes)},
+                zero, ArrayRef<bool>(inBounds)));
+        ValueRange sums = carried(
+            tb, c, accumulators,
+            [&](OpBuilder &cb, Value channel, ValueRange perChannel) {
+              return SmallVector<Value>(carried(
+                  cb, kh, perChannel,
+                  [&](OpBuilder &hb, Value r, ValueRange perRow) {
+                    return SmallVector<Value>(carried(
+                        hb, kw, perRow,
+                        [&](OpBuilder &kb, Value q, ValueRange partial) {
+                          Value shift = arith::AddIOp::create(
+                              kb, loc,
+                              arith::MulIOp::create(kb, loc, r, index(kb, wp)),
+                              q);
+                          Value start =
+                              arith::AddIOp::create(kb, loc, p0, shift);
+                          SmallVector<Value> inputs;
+                          for (int64_t part = 0; part < parts; ++part)
+                            inputs.push_back(vector::TransferReadOp::create(
+                                kb, loc, laneType, flatInput,
+                                ValueRange{sample, channel,
+                                           offset(kb, start, part * kLanes)},
+                                floatConstant(kb, loc, element, 0.0),
+                                ArrayRef<bool>(inBounds)));
+                          SmallVector<Value> updated;
+                          for (int64_t s = 0; s < kConvTileChannels; ++s) {
+                            Value weight = tensor::ExtractOp::create(
+                                kb, loc, filter,
+                                ValueRange{offset(kb, o0, s), channel, r, q});
+                            Value weights = vector::BroadcastOp::create(
+                                kb, loc, laneType, weight);
+                            for (int64_t part = 0; part < parts; ++part)
+                              updated.push_back(arith::AddFOp::create(
+                                  kb, loc, partial[s * parts + part],
+                                  arith::MulFOp::create(kb, loc, weights,
+                                                        inputs[part])));
+                          }
+                          return updated;
+                        }));
+                  }));
+            });
+        Value result = state;
+        for (int64_t s = 0; s < kConvTileChannels; ++s)
+          for (int64_t part = 0; part < parts; ++part)
+            result = vector::TransferWriteOp::create(
+                         tb, loc, sums[s * parts + part], result,
+                         ValueRange{sample, offset(tb, o0, s),
+                                    offset(tb, p0, part * kLanes)},
+                         ArrayRef<bool>(inBounds))
+                         .getResult();
+        return result;
+      });
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  AffineMap fromGrid =
+      AffineMap::get(4, 0, {d(0), d(1), d(2) * wp + d(3)}, ctx);
+  return generic(outType, ValueRange{grid}, empty(outType),
+                 {fromGrid, identity(4)}, {kPar, kPar, kPar, kPar},
+                 [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
 namespace {

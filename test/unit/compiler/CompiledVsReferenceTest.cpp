@@ -61,12 +61,13 @@ public:
     auto function = *compiled->module->getOps<mlir::func::FuncOp>().begin();
     function->setAttr("llvm.emit_c_interface", mlir::UnitAttr::get(ctx));
     mlir::PassManager pm(ctx);
+    mlir::fsnn::CPUPipelineOptions cpu;
+    cpu.propagateByChange = propagateByChange;
     // A block size that does not divide the test models' extents, so that
     // the guard of the last block matters.
     EXPECT_TRUE(mlir::succeeded(
         emulateGPU ? mlir::fsnn::buildGPUEmulationPipeline(pm, 96)
-                   : mlir::fsnn::buildCPULoweringPipeline(pm, 512,
-                                                          propagateByChange)));
+                   : mlir::fsnn::buildCPULoweringPipeline(pm, cpu)));
     if (mlir::failed(pm.run(*compiled->module))) {
       ADD_FAILURE() << "lowering failed:\n" << diagnostics;
       return nullptr;
