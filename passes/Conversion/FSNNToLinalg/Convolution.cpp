@@ -23,6 +23,52 @@ bool mlir::fsnn::lowering::hasEventDrivenConvShape(Conv2DOp op) {
          pads[1] <= kernelType.getDimSize(3) - 1;
 }
 
+Value Lowering::blockTransposed(Value matrix) {
+  RankedTensorType type = typeOf(matrix);
+  Type element = type.getElementType();
+  int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
+  auto tType = RankedTensorType::get({columns, rows}, element);
+  constexpr int64_t side = kTransposeBlock;
+  auto rowType = VectorType::get({side}, element);
+  auto blockType = VectorType::get({side, side}, element);
+  SmallVector<bool> inBounds{true};
+  return carriedLoopNest(
+      b, loc, {rows / side, columns / side}, empty(tType),
+      [&](OpBuilder &nb, ValueRange ivs, Value state) -> Value {
+        Value i0 = arith::MulIOp::create(nb, loc, ivs[0],
+                                         indexConstant(nb, loc, side));
+        Value j0 = arith::MulIOp::create(nb, loc, ivs[1],
+                                         indexConstant(nb, loc, side));
+        auto plus = [&](Value v, int64_t k) {
+          return arith::AddIOp::create(nb, loc, v, indexConstant(nb, loc, k))
+              .getResult();
+        };
+        Value zero = floatConstant(nb, loc, element, 0.0);
+        Value block = arith::ConstantOp::create(
+            nb, loc, blockType,
+            DenseElementsAttr::get(blockType, nb.getFloatAttr(element, 0.0)));
+        for (int64_t k = 0; k < side; ++k) {
+          Value row = vector::TransferReadOp::create(
+              nb, loc, rowType, matrix, ValueRange{plus(i0, k), j0}, zero,
+              ArrayRef<bool>(inBounds));
+          block = vector::InsertOp::create(nb, loc, row, block,
+                                           ArrayRef<int64_t>{k});
+        }
+        Value flipped = vector::TransposeOp::create(nb, loc, block,
+                                                    ArrayRef<int64_t>{1, 0});
+        Value result = state;
+        for (int64_t k = 0; k < side; ++k) {
+          Value column =
+              vector::ExtractOp::create(nb, loc, flipped, ArrayRef<int64_t>{k});
+          result = vector::TransferWriteOp::create(nb, loc, column, result,
+                                                   ValueRange{plus(j0, k), i0},
+                                                   ArrayRef<bool>(inBounds))
+                       .getResult();
+        }
+        return result;
+      });
+}
+
 Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
                                          Value init) {
   RankedTensorType inType = typeOf(input), outType = typeOf(init);

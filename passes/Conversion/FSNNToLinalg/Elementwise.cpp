@@ -76,7 +76,8 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
   Type element = vType.getElementType();
   // σ̂ = uᵀ (V_mat v), in two stages like the reference: a sum of a few
   // hundred terms per stage, not one float32 sum over all of V (whose
-  // rounding, through W_eff, shifts every feedback current).
+  // rounding, through W_eff, shifts every feedback current); on CPUs each
+  // row's sum in blocks.
   AffineMap vMap = l.trailingColumn(vType);
   AffineMap scalarMap = AffineMap::get(rank, 0, {}, l.b.getContext());
   auto rowsType =
@@ -87,9 +88,28 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
     Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
     return (Value)arith::AddFOp::create(nb, nl, a[2], product);
   };
-  Value vv = l.generic(
-      rowsType, ValueRange{op.getWeight(), op.getV()}, l.filled(rowsType, 0.0),
-      {l.identity(rank), vMap, l.pick(rank, {0})}, rowIterators, multiplyAdd);
+  Value vv;
+  if (l.gpu) {
+    vv = l.generic(rowsType, ValueRange{op.getWeight(), op.getV()},
+                   l.filled(rowsType, 0.0),
+                   {l.identity(rank), vMap, l.pick(rank, {0})}, rowIterators,
+                   multiplyAdd);
+  } else {
+    // Per row in blocks: the in-order sum, one dependent addition after
+    // another, took half of a batch-1 F400 inference.
+    Value matrix = op.getWeight();
+    if (rank > 2) {
+      ReassociationIndices columns =
+          llvm::to_vector(llvm::seq<int64_t>(1, rank));
+      matrix = tensor::CollapseShapeOp::create(
+          l.b, l.loc,
+          RankedTensorType::get({vType.getDimSize(0),
+                                 vType.getNumElements() / vType.getDimSize(0)},
+                                element),
+          matrix, SmallVector<ReassociationIndices>{{0}, columns});
+    }
+    vv = l.rowDots(matrix, op.getV());
+  }
   Value sigma =
       l.generic(scalar, ValueRange{op.getU(), vv}, l.filled(scalar, 0.0),
                 {l.identity(1), l.identity(1),

@@ -261,6 +261,81 @@ Value lowerSpikeLinearOp(Lowering &l, LinearOp op) {
   return lowerSpikeLinear(l, op, transposed, init);
 }
 
+/// y = x Wᵀ + b for a few dense samples, on W itself: for every sample and
+/// block of four outputs, one vector of partial sums per output runs over
+/// the inputs (each x vector loaded serves the four rows of W), and the
+/// lanes are summed at the end. Wᵀ would cost as much to form, per call, as
+/// the product itself at batch 1. The sums are blocked (lanes partial sums
+/// over every lanes-th input, then a tree), not the contraction's running
+/// order: closer to float64, not bit for bit.
+Value lowerDenseLinearDot(Lowering &l, LinearOp op) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  Value x = op.getInput(), weight = op.getWeight();
+  RankedTensorType xType = l.typeOf(x);
+  Type element = xType.getElementType();
+  int64_t batch = xType.getDimSize(0), in = xType.getDimSize(1),
+          out = op.getType().getDimSize(1);
+  int64_t kLanes = l.lanes();
+  int64_t rowsPerBlock = out % 4 == 0 ? 4 : 1;
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto laneType = VectorType::get({kLanes}, element);
+  SmallVector<bool> inBounds{true};
+  Value init = l.initWithBias(op.getType(), op.getBias(), 1);
+  return carriedLoopNest(
+      b, loc, {batch, out / rowsPerBlock}, init,
+      [&](OpBuilder &nb, ValueRange ivs, Value state) -> Value {
+        Value sample = ivs[0];
+        Value o0 =
+            arith::MulIOp::create(nb, loc, ivs[1], index(nb, rowsPerBlock));
+        auto row = [&](OpBuilder &rb, int64_t s) {
+          return arith::AddIOp::create(rb, loc, o0, index(rb, s)).getResult();
+        };
+        Value zeros = arith::ConstantOp::create(
+            nb, loc, laneType,
+            DenseElementsAttr::get(laneType, nb.getFloatAttr(element, 0.0)));
+        auto sums = scf::ForOp::create(
+            nb, loc, index(nb, 0), index(nb, in), index(nb, kLanes),
+            SmallVector<Value>(rowsPerBlock, zeros),
+            [&](OpBuilder &kb, Location, Value i, ValueRange partial) {
+              Value zero = floatConstant(kb, loc, element, 0.0);
+              Value xv = vector::TransferReadOp::create(
+                  kb, loc, laneType, x, ValueRange{sample, i}, zero,
+                  ArrayRef<bool>(inBounds));
+              SmallVector<Value> updated;
+              for (int64_t s = 0; s < rowsPerBlock; ++s) {
+                Value wv = vector::TransferReadOp::create(
+                    kb, loc, laneType, weight, ValueRange{row(kb, s), i}, zero,
+                    ArrayRef<bool>(inBounds));
+                updated.push_back(
+                    vector::FMAOp::create(kb, loc, wv, xv, partial[s]));
+              }
+              scf::YieldOp::create(kb, loc, updated);
+            });
+        Value result = state;
+        for (int64_t s = 0; s < rowsPerBlock; ++s) {
+          Value at = row(nb, s);
+          Value bias =
+              tensor::ExtractOp::create(nb, loc, state, ValueRange{sample, at});
+          Value total = vector::ReductionOp::create(
+              nb, loc, vector::CombiningKind::ADD, sums.getResult(s));
+          result = tensor::InsertOp::create(
+              nb, loc, arith::AddFOp::create(nb, loc, bias, total), result,
+              ValueRange{sample, at});
+        }
+        return result;
+      });
+}
+
+/// The dot form applies where the register-blocked one does not (batch not
+/// a multiple of 4), to dense inputs whose width is whole vectors.
+bool fitsDenseDot(LinearOp op, unsigned vectorBits) {
+  return op.getType().getDimSize(0) % 4 != 0 &&
+         op.getInput().getType().getDimSize(1) % (vectorBits / 32) == 0;
+}
+
 /// Four samples x up to five vectors of outputs with AVX-512 (20
 /// accumulators and 5 weight vectors in its 32 registers), up to three with
 /// AVX2 (12 and 3 in its 16).
@@ -295,6 +370,12 @@ void mlir::fsnn::lowering::populateLinearPatterns(
       patterns, options, single(lowerDenseLinearOp),
       [vectorBits = options.vectorBits](LinearOp op) {
         return fitsDenseTile(op, vectorBits);
+      },
+      /*benefit=*/2);
+  addLowering<LinearOp>(
+      patterns, options, single(lowerDenseLinearDot),
+      [vectorBits = options.vectorBits](LinearOp op) {
+        return fitsDenseDot(op, vectorBits);
       },
       /*benefit=*/2);
   addLowering<LinearOp>(

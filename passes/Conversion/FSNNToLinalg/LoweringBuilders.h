@@ -251,10 +251,48 @@ struct Lowering {
     RankedTensorType type = typeOf(matrix);
     auto tType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
                                        type.getElementType());
+    if (!gpu && type.getDimSize(0) % kTransposeBlock == 0 &&
+        type.getDimSize(1) % kTransposeBlock == 0)
+      return blockTransposed(matrix);
     return generic(tType, ValueRange{matrix}, empty(tType),
                    {pick(2, {1, 0}), identity(2)}, {kPar, kPar},
                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   }
+
+  /// y[i] = Σ_j M[i, j] x[j] on CPUs: each row's sum carried in a register
+  /// and reassociable, so that LLVM vectorizes it (blocked partial sums, not
+  /// the running order); a linalg reduction keeps the sum in memory and
+  /// adds one term per few cycles. `matrix` is rows x columns.
+  Value rowDots(Value matrix, Value x) {
+    RankedTensorType mType = typeOf(matrix);
+    Type element = mType.getElementType();
+    auto rowsType = RankedTensorType::get({mType.getDimSize(0)}, element);
+    auto flags = reassociable(b.getContext());
+    return carriedLoopNest(
+        b, loc, {mType.getDimSize(0)}, empty(rowsType),
+        [&](OpBuilder &rb, ValueRange row, Value state) -> Value {
+          Value sum = carriedLoopNest(
+              rb, loc, {mType.getDimSize(1)},
+              floatConstant(rb, loc, element, 0.0),
+              [&](OpBuilder &db, ValueRange column, Value acc) -> Value {
+                Value m = tensor::ExtractOp::create(
+                    db, loc, matrix, ValueRange{row[0], column[0]});
+                Value v = tensor::ExtractOp::create(db, loc, x, column);
+                return arith::AddFOp::create(
+                    db, loc, acc, arith::MulFOp::create(db, loc, m, v, flags),
+                    flags);
+              });
+          return tensor::InsertOp::create(rb, loc, sum, state, row);
+        });
+  }
+
+  /// The side of the blocks blockTransposed moves at once.
+  static constexpr int64_t kTransposeBlock = 8;
+  /// Mᵀ by blocks of 8 x 8 (both sides multiples of 8), each read as 8 row
+  /// vectors, transposed in registers and written as 8 row vectors: the
+  /// element-wise form reads one column element per store, a strided gather
+  /// that cost as much as a batch-1 product with the matrix (Convolution.cpp).
+  Value blockTransposed(Value matrix);
 
   /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
   /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are

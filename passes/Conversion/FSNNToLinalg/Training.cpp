@@ -125,6 +125,8 @@ Value normalise(Lowering &l, Value x) {
 
 /// y[i] = Σ_j M[i, j] x[j], or with `transposed` y[j] = Σ_i M[i, j] x[i].
 Value matrixVector(Lowering &l, Value matrix, Value x, bool transposed) {
+  if (!transposed && !l.gpu)
+    return l.rowDots(matrix, x);
   RankedTensorType mType = l.typeOf(matrix);
   auto type = RankedTensorType::get({mType.getDimSize(transposed ? 1 : 0)},
                                     mType.getElementType());

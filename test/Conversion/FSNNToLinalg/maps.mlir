@@ -1,11 +1,10 @@
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s --check-prefix=MAP
 
-// The index maps that carry the semantics: the strided window, the flipped
-// transposed-conv kernel, and v on the flattened trailing dims of V.
+// The index maps that carry the semantics: the strided window and the
+// flipped transposed-conv kernel.
 // MAP-DAG: affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5 * 2 + d3, d6 * 2 + d4)>
 // MAP-DAG: affine_map<(d0, d1, d2, d3) -> (d1, d0, -d2 + 2, -d3 + 2)>
-// MAP-DAG: affine_map<(d0, d1, d2, d3) -> (d3 + d2 * 3 + d1 * 9)>
 
 // A padded, strided conv: the input is gathered into a zero-padded tensor,
 // the bias initialises the output, and the loops (n, o, c, kh, kw, oh, ow)
@@ -55,10 +54,17 @@ func.func @conv_transpose_upsampling(%s: tensor<1x4x3x3xf32>, %w: tensor<4x2x3x3
 
 // -----
 
-// The spectral weight: σ̂ = uᵀ (V_mat v) in two stages, V_mat v reading v on
-// the flattened trailing dims, then the dot with u; W = clamp(g) V / σ̂.
+// The spectral weight: σ̂ = uᵀ (V_mat v) in two stages, V_mat v on V
+// flattened to rows x (c kh kw) (per row a reassociable sum carried in a
+// register, which LLVM vectorizes), then the dot with u; W = clamp(g) V / σ̂.
 // CHECK-LABEL: func.func @spectral_conv_weight
-// CHECK: %[[VV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "reduction", "reduction"]} ins(%arg0, %arg3 : tensor<2x2x3x3xf32>, tensor<18xf32>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: %[[VMAT:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0], [1, 2, 3]] : tensor<2x2x3x3xf32> into tensor<2x18xf32>
+// CHECK: %[[VV:.*]] = scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: scf.for %[[COL:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK: %[[M:.*]] = tensor.extract %[[VMAT]][%[[ROW]], %[[COL]]]
+// CHECK: %[[X:.*]] = tensor.extract %arg3[%[[COL]]]
+// CHECK: %[[P:.*]] = arith.mulf %[[M]], %[[X]] fastmath<reassoc,contract>
+// CHECK: arith.addf %[[ACC]], %[[P]] fastmath<reassoc,contract>
 // CHECK: %[[SIGMA:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%arg2, %[[VV]] : tensor<2xf32>, tensor<2xf32>) outs(%{{.*}} : tensor<f32>)
 // CHECK: arith.maximumf
 // CHECK: arith.minimumf
