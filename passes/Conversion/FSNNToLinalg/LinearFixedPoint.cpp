@@ -48,7 +48,8 @@ struct SolverBuilder {
   /// memory, loading and storing it at every term. The sum may be
   /// reassociated (and so vectorized): no oracle pins the order of the
   /// solver's dot products down.
-  Value dots(Value a, Value x, RankedTensorType resultType) {
+  Value dots(Value a, Value x, RankedTensorType resultType,
+             Value slotsUsed = {}) {
     OpBuilder &b = l.b;
     Location loc = l.loc;
     bool perSlot = l.typeOf(a).getRank() == 3;
@@ -67,27 +68,45 @@ struct SolverBuilder {
     int64_t batchSize = flat.getDimSize(0), features = flat.getDimSize(1);
     int64_t slots = perSlot ? l.typeOf(a).getDimSize(1) : 1;
     auto flags = reassociable(b.getContext());
+    // Slots from slotsUsed on are never read (combine stops there too).
+    Value slotBound = slotsUsed ? slotsUsed : indexConstant(b, loc, slots);
     return carriedLoopNest(
-        b, loc, {batchSize, slots}, l.empty(resultType),
-        [&](OpBuilder &sb, ValueRange rowSlot, Value state) -> Value {
-          Value row = rowSlot[0], slot = rowSlot[1];
-          Value sum = carriedLoopNest(
-              sb, loc, {features}, floatConstant(sb, loc, element, 0.0),
-              [&](OpBuilder &db, ValueRange feature, Value acc) -> Value {
-                SmallVector<Value> at = {row};
-                if (perSlot)
-                  at.push_back(slot);
-                at.push_back(feature[0]);
-                Value av = tensor::ExtractOp::create(db, loc, a, at);
-                Value xv = tensor::ExtractOp::create(
-                    db, loc, x, ValueRange{row, feature[0]});
-                Value product = arith::MulFOp::create(db, loc, av, xv, flags);
-                return arith::AddFOp::create(db, loc, acc, product, flags);
-              });
-          SmallVector<Value> to = {row};
-          if (perSlot)
-            to.push_back(slot);
-          return tensor::InsertOp::create(sb, loc, sum, state, to);
+        b, loc, {batchSize}, l.empty(resultType),
+        [&](OpBuilder &rb, ValueRange rowOnly, Value rowState) -> Value {
+          Value row = rowOnly[0];
+          return scf::ForOp::create(
+                     rb, loc, indexConstant(rb, loc, 0), slotBound,
+                     indexConstant(rb, loc, 1), ValueRange{rowState},
+                     [&](OpBuilder &sb, Location, Value slot,
+                         ValueRange slotState) {
+                       Value state = slotState[0];
+                       Value sum = carriedLoopNest(
+                           sb, loc, {features},
+                           floatConstant(sb, loc, element, 0.0),
+                           [&](OpBuilder &db, ValueRange feature,
+                               Value acc) -> Value {
+                             SmallVector<Value> at = {row};
+                             if (perSlot)
+                               at.push_back(slot);
+                             at.push_back(feature[0]);
+                             Value av =
+                                 tensor::ExtractOp::create(db, loc, a, at);
+                             Value xv = tensor::ExtractOp::create(
+                                 db, loc, x, ValueRange{row, feature[0]});
+                             Value product =
+                                 arith::MulFOp::create(db, loc, av, xv, flags);
+                             return arith::AddFOp::create(db, loc, acc, product,
+                                                          flags);
+                           });
+                       SmallVector<Value> to = {row};
+                       if (perSlot)
+                         to.push_back(slot);
+                       scf::YieldOp::create(
+                           sb, loc,
+                           tensor::InsertOp::create(sb, loc, sum, state, to)
+                               .getResult());
+                     })
+              .getResult(0);
         });
   }
   /// Per row: Σ_d x[b, d] y[b, d].
@@ -100,10 +119,34 @@ struct SolverBuilder {
                        return (Value)math::SqrtOp::create(b, loc, a[0]);
                      });
   }
-  /// coeffs[b, k] = Σ_d H[b, k, d] x[b, d]
-  Value project(Value h, Value x) { return dots(h, x, coeffs); }
-  /// sign * x + Σ_k H[b, k, d] coeffs[b, k]
-  Value combine(Value h, Value coefficients, Value x, double sign) {
+  /// coeffs[b, k] = Σ_d H[b, k, d] x[b, d] for the slots k < slotsUsed
+  /// (CPU; every slot on GPUs, whose unused slots hold zeros).
+  Value project(Value h, Value x, Value slotsUsed) {
+    return dots(h, x, coeffs, l.gpu ? Value() : slotsUsed);
+  }
+  /// sign * x + Σ_{k < slotsUsed} H[b, k, d] coeffs[b, k]. The unused slots
+  /// hold zeros, so stopping at slotsUsed leaves every sum as it was while
+  /// the solve reads about half the history on average.
+  Value combine(Value h, Value coefficients, Value x, double sign,
+                Value slotsUsed) {
+    if (!l.gpu) {
+      OpBuilder &b = l.b;
+      Location loc = l.loc;
+      int64_t batch = flat.getDimSize(0), features = flat.getDimSize(1);
+      Value zero = indexConstant(b, loc, 0);
+      auto one = b.getIndexAttr(1);
+      h = tensor::ExtractSliceOp::create(
+          b, loc, h, ValueRange{zero, zero, zero},
+          ValueRange{indexConstant(b, loc, batch), slotsUsed,
+                     indexConstant(b, loc, features)},
+          ValueRange{indexConstant(b, loc, 1), indexConstant(b, loc, 1),
+                     indexConstant(b, loc, 1)});
+      coefficients = tensor::ExtractSliceOp::create(
+          b, loc, coefficients, ValueRange{zero, zero},
+          ValueRange{indexConstant(b, loc, batch), slotsUsed},
+          ValueRange{indexConstant(b, loc, 1), indexConstant(b, loc, 1)});
+      (void)one;
+    }
     // Loops (b, k, d): the innermost runs over contiguous features.
     Value sum =
         l.generic(flat, ValueRange{h, coefficients}, l.filled(flat, 0.0),
@@ -131,6 +174,28 @@ struct SolverBuilder {
   /// (a strided insert would bufferize to a copy that needs a runtime
   /// library).
   Value store(Value historyValue, Value x, Value slot) {
+    if (!l.gpu) {
+      // On CPUs only the slot is written: its row of each sample is a view
+      // the copy writes into in place (the slice keeps its unit dimension,
+      // so that the insert's view is the extract's and no copy remains).
+      OpBuilder &b = l.b;
+      Location loc = l.loc;
+      int64_t batch = flat.getDimSize(0), features = flat.getDimSize(1);
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), slot,
+                                           b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {
+          b.getIndexAttr(batch), b.getIndexAttr(1), b.getIndexAttr(features)};
+      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      auto rowType = RankedTensorType::get({batch, 1, features}, element);
+      Value row = tensor::ExtractSliceOp::create(b, loc, rowType, historyValue,
+                                                 offsets, sizes, strides);
+      Value written =
+          l.generic(rowType, ValueRange{x}, row,
+                    {l.pick(3, {0, 2}), l.identity(3)}, {kPar, kPar, kPar},
+                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+      return tensor::InsertSliceOp::create(b, loc, written, historyValue,
+                                           offsets, sizes, strides);
+    }
     return l.generic(
         history, ValueRange{x}, historyValue,
         {l.pick(3, {0, 2}), l.identity(3)}, {kPar, kPar, kPar},
@@ -315,8 +380,16 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
           };
           Value dx = difference(next, x), dr = difference(rNext, r);
           // w = Hᵀ dx, H dr, with H = -I + Σ_k u_k w_kᵀ.
-          Value w = si.combine(Wt, si.project(U, dx), dx, -1.0);
-          Value hdr = si.combine(U, si.project(Wt, dr), dr, -1.0);
+          // The slots written so far: min(it, memory) before this
+          // iteration's update, one more after it.
+          Value memorySize = indexConstant(lb, loc, memory);
+          Value used = arith::MinUIOp::create(lb, loc, it, memorySize);
+          Value usedAfter = arith::MinUIOp::create(
+              lb, loc,
+              arith::AddIOp::create(lb, loc, it, indexConstant(lb, loc, 1)),
+              memorySize);
+          Value w = si.combine(Wt, si.project(U, dx, used), dx, -1.0, used);
+          Value hdr = si.combine(U, si.project(Wt, dr, used), dr, -1.0, used);
           Value denominator = si.rowSum(w, dr);
           Value u = si.finiteOrZero(si.map(
               ValueRange{dx, hdr}, ValueRange{denominator},
@@ -330,7 +403,8 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
           Value UNext = si.store(U, u, slot);
           Value WtNext = si.store(Wt, w, slot);
           // The next step -H r = r - Σ_k u_k (w_k · r).
-          Value hr = si.combine(UNext, si.project(WtNext, rNext), rNext, -1.0);
+          Value hr = si.combine(UNext, si.project(WtNext, rNext, usedAfter),
+                                rNext, -1.0, usedAfter);
           yielded[2] = si.map(
               ValueRange{hr}, {}, [](OpBuilder &nb, Location nl, ValueRange a) {
                 return (Value)arith::NegFOp::create(nb, nl, a[0]);
