@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """Inference throughput of fsnn against the PyTorch baseline, side by side, in one run.
 
-For each model (the paper's F400 and 64C5s-F64C5 at T = 30 by default) this
-script creates the model with fsnn-model, exports its weights, loads the same
-weights into ../shared/baseline's IDEFC / IDEConv, compiles the model with
-fsnn-compile, and then measures on the same Fashion-MNIST test images, in this
-process and its children, one after the other:
+For each model (the paper's F400, 64C5s-F64C5 and CIFAR AlexNet-F at T = 30
+by default) this script creates the model with fsnn-model, exports its
+weights, loads the same weights into ../shared/baseline's IDEFC / IDEConv /
+IDEMulti (ide_torch_multi.py), compiles the model with fsnn-compile, and then
+measures on the same images (Fashion-MNIST test images; for the CIFAR models,
+which cannot be downloaded here, --cifar-images random 3 x 32 x 32 images
+written as an IDX file, in batches of --cifar-batch), in this process and its
+children, one after the other:
 
   * fsnn compiled   (fsnn-run m.so --json; batch 128, 2 threads)
   * fsnn reference  (fsnn-run --backend reference --json)
@@ -45,10 +48,29 @@ def run(cmd, **kw):
 
 def dense_flops_per_image(arch, T):
     """Dense-equivalent multiply-adds x 2 of one inference (F once, feedback per step)."""
+    if arch.startswith("cifar"):
+        # AlexNet-F: F (3->96 s2, 32x32 -> 16x16) once; per step the layers
+        # 96->256 (16x16), 256->384 s2 (8x8), 384->384, 384->256 (8x8) and the
+        # feedback 256->96 transposed conv s2 (8x8 -> 16x16).
+        per_step = 96 * 256 * 9 * 256 + 256 * 384 * 9 * 64 + 384 * 384 * 9 * 64 + 384 * 256 * 9 * 64 \
+            + 256 * 96 * 9 * 64
+        return 2 * (3 * 96 * 9 * 256 + T * per_step + 16384 * 10)
     if arch == "fmnist-f400":
         return 2 * (784 * 400 + (T - 1) * 400 * 400 + 400 * 10)
     # 64C5s: conv 1->64 5x5 s2 on 28x28 -> 14x14; feedback 64->64 5x5 on 14x14.
     return 2 * (64 * 25 * 196 + (T - 1) * 64 * 64 * 25 * 196 + 12544 * 10)
+
+
+def write_cifar_images(path, n, seed=1):
+    """n random 3 x 32 x 32 images as an IDX file (unsigned bytes, 4 dims)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
+    with open(path, "wb") as fh:
+        fh.write(bytes([0, 0, 8, 4]))
+        for d in pixels.shape:
+            fh.write(int(d).to_bytes(4, "big"))
+        fh.write(pixels.tobytes())
+    import torch
+    return torch.from_numpy(pixels.astype(np.float32) / 255.0)
 
 
 def load_images(n):
@@ -69,18 +91,38 @@ def baseline_module(arch, T, weights_dir):
         data = np.fromfile(os.path.join(weights_dir, t["file"]), dtype=np.float32)
         return torch.from_numpy(data.reshape(t["dims"]))
 
-    m = IDEFC(n_hidden=400, T=T) if arch == "fmnist-f400" else IDEConv(T=T)
     names = {"ff.weight": "f.weight", "ff.bias": "f.bias", "bn.weight": "f.bn.gamma",
              "bn.bias": "f.bn.beta", "bn.running_mean": "f.bn.running_mean",
              "bn.running_var": "f.bn.running_var", "fb.weight_v": "fb.v", "fb.weight_g": "fb.g",
              "fb.u": "fb.u", "fb.v": "fb.vvec", "classifier.weight": "readout.weight",
              "classifier.bias": "readout.bias"}
+    if arch.startswith("cifar"):
+        from ide_torch_multi import ALEXNET_F, CIFARNET_F, IDEMulti  # noqa: E402
+        shape = ALEXNET_F if "alexnet" in arch else CIFARNET_F
+        m = IDEMulti(channels=shape["channels"], strides=shape["strides"], T=T,
+                     n_classes=100 if arch.startswith("cifar100") else 10)
+        names = {"fb.weight_v": "fb.v", "fb.weight_g": "fb.g", "fb.u": "fb.u", "fb.v": "fb.vvec",
+                 "classifier.weight": "readout.weight", "classifier.bias": "readout.bias",
+                 "ff.weight": "layer1.weight", "ff.bias": "layer1.bias", "bn0.weight": "layer1.bn.gamma",
+                 "bn0.bias": "layer1.bn.beta", "bn0.running_mean": "layer1.bn.running_mean",
+                 "bn0.running_var": "layer1.bn.running_var"}
+        for i in range(len(shape["channels"]) - 1):
+            ours = f"layer{i + 2}"
+            names.update({f"convs.{i}.weight": ours + ".weight", f"convs.{i}.bias": ours + ".bias",
+                          f"bns.{i}.weight": ours + ".bn.gamma", f"bns.{i}.bias": ours + ".bn.beta",
+                          f"bns.{i}.running_mean": ours + ".bn.running_mean",
+                          f"bns.{i}.running_var": ours + ".bn.running_var"})
+    else:
+        m = IDEFC(n_hidden=400, T=T) if arch == "fmnist-f400" else IDEConv(T=T)
     state = m.state_dict()
     for theirs, ours in names.items():
         state[theirs] = tensor(ours).reshape(state[theirs].shape)
     m.load_state_dict(state)
     m.eval()
-    m.enable_weight_cache(True)
+    if hasattr(m, "enable_weight_cache"):
+        m.enable_weight_cache(True)
+    elif hasattr(m.fb, "cache"):
+        m.fb.cache = True
     return m
 
 
@@ -127,12 +169,14 @@ def fsnn_run(bin_dir, args, reps):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
-    p.add_argument("--models", default="fmnist-f400,mnist-64c5")
+    p.add_argument("--models", default="fmnist-f400,mnist-64c5,cifar10-alexnet-f")
     p.add_argument("--T", type=int, default=30)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--images", type=int, default=0, help="images per model (default: 2048 FC, 256 conv)")
+    p.add_argument("--cifar-images", type=int, default=16, help="random images for the CIFAR models")
+    p.add_argument("--cifar-batch", type=int, default=8, help="batch of the CIFAR models")
     p.add_argument("--json", help="also write the results here")
     a = p.parse_args()
     import torch
@@ -143,7 +187,9 @@ def main():
                "sgemm_peak_gflops": sgemm_peak(a.threads), "models": {}}
     try:
         for arch in a.models.split(","):
-            n = a.images or (2048 if arch == "fmnist-f400" else 256)
+            cifar = arch.startswith("cifar")
+            n = a.cifar_images if cifar else a.images or (2048 if arch == "fmnist-f400" else 256)
+            batch = a.cifar_batch if cifar else a.batch
             model = os.path.join(work, arch + ".fsnn")
             run([os.path.join(bin_dir, "fsnn-model"), "create", arch, "-o", model, "--T", str(a.T), "--seed", "1"])
             weights = os.path.join(work, arch + "-weights")
@@ -151,23 +197,27 @@ def main():
             run([os.path.join(bin_dir, "fsnn-model"), "export-weights", model, weights])
             library = os.path.join(work, arch + ".so")
             # One chunk per thread: the runtime runs chunks of the compiled batch in parallel.
-            compiled_batch = max(1, a.batch // a.threads)
+            compiled_batch = max(1, batch // a.threads)
             run([os.path.join(bin_dir, "fsnn-compile"), model, "-o", library, "--batch", str(compiled_batch)])
-            images = os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")
-            common = ["--model", model, "--images", images, "--limit", str(n), "--batch", str(a.batch),
+            if cifar:
+                images = os.path.join(work, "cifar.idx")
+                x = write_cifar_images(images, n)
+            else:
+                images = os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")
+                x = load_images(n)
+            common = ["--model", model, "--images", images, "--limit", str(n), "--batch", str(batch),
                       "--threads", str(a.threads)]
             compiled_rate, _ = fsnn_run(bin_dir, [library] + common, a.reps)
             dump = os.path.join(work, arch + ".logits")
             run([os.path.join(bin_dir, "fsnn-run"), library] + common + ["--dump-logits", dump])
             reference_rate, _ = fsnn_run(bin_dir, ["--backend", "reference"] + common, 1)
-            x = load_images(n)
             module = baseline_module(arch, a.T, weights)
-            torch_rate, torch_logits = time_torch(module, x, a.batch, a.reps)
+            torch_rate, torch_logits = time_torch(module, x, batch, a.reps)
             ours = np.fromfile(dump, dtype=np.float32).reshape(torch_logits.shape)
             agree = float((ours.argmax(1) == torch_logits.argmax(1)).mean())
             flops = dense_flops_per_image(arch, a.T)
             results["models"][arch] = {
-                "images": n, "fsnn_compiled_images_per_s": compiled_rate,
+                "images": n, "batch": batch, "fsnn_compiled_images_per_s": compiled_rate,
                 "fsnn_reference_images_per_s": reference_rate, "pytorch_images_per_s": torch_rate,
                 "compiled_over_pytorch": compiled_rate / torch_rate,
                 "reference_over_pytorch": reference_rate / torch_rate,

@@ -69,8 +69,8 @@ Value Lowering::blockTransposed(Value matrix) {
       });
 }
 
-Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
-                                         Value init) {
+Value Lowering::tiledRowMajorConvolution(Value input, Value filter, Value init,
+                                         int64_t sh, int64_t sw) {
   RankedTensorType inType = typeOf(input), outType = typeOf(init);
   RankedTensorType wType = typeOf(filter);
   Type element = outType.getElementType();
@@ -82,11 +82,20 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
   int64_t kLanes = lanes();
   int64_t parts = vectorBits >= 512 ? 5 : 3;
   int64_t tile = parts * kLanes;
-  int64_t positions = (ho - 1) * wp + wo;
+  // The input as sh x sw phase planes (rows a, a + sh, ...; columns b,
+  // b + sw, ...) of hq x wq, one after the other: tap (kh, kw) of output
+  // (oh, ow) reads plane (kh % sh, kw % sw) at (oh + kh / sh, ow + kw / sw),
+  // so on each plane's row-major grid every tap is a contiguous run of
+  // positions, as at stride 1 (one plane).
+  int64_t hq = (hp + sh - 1) / sh, wq = (wp + sw - 1) / sw;
+  int64_t planeSize = hq * wq, planes = sh * sw;
+  int64_t positions = (ho - 1) * wq + wo;
   // Whole tiles of grid positions: the positions past the last output are
   // computed and dropped, on zeros past the end of the input.
   int64_t gridSize = (positions + tile - 1) / tile * tile;
-  int64_t flatSize = hp * wp + (gridSize - positions);
+  int64_t lastTap = ((sh - 1) * sw + (sw - 1)) * planeSize +
+                    ((kh - 1) / sh) * wq + (kw - 1) / sw;
+  int64_t flatSize = std::max(planes * planeSize, gridSize + lastTap);
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
   };
@@ -94,18 +103,36 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
   Value flatInput = generic(
       flatType, ValueRange{}, empty(flatType), {identity(3)},
       {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        auto k = [&](int64_t v) { return indexConstant(nb, nl, v); };
         Value q = linalg::IndexOp::create(nb, nl, 2);
-        Value width = indexConstant(nb, nl, wp);
-        Value row = arith::MinUIOp::create(
-            nb, nl, arith::DivUIOp::create(nb, nl, q, width),
-            indexConstant(nb, nl, hp - 1));
-        Value column = arith::RemUIOp::create(nb, nl, q, width);
+        Value plane = arith::DivUIOp::create(nb, nl, q, k(planeSize));
+        Value within = arith::RemUIOp::create(nb, nl, q, k(planeSize));
+        Value row = arith::AddIOp::create(
+            nb, nl,
+            arith::MulIOp::create(
+                nb, nl, arith::DivUIOp::create(nb, nl, within, k(wq)), k(sh)),
+            arith::DivUIOp::create(nb, nl, plane, k(sw)));
+        Value column = arith::AddIOp::create(
+            nb, nl,
+            arith::MulIOp::create(
+                nb, nl, arith::RemUIOp::create(nb, nl, within, k(wq)), k(sw)),
+            arith::RemUIOp::create(nb, nl, plane, k(sw)));
+        Value inside = arith::AndIOp::create(
+            nb, nl,
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, plane,
+                                  k(planes)),
+            arith::AndIOp::create(
+                nb, nl,
+                arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, row,
+                                      k(hp)),
+                arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, column,
+                                      k(wp))));
         Value value = tensor::ExtractOp::create(
             nb, nl, input,
             ValueRange{linalg::IndexOp::create(nb, nl, 0),
-                       linalg::IndexOp::create(nb, nl, 1), row, column});
-        Value inside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
-                                             q, indexConstant(nb, nl, hp * wp));
+                       linalg::IndexOp::create(nb, nl, 1),
+                       arith::MinUIOp::create(nb, nl, row, k(hp - 1)),
+                       arith::MinUIOp::create(nb, nl, column, k(wp - 1))});
         return (Value)arith::SelectOp::create(
             nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
       });
@@ -114,7 +141,7 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
       gridType, ValueRange{}, empty(gridType), {identity(3)},
       {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
         Value p = linalg::IndexOp::create(nb, nl, 2);
-        Value width = indexConstant(nb, nl, wp);
+        Value width = indexConstant(nb, nl, wq);
         Value row = arith::MinUIOp::create(
             nb, nl, arith::DivUIOp::create(nb, nl, p, width),
             indexConstant(nb, nl, ho - 1));
@@ -168,10 +195,32 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
                     return SmallVector<Value>(carried(
                         hb, kw, perRow,
                         [&](OpBuilder &kb, Value q, ValueRange partial) {
+                          // Plane (r % sh, q % sw), row r / sh, column
+                          // q / sw of it.
+                          auto div = [&](Value v, int64_t by) {
+                            return arith::DivUIOp::create(kb, loc, v,
+                                                          index(kb, by))
+                                .getResult();
+                          };
+                          auto rem = [&](Value v, int64_t by) {
+                            return arith::RemUIOp::create(kb, loc, v,
+                                                          index(kb, by))
+                                .getResult();
+                          };
+                          Value plane = arith::AddIOp::create(
+                              kb, loc,
+                              arith::MulIOp::create(kb, loc, rem(r, sh),
+                                                    index(kb, sw)),
+                              rem(q, sw));
                           Value shift = arith::AddIOp::create(
                               kb, loc,
-                              arith::MulIOp::create(kb, loc, r, index(kb, wp)),
-                              q);
+                              arith::MulIOp::create(kb, loc, plane,
+                                                    index(kb, planeSize)),
+                              arith::AddIOp::create(
+                                  kb, loc,
+                                  arith::MulIOp::create(kb, loc, div(r, sh),
+                                                        index(kb, wq)),
+                                  div(q, sw)));
                           Value start =
                               arith::AddIOp::create(kb, loc, p0, shift);
                           SmallVector<Value> inputs;
@@ -213,7 +262,7 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter,
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
   AffineMap fromGrid =
-      AffineMap::get(4, 0, {d(0), d(1), d(2) * wp + d(3)}, ctx);
+      AffineMap::get(4, 0, {d(0), d(1), d(2) * wq + d(3)}, ctx);
   return generic(outType, ValueRange{grid}, empty(outType),
                  {fromGrid, identity(4)}, {kPar, kPar, kPar, kPar},
                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });

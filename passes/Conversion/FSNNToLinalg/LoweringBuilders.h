@@ -316,11 +316,10 @@ struct Lowering {
             return (Value)arith::AddFOp::create(nb, nl, a[2], product);
           });
     }
-    if (sh == 1 && sw == 1) {
-      if (typeOf(filter).getDimSize(0) % kConvTileChannels == 0)
-        return tiledRowMajorConvolution(input, filter, init);
+    if (typeOf(filter).getDimSize(0) % kConvTileChannels == 0)
+      return tiledRowMajorConvolution(input, filter, init, sh, sw);
+    if (sh == 1 && sw == 1)
       return rowMajorConvolution(input, filter, init);
-    }
     AffineMap inputMap = AffineMap::get(
         7, 0, {d(0), d(2), d(5) * sh + d(3), d(6) * sw + d(4)}, b.getContext());
     return generic(typeOf(init), ValueRange{input, filter}, init,
@@ -338,9 +337,12 @@ struct Lowering {
   /// rowMajorConvolution, register-tiled (Convolution.cpp): every block of
   /// kConvTileChannels output channels x a few vectors of grid positions is
   /// carried in vector registers over all (c, kh, kw), so each input vector
-  /// loaded serves four channels and each output is written once. Per output
-  /// the terms arrive in the same order: bit for bit rowMajorConvolution.
-  Value tiledRowMajorConvolution(Value input, Value filter, Value init);
+  /// loaded serves four channels and each output is written once. Strides
+  /// sh x sw read the input as sh x sw phase planes, on whose grid every tap
+  /// is contiguous again. Per output the terms arrive in the same (c, kh,
+  /// kw) order: bit for bit the untiled forms.
+  Value tiledRowMajorConvolution(Value input, Value filter, Value init,
+                                 int64_t sh = 1, int64_t sw = 1);
 
   /// A stride-1 conv computed on the input's row-major grid: with the
   /// (padded) input flattened to Hp*Wp positions, output (oh, ow) sits at
