@@ -111,8 +111,6 @@ def FSNN_ConvTranspose2DOp : FSNN_Op<"conv_transpose2d",
   let extraClassDeclaration = [{
     /// IOHW: the output features are the weight's dimension 1.
     int64_t getWeightOutputDim() { return 1; }
-    /// Dense: a spike lands in a dilated, zero-padded input.
-    bool hasEventDrivenForm() { return false; }
   }];
   let hasVerifier = 1;
 }

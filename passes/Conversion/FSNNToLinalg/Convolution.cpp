@@ -16,10 +16,9 @@ using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
 bool mlir::fsnn::lowering::hasEventDrivenConvShape(Conv2DOp op) {
-  ArrayRef<int64_t> pads = op.getPadding(), steps = op.getStrides();
+  ArrayRef<int64_t> pads = op.getPadding();
   RankedTensorType kernelType = op.getWeight().getType();
-  return steps[0] == 1 && steps[1] == 1 &&
-         pads[0] <= kernelType.getDimSize(2) - 1 &&
+  return pads[0] <= kernelType.getDimSize(2) - 1 &&
          pads[1] <= kernelType.getDimSize(3) - 1;
 }
 
@@ -268,63 +267,54 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter, Value init,
                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
+bool mlir::fsnn::lowering::hasEventDrivenConvShape(ConvTranspose2DOp op) {
+  ArrayRef<int64_t> pads = op.getPadding();
+  RankedTensorType kernelType = op.getWeight().getType();
+  return pads[0] <= kernelType.getDimSize(2) - 1 &&
+         pads[1] <= kernelType.getDimSize(3) - 1;
+}
+
 namespace {
 
 using utils::IteratorType;
 
-/// A stride-1 conv of spikes, event-driven: every input neuron that fired
-/// adds its channel's flipped kernel into a K x K window of a padded output.
-/// For a fixed output the contributions arrive in (c, kh, kw) order, as in
-/// the dense conv, and silent neurons only add 0: the result is the dense
-/// one, bit for bit.
-Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
+/// Scatters `spikes` (NCHW) into a channels-last accumulator initialised
+/// with `bias`: a neuron (c, h, w) that fired adds spike x kernels[weightRow
+/// (c, h, w)] (windowH x windowW x O) at rows/columns windowAt(h, w) of the
+/// accumulator, which is then cropped at (cropH, cropW) to `type` (NCHW).
+Value scatterConvolution(
+    Lowering &l, Value spikes, Value kernels, Value bias, RankedTensorType type,
+    int64_t accH, int64_t accW, int64_t cropH, int64_t cropW,
+    function_ref<SmallVector<Value>(OpBuilder &, Value h, Value w)> windowAt,
+    function_ref<Value(OpBuilder &, Value c, Value h, Value w)> weightRow) {
   OpBuilder &b = l.b;
   Location loc = l.loc;
-  RankedTensorType inType = l.typeOf(op.getInput());
-  RankedTensorType wType = l.typeOf(op.getWeight());
-  RankedTensorType type = op.getType();
+  RankedTensorType kType = l.typeOf(kernels);
   Type element = type.getElementType();
-  int64_t batch = inType.getDimSize(0), channels = inType.getDimSize(1),
-          height = inType.getDimSize(2), width = inType.getDimSize(3);
-  int64_t out = wType.getDimSize(0), kh = wType.getDimSize(2),
-          kw = wType.getDimSize(3);
-  int64_t shiftH = kh - 1 - op.getPadding()[0],
-          shiftW = kw - 1 - op.getPadding()[1];
-  // Wf[c, j, k, o] = W[o, c, K-1-j, K-1-k], output channels last so that
-  // the window update runs over contiguous channels; it depends only on the
-  // weight.
-  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
-  auto flippedType = RankedTensorType::get({channels, kh, kw, out}, element);
-  Value flipped = l.generic(
-      flippedType, ValueRange{op.getWeight()}, l.empty(flippedType),
-      {AffineMap::get(4, 0, {d(3), d(0), (kh - 1) - d(1), (kw - 1) - d(2)},
-                      b.getContext()),
-       l.identity(4)},
-      {kPar, kPar, kPar, kPar},
-      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-  // The accumulator is channels-last too: [n, y + K-1-p, x + K-1-p, o].
-  auto paddedType = RankedTensorType::get(
-      {batch, height + kh - 1, width + kw - 1, out}, element);
-  Value padded = l.initWithBias(paddedType, op.getBias(), 3);
-  auto windowType = RankedTensorType::get({1, kh, kw, out}, element);
-  // A neuron (n, c, h, w) that fired adds Wf[c] at [n, h, w, 0].
+  int64_t batch = type.getDimSize(0), out = type.getDimSize(1);
+  auto paddedType = RankedTensorType::get({batch, accH, accW, out}, element);
+  Value padded = l.initWithBias(paddedType, bias, 3);
+  auto windowType = RankedTensorType::get(
+      {1, kType.getDimSize(1), kType.getDimSize(2), out}, element);
   Value accumulated = scatterSpikes(
-      l, op.getInput(), flipped, padded, windowType,
-      [](OpBuilder &nb, ValueRange ivs) {
-        return SmallVector<OpFoldResult>{ivs[0], ivs[2], ivs[3],
+      l, spikes, kernels, padded, windowType,
+      [&](OpBuilder &nb, ValueRange ivs) {
+        SmallVector<Value> at = windowAt(nb, ivs[2], ivs[3]);
+        return SmallVector<OpFoldResult>{ivs[0], at[0], at[1],
                                          nb.getIndexAttr(0)};
       },
-      [](OpBuilder &nb, ValueRange ivs) {
-        return SmallVector<OpFoldResult>{
-            ivs[1], nb.getIndexAttr(0), nb.getIndexAttr(0), nb.getIndexAttr(0)};
+      [&](OpBuilder &nb, ValueRange ivs) {
+        return SmallVector<OpFoldResult>{weightRow(nb, ivs[1], ivs[2], ivs[3]),
+                                         nb.getIndexAttr(0), nb.getIndexAttr(0),
+                                         nb.getIndexAttr(0)};
       });
-  // The output is the window of the padded accumulator the conv covers,
-  // back in NCHW.
+  // The output is the window of the padded accumulator the map covers, back
+  // in NCHW.
   auto windowOut = RankedTensorType::get(
       {batch, type.getDimSize(2), type.getDimSize(3), out}, element);
-  SmallVector<OpFoldResult> offsets = {
-      b.getIndexAttr(0), b.getIndexAttr(shiftH), b.getIndexAttr(shiftW),
-      b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(cropH),
+                                       b.getIndexAttr(cropW),
+                                       b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes;
   for (int64_t dim : windowOut.getShape())
     sizes.push_back(b.getIndexAttr(dim));
@@ -337,8 +327,130 @@ Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
-/// The event-driven form applies to a stride-1 conv of spikes whose padding
-/// stays within the kernel.
+/// A conv of spikes, event-driven. At stride s a neuron at padded row
+/// h' = h + p reaches the outputs oh = (h' - kh) / s of the taps kh = h' mod
+/// s, h' mod s + s, ...: q = ceil(K / s) consecutive output rows from
+/// floor(h' / s) - (q - 1), through a flipped sub-kernel per phase (h' mod
+/// s, w' mod s), with zeros for the taps past K. So every fired neuron adds
+/// its channel's and phase's q x q kernel, channels last, into a window of a
+/// padded accumulator whose row R is output row R - (q - 1). For a fixed
+/// output the contributions arrive in (c, kh, kw) order (kh grows with h),
+/// as in the dense conv, and silent neurons and missing taps only add 0: the
+/// result is the dense one, bit for bit.
+Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
+  int64_t channels = inType.getDimSize(1), height = inType.getDimSize(2),
+          width = inType.getDimSize(3);
+  int64_t out = wType.getDimSize(0), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
+  int64_t ph = op.getPadding()[0], pw = op.getPadding()[1];
+  int64_t qh = (kh + sh - 1) / sh, qw = (kw + sw - 1) / sw;
+  // Wf[(a sw + b) C + c, j, i, o] = W[o, c, a + (qh-1-j) sh, b + (qw-1-i) sw],
+  // 0 past the kernel; it depends only on the weight.
+  auto flippedType =
+      RankedTensorType::get({sh * sw * channels, qh, qw, out}, element);
+  Value flipped = l.generic(
+      flippedType, ValueRange{}, l.empty(flippedType), {l.identity(4)},
+      {kPar, kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        auto k = [&](int64_t v) { return indexConstant(nb, nl, v); };
+        Value row = linalg::IndexOp::create(nb, nl, 0);
+        Value phase = arith::DivUIOp::create(nb, nl, row, k(channels));
+        Value c = arith::RemUIOp::create(nb, nl, row, k(channels));
+        auto tap = [&](Value offset, unsigned dim, int64_t q, int64_t stride) {
+          Value j = linalg::IndexOp::create(nb, nl, dim);
+          return arith::AddIOp::create(
+                     nb, nl, offset,
+                     arith::MulIOp::create(
+                         nb, nl, arith::SubIOp::create(nb, nl, k(q - 1), j),
+                         k(stride)))
+              .getResult();
+        };
+        Value r = tap(arith::DivUIOp::create(nb, nl, phase, k(sw)), 1, qh, sh);
+        Value q = tap(arith::RemUIOp::create(nb, nl, phase, k(sw)), 2, qw, sw);
+        Value inside = arith::AndIOp::create(
+            nb, nl,
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, r, k(kh)),
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, q, k(kw)));
+        Value value = tensor::ExtractOp::create(
+            nb, nl, op.getWeight(),
+            ValueRange{linalg::IndexOp::create(nb, nl, 3), c,
+                       arith::MinUIOp::create(nb, nl, r, k(kh - 1)),
+                       arith::MinUIOp::create(nb, nl, q, k(kw - 1))});
+        return (Value)arith::SelectOp::create(
+            nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
+      });
+  int64_t accH =
+      std::max(type.getDimSize(2) + qh - 1, (height - 1 + ph) / sh + qh);
+  int64_t accW =
+      std::max(type.getDimSize(3) + qw - 1, (width - 1 + pw) / sw + qw);
+  auto k = [&](OpBuilder &nb, int64_t v) { return indexConstant(nb, loc, v); };
+  auto paddedAt = [&](OpBuilder &nb, Value v, int64_t pad) {
+    return arith::AddIOp::create(nb, loc, v, k(nb, pad)).getResult();
+  };
+  return scatterConvolution(
+      l, op.getInput(), flipped, op.getBias(), type, accH, accW, qh - 1, qw - 1,
+      [&](OpBuilder &nb, Value h, Value w) {
+        return SmallVector<Value>{
+            arith::DivUIOp::create(nb, loc, paddedAt(nb, h, ph), k(nb, sh)),
+            arith::DivUIOp::create(nb, loc, paddedAt(nb, w, pw), k(nb, sw))};
+      },
+      [&](OpBuilder &nb, Value c, Value h, Value w) -> Value {
+        Value phase = arith::AddIOp::create(
+            nb, loc,
+            arith::MulIOp::create(
+                nb, loc,
+                arith::RemUIOp::create(nb, loc, paddedAt(nb, h, ph), k(nb, sh)),
+                k(nb, sw)),
+            arith::RemUIOp::create(nb, loc, paddedAt(nb, w, pw), k(nb, sw)));
+        return arith::AddIOp::create(
+            nb, loc, arith::MulIOp::create(nb, loc, phase, k(nb, channels)), c);
+      });
+}
+
+/// A transposed conv of spikes, event-driven: a neuron (c, h, w) that fired
+/// adds W[c, :, kh, kw] at output row h s - p + kh, i.e. its channel's K x K
+/// kernel, channels last, into the window at (h s, w s) of an accumulator
+/// whose row R is output row R - p. For a fixed output the contributions
+/// arrive with h growing (the flipped kernel's taps in order) in (c, h, w)
+/// order, as in the dense form over the dilated input, whose zeros only add
+/// 0: bit for bit.
+Value lowerSpikeConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
+  Location loc = l.loc;
+  RankedTensorType inType = l.typeOf(op.getInput());
+  RankedTensorType wType = l.typeOf(op.getWeight());
+  RankedTensorType type = op.getType();
+  int64_t height = inType.getDimSize(2), width = inType.getDimSize(3);
+  int64_t kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
+  int64_t ph = op.getPadding()[0], pw = op.getPadding()[1];
+  // Wr[c, kh, kw, o] = W[c, o, kh, kw]; it depends only on the weight.
+  auto kernelsType =
+      RankedTensorType::get({wType.getDimSize(0), kh, kw, wType.getDimSize(1)},
+                            wType.getElementType());
+  Value kernels = l.generic(
+      kernelsType, ValueRange{op.getWeight()}, l.empty(kernelsType),
+      {l.pick(4, {0, 3, 1, 2}), l.identity(4)}, {kPar, kPar, kPar, kPar},
+      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  int64_t accH = std::max((height - 1) * sh + kh, type.getDimSize(2) + ph);
+  int64_t accW = std::max((width - 1) * sw + kw, type.getDimSize(3) + pw);
+  auto k = [&](OpBuilder &nb, int64_t v) { return indexConstant(nb, loc, v); };
+  return scatterConvolution(
+      l, op.getInput(), kernels, op.getBias(), type, accH, accW, ph, pw,
+      [&](OpBuilder &nb, Value h, Value w) {
+        return SmallVector<Value>{arith::MulIOp::create(nb, loc, h, k(nb, sh)),
+                                  arith::MulIOp::create(nb, loc, w, k(nb, sw))};
+      },
+      [](OpBuilder &, Value c, Value, Value) { return c; });
+}
+
+/// The event-driven form applies to a conv of spikes whose padding stays
+/// within the kernel.
 bool isEventDrivenConv(Conv2DOp op) {
   return op->hasAttr(kSpikeInput) && hasEventDrivenConvShape(op);
 }
@@ -542,4 +654,10 @@ void mlir::fsnn::lowering::populateConvolutionPatterns(
                                   hasUnitStrides, /*benefit=*/2);
   addLowering<Conv2DOp>(patterns, options, single(lowerSpikeConv2D),
                         isEventDrivenConv, /*benefit=*/2);
+  addLowering<ConvTranspose2DOp>(
+      patterns, options, single(lowerSpikeConvTranspose2D),
+      [](ConvTranspose2DOp op) {
+        return op->hasAttr(kSpikeInput) && paddingWithinKernel(op);
+      },
+      /*benefit=*/2);
 }

@@ -40,9 +40,13 @@ bool mlir::fsnn::lowering::isChangeDrivable(Region &region) {
   auto map = dyn_cast<SynapticMapOpInterface>(*ops.begin());
   if (!map || map.getInput() != block.getArgument(0))
     return false;
+  if (!map.hasEventDrivenForm())
+    return false;
   if (auto conv = dyn_cast<Conv2DOp>(map.getOperation());
-      !isa<LinearOp>(map.getOperation()) &&
-      !(conv && hasEventDrivenConvShape(conv)))
+      conv && !hasEventDrivenConvShape(conv))
+    return false;
+  if (auto transposed = dyn_cast<ConvTranspose2DOp>(map.getOperation());
+      transposed && !hasEventDrivenConvShape(transposed))
     return false;
   Value last = map->getResult(0);
   auto definedOutside = [&](Value v) {

@@ -446,9 +446,10 @@ bool isChangeDrivable(Region &region);
 /// map without the bias) applied to `change` (values in {-1, 0, 1}).
 Value inlineLinearPart(OpBuilder &b, Region &region, Value change);
 
-/// A stride-1 conv whose padding stays within the kernel, which the CPU
-/// lowers event-driven when its input is spikes.
+/// A conv (or transposed conv) whose padding stays within the kernel, which
+/// the CPU lowers event-driven when its input is spikes.
 bool hasEventDrivenConvShape(Conv2DOp op);
+bool hasEventDrivenConvShape(ConvTranspose2DOp op);
 
 /// One step of a neuron: v = u + I; spike at v >= V_th; reset by
 /// subtraction (or to zero); leak; the rate accumulator and the spike count.

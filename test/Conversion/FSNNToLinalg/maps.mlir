@@ -88,3 +88,43 @@ func.func @pool_and_flatten(%x: tensor<2x3x4x4xf32>) -> tensor<2x12xf32> {
   %f = fsnn.flatten %p : tensor<2x3x2x2xf32> -> tensor<2x12xf32>
   return %f : tensor<2x12xf32>
 }
+
+// -----
+
+// A strided conv of spikes is event-driven: with stride 2 and a 3 x 3 kernel
+// a neuron reaches q = 2 output rows and columns, through its phase's
+// flipped 2 x 2 sub-kernel (2 x 2 phases x 2 channels = 8 of them, zeros
+// past the kernel), added at (floor((h + 1) / 2), floor((w + 1) / 2)) of an
+// accumulator whose row R is output row R - 1.
+// CHECK-LABEL: func.func @spike_conv_strided
+// CHECK: %[[SUB:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<8x2x2x4xf32>)
+// CHECK: tensor.extract %arg1
+// CHECK: arith.select
+// CHECK: scf.for
+// CHECK: arith.divui %{{.*}}, %c2
+// CHECK: tensor.extract_slice %{{.*}} [1, 2, 2, 4] [1, 1, 1, 1] : tensor<1x5x5x4xf32> to tensor<1x2x2x4xf32>
+// CHECK: tensor.extract_slice %[[SUB]]
+// CHECK: math.fma
+// CHECK: tensor.extract_slice %{{.*}}[0, 1, 1, 0] [1, 3, 3, 4] [1, 1, 1, 1] : tensor<1x5x5x4xf32> to tensor<1x3x3x4xf32>
+func.func @spike_conv_strided(%s: tensor<1x2x6x6xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  %y = fsnn.conv2d %s, %w strides [2, 2] padding [1, 1] {fsnn.spike_input} : tensor<1x2x6x6xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x3x3xf32>
+  return %y : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// A transposed conv of spikes is event-driven: a neuron (c, h, w) adds its
+// channel's kernel (channels last) at (2h, 2w) of an accumulator whose row R
+// is output row R - 1 (the padding).
+// CHECK-LABEL: func.func @spike_conv_transpose
+// CHECK: %[[KERNELS:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<2x4x3x3xf32>) outs(%{{.*}} : tensor<2x3x3x4xf32>)
+// CHECK: scf.for
+// CHECK: arith.muli %{{.*}}, %c2
+// CHECK: tensor.extract_slice %{{.*}} [1, 3, 3, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x3x3x4xf32>
+// CHECK: tensor.extract_slice %[[KERNELS]]
+// CHECK: math.fma
+// CHECK: tensor.extract_slice %{{.*}}[0, 1, 1, 0] [1, 6, 6, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x6x6x4xf32>
+func.func @spike_conv_transpose(%s: tensor<1x2x3x3xf32>, %w: tensor<2x4x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %y = fsnn.conv_transpose2d %s, %w strides [2, 2] padding [1, 1] output_padding [1, 1] {fsnn.spike_input} : tensor<1x2x3x3xf32>, tensor<2x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}

@@ -153,10 +153,11 @@ TEST_F(FSNNVerifierTest, SynapticMapsAnswerThroughTheirInterface) {
   EXPECT_TRUE(convMap.hasEventDrivenForm());
   EXPECT_EQ(convMap.getBiasBroadcastDims(), SmallVector<int64_t>({0, 2, 3}));
 
-  // IOHW, and dense: a transposed conv is neither folded nor event-driven.
+  // IOHW: a transposed conv's output features are the weight's dimension 1;
+  // on spikes it is event-driven too (each spike adds a kernel window).
   auto convTMap = cast<SynapticMapOpInterface>(convT.getOperation());
   EXPECT_EQ(convTMap.getWeightOutputDim(), 1);
-  EXPECT_FALSE(convTMap.hasEventDrivenForm());
+  EXPECT_TRUE(convTMap.hasEventDrivenForm());
   EXPECT_EQ(convTMap.getBiasBroadcastDims(), SmallVector<int64_t>({0, 2, 3}));
 
   // Other ops are not maps.
