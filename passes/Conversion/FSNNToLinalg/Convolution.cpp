@@ -338,7 +338,6 @@ Value scatterConvolution(
 /// as in the dense conv, and silent neurons and missing taps only add 0: the
 /// result is the dense one, bit for bit.
 Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
-  OpBuilder &b = l.b;
   Location loc = l.loc;
   RankedTensorType inType = l.typeOf(op.getInput());
   RankedTensorType wType = l.typeOf(op.getWeight());

@@ -223,7 +223,6 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
                              /*argumentIsSpikes=*/true);
           Value linear = inlineLinearPart(lb, region, next[changeSlot[source]]);
           RankedTensorType type = in.typeOf(linear);
-          unsigned rank = type.getRank();
           Value &output = next[outputSlot[m]];
           Value flatOutput = in.flat(output);
           output = in.unflat(

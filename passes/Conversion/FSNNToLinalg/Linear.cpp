@@ -55,23 +55,9 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
       ValueRange{init, fired0},
       [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
         Value zero = floatConstant(sb, loc, element, 0.0);
-        auto compact = scf::ForOp::create(
-            sb, loc, index(sb, 0), index(sb, in), index(sb, 1),
-            ValueRange{sampleState[1], index(sb, 0)},
-            [&](OpBuilder &cb, Location, Value i, ValueRange list) {
-              Value spike =
-                  tensor::ExtractOp::create(cb, loc, spikes, ValueRange{n, i});
-              Value stored = tensor::InsertOp::create(cb, loc, i, list[0],
-                                                      ValueRange{list[1]});
-              Value fired = arith::CmpFOp::create(
-                  cb, loc, arith::CmpFPredicate::UNE, spike, zero);
-              Value next = arith::SelectOp::create(
-                  cb, loc, fired,
-                  arith::AddIOp::create(cb, loc, list[1], index(cb, 1)),
-                  list[1]);
-              scf::YieldOp::create(cb, loc, ValueRange{stored, next});
-            });
-        Value firedList = compact.getResult(0), count = compact.getResult(1);
+        std::pair<Value, Value> compacted =
+            compactNonZero(l, sb, spikes, n, sampleState[1]);
+        Value firedList = compacted.first, count = compacted.second;
         auto tiles = scf::ForOp::create(
             sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
             ValueRange{sampleState[0]},

@@ -248,6 +248,12 @@ struct Lowering {
 
   /// Mᵀ of a matrix.
   Value transposed(Value matrix) {
+    // Mᵀ of a transpose is its input: the adjoint's operator applies the
+    // linear map of Wᵀ (fsnn-generate-backward), whose lowering would
+    // transpose it back, twice per solver iteration.
+    if (auto transpose = matrix.getDefiningOp<linalg::TransposeOp>())
+      if (transpose.getPermutation() == ArrayRef<int64_t>{1, 0})
+        return transpose.getInput();
     RankedTensorType type = typeOf(matrix);
     auto tType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
                                        type.getElementType());
@@ -462,6 +468,13 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
 /// The rates are the (λ-weighted) average of the spikes, Σ λ^(T-t) s[t] /
 /// Σ λ^k: the denominator.
 double rateNormaliser(int64_t steps, double leak);
+
+/// Per sample of `rows` (batch x N): the positions i with rows[sample, i] != 0,
+/// in order, written into `list` (an N-element index tensor), and their
+/// count. Branch-free per position; with N a multiple of the vector width,
+/// a vector of zeros is skipped with one test.
+std::pair<Value, Value> compactNonZero(Lowering &l, OpBuilder &b, Value rows,
+                                       Value sample, Value list);
 
 /// The event-driven core shared by linear maps and convolutions on spikes
 /// (ScatterSpikes.cpp): loops over every element of `spikes` (row-major, the

@@ -6,11 +6,80 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
 using namespace mlir;
 using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
+
+std::pair<Value, Value>
+mlir::fsnn::lowering::compactNonZero(Lowering &l, OpBuilder &b, Value rows,
+                                     Value sample, Value list) {
+  Location loc = l.loc;
+  RankedTensorType type = l.typeOf(rows);
+  Type element = type.getElementType();
+  int64_t size = type.getDimSize(1);
+  int64_t kLanes = l.lanes();
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  // Appends i to the list, and counts it if rows[sample, i] is not 0.
+  auto append = [&](OpBuilder &cb, Value i, Value listValue, Value count) {
+    Value value =
+        tensor::ExtractOp::create(cb, loc, rows, ValueRange{sample, i});
+    Value stored =
+        tensor::InsertOp::create(cb, loc, i, listValue, ValueRange{count});
+    Value nonZero =
+        arith::CmpFOp::create(cb, loc, arith::CmpFPredicate::UNE, value,
+                              floatConstant(cb, loc, element, 0.0));
+    Value next = arith::SelectOp::create(
+        cb, loc, nonZero, arith::AddIOp::create(cb, loc, count, index(cb, 1)),
+        count);
+    return SmallVector<Value>{stored, next};
+  };
+  bool byVectors = size % kLanes == 0;
+  auto loop = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, size), index(b, byVectors ? kLanes : 1),
+      ValueRange{list, index(b, 0)},
+      [&](OpBuilder &cb, Location, Value i, ValueRange state) {
+        if (!byVectors) {
+          scf::YieldOp::create(cb, loc, append(cb, i, state[0], state[1]));
+          return;
+        }
+        // A vector of zeros (most of them, where few neurons change) is
+        // skipped with one test.
+        auto laneType = VectorType::get({kLanes}, element);
+        Value lanes = vector::TransferReadOp::create(
+            cb, loc, laneType, rows, ValueRange{sample, i},
+            floatConstant(cb, loc, element, 0.0), ArrayRef<bool>{true});
+        Value zeros = arith::ConstantOp::create(
+            cb, loc, laneType,
+            DenseElementsAttr::get(laneType, cb.getFloatAttr(element, 0.0)));
+        Value nonZero = arith::CmpFOp::create(
+            cb, loc, arith::CmpFPredicate::UNE, lanes, zeros);
+        Value any = vector::ReductionOp::create(
+            cb, loc, vector::CombiningKind::OR, nonZero);
+        auto test = scf::IfOp::create(cb, loc, ValueRange(state).getTypes(),
+                                      any, /*withElseRegion=*/true);
+        OpBuilder tb = OpBuilder::atBlockBegin(&test.getThenRegion().front(),
+                                               cb.getListener());
+        auto each = scf::ForOp::create(
+            tb, loc, index(tb, 0), index(tb, kLanes), index(tb, 1), state,
+            [&](OpBuilder &eb, Location, Value k, ValueRange inner) {
+              scf::YieldOp::create(eb, loc,
+                                   append(eb,
+                                          arith::AddIOp::create(eb, loc, i, k),
+                                          inner[0], inner[1]));
+            });
+        scf::YieldOp::create(tb, loc, each.getResults());
+        OpBuilder fb = OpBuilder::atBlockBegin(&test.getElseRegion().front(),
+                                               cb.getListener());
+        scf::YieldOp::create(fb, loc, state);
+        scf::YieldOp::create(cb, loc, test.getResults());
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
 
 Value mlir::fsnn::lowering::scatterSpikes(
     Lowering &l, Value spikes, Value weights, Value acc,
@@ -46,27 +115,12 @@ Value mlir::fsnn::lowering::scatterSpikes(
       ValueRange{acc, firedInit},
       [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
         // The positions of the neurons that fired, compacted without a
-        // branch: a branch per neuron is mispredicted at every few spikes.
-        Value zero = floatConstant(sb, loc, element, 0.0);
-        auto compact = scf::ForOp::create(
-            sb, loc, index(sb, 0), index(sb, perSample), index(sb, 1),
-            ValueRange{sampleState[1], index(sb, 0)},
-            [&](OpBuilder &cb, Location, Value f, ValueRange list) {
-              Value spike =
-                  tensor::ExtractOp::create(cb, loc, rows, ValueRange{n, f});
-              Value stored = tensor::InsertOp::create(cb, loc, f, list[0],
-                                                      ValueRange{list[1]});
-              Value fired = arith::CmpFOp::create(
-                  cb, loc, arith::CmpFPredicate::UNE, spike, zero);
-              Value next = arith::SelectOp::create(
-                  cb, loc, fired,
-                  arith::AddIOp::create(cb, loc, list[1], index(cb, 1)),
-                  list[1]);
-              scf::YieldOp::create(cb, loc, ValueRange{stored, next});
-            });
-        Value firedList = compact.getResult(0);
+        // branch per neuron: one is mispredicted at every few spikes.
+        std::pair<Value, Value> compacted =
+            compactNonZero(l, sb, rows, n, sampleState[1]);
+        Value firedList = compacted.first, count = compacted.second;
         auto events = scf::ForOp::create(
-            sb, loc, index(sb, 0), compact.getResult(1), index(sb, 1),
+            sb, loc, index(sb, 0), count, index(sb, 1),
             ValueRange{sampleState[0]},
             [&](OpBuilder &eb, Location, Value k, ValueRange state) {
               Value f =

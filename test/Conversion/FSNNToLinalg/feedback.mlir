@@ -229,14 +229,22 @@ func.func @event_driven_conv_feedback(%x: tensor<1x4x5x5xf32>, %k: tensor<4x4x1x
 // -----
 
 // A linear map on spikes whose width is a multiple of 16 is register-tiled:
-// per sample, the indices of the neurons that fired are compacted without
-// branches, then each output tile (here one of 32 = two 16-lane vectors)
-// is carried in vector registers over that list, and written back once.
+// per sample, the indices of the neurons that fired are compacted (a vector
+// of 16 zeros skipped with one test, else each of its positions appended
+// without a branch), then each output tile (here one of 32 = two 16-lane
+// vectors) is carried in vector registers over that list, and written back
+// once.
 // CHECK-LABEL: func.func @register_tiled_feedback
 // CHECK: scf.for
 // CHECK: scf.for %[[N:[a-z0-9_]+]] = {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x32xf32>, tensor<32xindex>)
-// CHECK: %[[LIST:.*]]:2 = scf.for %[[I:[a-z0-9_]+]] = {{.*}} -> (tensor<32xindex>, index)
-// CHECK: tensor.insert %[[I]]
+// CHECK: %[[LIST:.*]]:2 = scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c16{{.*}} -> (tensor<32xindex>, index)
+// CHECK: vector.transfer_read {{.*}} : tensor<2x32xf32>, vector<16xf32>
+// CHECK: %[[NONZERO:.*]] = arith.cmpf une, {{.*}} : vector<16xf32>
+// CHECK: %[[ANY:.*]] = vector.reduction <or>, %[[NONZERO]]
+// CHECK: scf.if %[[ANY]]
+// CHECK: scf.for %[[LANE:[a-z0-9_]+]] =
+// CHECK: %[[POS:.*]] = arith.addi %[[I]], %[[LANE]]
+// CHECK: tensor.insert %[[POS]]
 // CHECK: %[[FIRED:.*]] = arith.cmpf une
 // CHECK: arith.select %[[FIRED]]
 // CHECK: scf.for %[[O:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c32
