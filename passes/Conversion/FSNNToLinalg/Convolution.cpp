@@ -135,23 +135,7 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter, Value init,
         return (Value)arith::SelectOp::create(
             nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
       });
-  auto gridType = RankedTensorType::get({n, o, gridSize}, element);
-  Value gridInit = generic(
-      gridType, ValueRange{}, empty(gridType), {identity(3)},
-      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
-        Value p = linalg::IndexOp::create(nb, nl, 2);
-        Value width = indexConstant(nb, nl, wq);
-        Value row = arith::MinUIOp::create(
-            nb, nl, arith::DivUIOp::create(nb, nl, p, width),
-            indexConstant(nb, nl, ho - 1));
-        Value column = arith::MinUIOp::create(
-            nb, nl, arith::RemUIOp::create(nb, nl, p, width),
-            indexConstant(nb, nl, wo - 1));
-        return (Value)tensor::ExtractOp::create(
-            nb, nl, init,
-            ValueRange{linalg::IndexOp::create(nb, nl, 0),
-                       linalg::IndexOp::create(nb, nl, 1), row, column});
-      });
+  Value gridInit = initOnGrid(init, gridSize, wq);
   auto laneType = VectorType::get({kLanes}, element);
   SmallVector<bool> inBounds{true};
   auto offset = [&](OpBuilder &nb, Value base, int64_t by) {

@@ -350,6 +350,33 @@ struct Lowering {
   Value tiledRowMajorConvolution(Value input, Value filter, Value init,
                                  int64_t sh = 1, int64_t sw = 1);
 
+  /// `init` (n x o x Ho x Wo) on a row-major grid of `gridSize` positions
+  /// `width` apart per row: init[n, o, p / width, p % width] where that is an
+  /// output, else a nearby output's value (computed on, then dropped).
+  Value initOnGrid(Value init, int64_t gridSize, int64_t width) {
+    RankedTensorType type = typeOf(init);
+    int64_t ho = type.getDimSize(2), wo = type.getDimSize(3);
+    auto gridType = RankedTensorType::get(
+        {type.getDimSize(0), type.getDimSize(1), gridSize},
+        type.getElementType());
+    return generic(
+        gridType, ValueRange{}, empty(gridType), {identity(3)},
+        {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+          Value p = linalg::IndexOp::create(nb, nl, 2);
+          Value rowWidth = indexConstant(nb, nl, width);
+          Value row = arith::MinUIOp::create(
+              nb, nl, arith::DivUIOp::create(nb, nl, p, rowWidth),
+              indexConstant(nb, nl, ho - 1));
+          Value column = arith::MinUIOp::create(
+              nb, nl, arith::RemUIOp::create(nb, nl, p, rowWidth),
+              indexConstant(nb, nl, wo - 1));
+          return (Value)tensor::ExtractOp::create(
+              nb, nl, init,
+              ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                         linalg::IndexOp::create(nb, nl, 1), row, column});
+        });
+  }
+
   /// A stride-1 conv computed on the input's row-major grid: with the
   /// (padded) input flattened to Hp*Wp positions, output (oh, ow) sits at
   /// position p = oh*Wp + ow and reads x[c, p + kh*Wp + kw], so one loop over
@@ -372,23 +399,8 @@ struct Lowering {
     Value flatInput = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({n, c, hp * wp}, element), input,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-    // The init on the grid: init[n, o, p / wp, p % wp] where that is an
-    // output, else anything (dropped).
     auto gridType = RankedTensorType::get({n, o, positions}, element);
-    Value gridInit = generic(
-        gridType, ValueRange{}, empty(gridType), {identity(3)},
-        {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
-          Value p = linalg::IndexOp::create(nb, nl, 2);
-          Value width = indexConstant(nb, nl, wp);
-          Value row = arith::DivUIOp::create(nb, nl, p, width);
-          Value column = arith::MinUIOp::create(
-              nb, nl, arith::RemUIOp::create(nb, nl, p, width),
-              indexConstant(nb, nl, wo - 1));
-          return (Value)tensor::ExtractOp::create(
-              nb, nl, init,
-              ValueRange{linalg::IndexOp::create(nb, nl, 0),
-                         linalg::IndexOp::create(nb, nl, 1), row, column});
-        });
+    Value gridInit = initOnGrid(init, positions, wp);
     AffineMap inputMap =
         AffineMap::get(6, 0, {d(0), d(2), d(5) + d(3) * wp + d(4)}, ctx);
     Value grid =
