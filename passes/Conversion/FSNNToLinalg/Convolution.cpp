@@ -15,13 +15,6 @@ using namespace mlir;
 using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
-bool mlir::fsnn::lowering::hasEventDrivenConvShape(Conv2DOp op) {
-  ArrayRef<int64_t> pads = op.getPadding();
-  RankedTensorType kernelType = op.getWeight().getType();
-  return pads[0] <= kernelType.getDimSize(2) - 1 &&
-         pads[1] <= kernelType.getDimSize(3) - 1;
-}
-
 Value Lowering::blockTransposed(Value matrix) {
   RankedTensorType type = typeOf(matrix);
   Type element = type.getElementType();
@@ -251,13 +244,6 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter, Value init,
                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
-bool mlir::fsnn::lowering::hasEventDrivenConvShape(ConvTranspose2DOp op) {
-  ArrayRef<int64_t> pads = op.getPadding();
-  RankedTensorType kernelType = op.getWeight().getType();
-  return pads[0] <= kernelType.getDimSize(2) - 1 &&
-         pads[1] <= kernelType.getDimSize(3) - 1;
-}
-
 namespace {
 
 using utils::IteratorType;
@@ -435,7 +421,7 @@ Value lowerSpikeConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
 /// The event-driven form applies to a conv of spikes whose padding stays
 /// within the kernel.
 bool isEventDrivenConv(Conv2DOp op) {
-  return op->hasAttr(kSpikeInput) && hasEventDrivenConvShape(op);
+  return op->hasAttr(kSpikeInput) && paddingWithinKernel(op);
 }
 
 Value lowerConv2D(Lowering &l, Conv2DOp op) {
@@ -604,13 +590,6 @@ Value lowerAvgPool(Lowering &l, AvgPool2DOp op) {
                    });
 }
 
-/// The transposed conv pads its dilated input by kernel - 1 - padding.
-bool paddingWithinKernel(ConvTranspose2DOp op) {
-  RankedTensorType wType = op.getWeight().getType();
-  return op.getPadding()[0] <= wType.getDimSize(2) - 1 &&
-         op.getPadding()[1] <= wType.getDimSize(3) - 1;
-}
-
 } // namespace
 
 LogicalResult
@@ -626,8 +605,9 @@ void mlir::fsnn::lowering::populateConvolutionPatterns(
   addLowering<Conv2DOp>(patterns, options, single(lowerConv2D));
   addLowering<Conv2DFilterGradOp>(patterns, options,
                                   single(lowerConv2DFilterGradContraction));
-  addLowering<ConvTranspose2DOp>(
-      patterns, options, single(lowerConvTranspose2D), paddingWithinKernel);
+  addLowering<ConvTranspose2DOp>(patterns, options,
+                                 single(lowerConvTranspose2D),
+                                 paddingWithinKernel<ConvTranspose2DOp>);
   addLowering<AvgPool2DOp>(patterns, options, single(lowerAvgPool));
   if (options.target != LoweringTarget::CPU)
     return;

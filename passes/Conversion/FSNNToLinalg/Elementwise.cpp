@@ -97,18 +97,7 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
   } else {
     // Per row in blocks: the in-order sum, one dependent addition after
     // another, took half of a batch-1 F400 inference.
-    Value matrix = op.getWeight();
-    if (rank > 2) {
-      ReassociationIndices columns =
-          llvm::to_vector(llvm::seq<int64_t>(1, rank));
-      matrix = tensor::CollapseShapeOp::create(
-          l.b, l.loc,
-          RankedTensorType::get({vType.getDimSize(0),
-                                 vType.getNumElements() / vType.getDimSize(0)},
-                                element),
-          matrix, SmallVector<ReassociationIndices>{{0}, columns});
-    }
-    vv = l.rowDots(matrix, op.getV());
+    vv = l.rowDots(l.matrixOf(op.getWeight()), op.getV());
   }
   Value sigma =
       l.generic(scalar, ValueRange{op.getU(), vv}, l.filled(scalar, 0.0),

@@ -16,20 +16,30 @@ using namespace mlir;
 using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
-Value mlir::fsnn::lowering::inlineMap(OpBuilder &b, Region &region,
-                                      Value argument, bool argumentIsSpikes) {
+/// Clones the single-block `region` at the builder's insertion point with
+/// its argument bound to `argument`, lets `adjust` amend each clone, and
+/// returns the yielded value.
+static Value
+cloneRegion(OpBuilder &b, Region &region, Value argument,
+            function_ref<void(Operation &original, Operation *clone)> adjust) {
   Block &block = region.front();
   IRMapping mapping;
   mapping.map(block.getArgument(0), argument);
-  for (Operation &op : block.without_terminator()) {
-    Operation *clone = b.clone(op, mapping);
-    auto map = dyn_cast<SynapticMapOpInterface>(op);
-    if (argumentIsSpikes && map && map.hasEventDrivenForm() &&
-        map.getInput() == block.getArgument(0))
-      clone->setAttr(kSpikeInput, b.getUnitAttr());
-  }
+  for (Operation &op : block.without_terminator())
+    adjust(op, b.clone(op, mapping));
   auto yield = cast<YieldOp>(block.getTerminator());
   return mapping.lookup(yield.getValues()[0]);
+}
+
+Value mlir::fsnn::lowering::inlineMap(OpBuilder &b, Region &region,
+                                      Value argument, bool argumentIsSpikes) {
+  Value regionArgument = region.front().getArgument(0);
+  return cloneRegion(b, region, argument, [&](Operation &op, Operation *clone) {
+    auto map = dyn_cast<SynapticMapOpInterface>(op);
+    if (argumentIsSpikes && map && map.hasEventDrivenForm() &&
+        map.getInput() == regionArgument)
+      clone->setAttr(kSpikeInput, b.getUnitAttr());
+  });
 }
 
 bool mlir::fsnn::lowering::isChangeDrivable(Region &region) {
@@ -43,10 +53,10 @@ bool mlir::fsnn::lowering::isChangeDrivable(Region &region) {
   if (!map.hasEventDrivenForm())
     return false;
   if (auto conv = dyn_cast<Conv2DOp>(map.getOperation());
-      conv && !hasEventDrivenConvShape(conv))
+      conv && !paddingWithinKernel(conv))
     return false;
   if (auto transposed = dyn_cast<ConvTranspose2DOp>(map.getOperation());
-      transposed && !hasEventDrivenConvShape(transposed))
+      transposed && !paddingWithinKernel(transposed))
     return false;
   Value last = map->getResult(0);
   auto definedOutside = [&](Value v) {
@@ -70,18 +80,12 @@ bool mlir::fsnn::lowering::isChangeDrivable(Region &region) {
 
 Value mlir::fsnn::lowering::inlineLinearPart(OpBuilder &b, Region &region,
                                              Value change) {
-  Block &block = region.front();
-  IRMapping mapping;
-  mapping.map(block.getArgument(0), change);
-  for (Operation &op : block.without_terminator()) {
-    Operation *clone = b.clone(op, mapping);
+  return cloneRegion(b, region, change, [&](Operation &, Operation *clone) {
     if (auto map = dyn_cast<SynapticMapOpInterface>(clone)) {
       map.getBiasMutable().clear();
       clone->setAttr(kSpikeInput, b.getUnitAttr());
     }
-  }
-  auto yield = cast<YieldOp>(block.getTerminator());
-  return mapping.lookup(yield.getValues()[0]);
+  });
 }
 
 NeuronStep mlir::fsnn::lowering::neuronStep(OpBuilder &nb, Location nl,

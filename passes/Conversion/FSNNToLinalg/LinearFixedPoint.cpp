@@ -134,7 +134,6 @@ struct SolverBuilder {
       Location loc = l.loc;
       int64_t batch = flat.getDimSize(0), features = flat.getDimSize(1);
       Value zero = indexConstant(b, loc, 0);
-      auto one = b.getIndexAttr(1);
       h = tensor::ExtractSliceOp::create(
           b, loc, h, ValueRange{zero, zero, zero},
           ValueRange{indexConstant(b, loc, batch), slotsUsed,
@@ -145,7 +144,6 @@ struct SolverBuilder {
           b, loc, coefficients, ValueRange{zero, zero},
           ValueRange{indexConstant(b, loc, batch), slotsUsed},
           ValueRange{indexConstant(b, loc, 1), indexConstant(b, loc, 1)});
-      (void)one;
     }
     // Loops (b, k, d): the innermost runs over contiguous features.
     Value sum =

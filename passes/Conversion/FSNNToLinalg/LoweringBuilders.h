@@ -144,6 +144,20 @@ struct Lowering {
                })
         .getResult(0);
   }
+  /// `x` viewed as dim0 x (the rest): a weight's matrix (the spectral
+  /// norm's), a batch's rows.
+  Value matrixOf(Value x) {
+    RankedTensorType type = typeOf(x);
+    if (type.getRank() == 2)
+      return x;
+    ReassociationIndices rest =
+        llvm::to_vector(llvm::seq<int64_t>(1, type.getRank()));
+    auto matrixType = RankedTensorType::get(
+        {type.getDimSize(0), type.getNumElements() / type.getDimSize(0)},
+        type.getElementType());
+    return tensor::CollapseShapeOp::create(
+        b, loc, matrixType, x, SmallVector<ReassociationIndices>{{0}, rest});
+  }
   /// `x` as one dimension (a view once bufferized), so that an elementwise
   /// pass over it is one long loop, which vectorizes whatever the innermost
   /// dimension's size; unflat() restores `type`.
@@ -464,10 +478,15 @@ bool isChangeDrivable(Region &region);
 /// map without the bias) applied to `change` (values in {-1, 0, 1}).
 Value inlineLinearPart(OpBuilder &b, Region &region, Value change);
 
-/// A conv (or transposed conv) whose padding stays within the kernel, which
-/// the CPU lowers event-driven when its input is spikes.
-bool hasEventDrivenConvShape(Conv2DOp op);
-bool hasEventDrivenConvShape(ConvTranspose2DOp op);
+/// A conv or transposed conv whose padding stays within the kernel: the CPU
+/// lowers it event-driven when its input is spikes (and a transposed conv,
+/// which pads its dilated input by kernel - 1 - padding, only then at all).
+template <typename ConvOpT> bool paddingWithinKernel(ConvOpT op) {
+  ArrayRef<int64_t> pads = op.getPadding();
+  RankedTensorType kernelType = op.getWeight().getType();
+  return pads[0] <= kernelType.getDimSize(2) - 1 &&
+         pads[1] <= kernelType.getDimSize(3) - 1;
+}
 
 /// One step of a neuron: v = u + I; spike at v >= V_th; reset by
 /// subtraction (or to zero); leak; the rate accumulator and the spike count.

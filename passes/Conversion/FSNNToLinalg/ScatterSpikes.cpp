@@ -88,8 +88,6 @@ Value mlir::fsnn::lowering::scatterSpikes(
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt) {
   Location loc = l.loc;
   OpBuilder &b = l.b;
-  RankedTensorType accType = l.typeOf(acc);
-  Type element = accType.getElementType();
   RankedTensorType spikeType = l.typeOf(spikes);
   ArrayRef<int64_t> shape = spikeType.getShape();
   int64_t batch = shape[0];
@@ -100,14 +98,7 @@ Value mlir::fsnn::lowering::scatterSpikes(
   };
   // One sample's spikes as a row, so that finding the ones that fired is one
   // loop over contiguous floats.
-  Value rows = spikes;
-  if (spikeType.getRank() > 2) {
-    ReassociationIndices rest =
-        llvm::to_vector(llvm::seq<int64_t>(1, spikeType.getRank()));
-    rows = tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get({batch, perSample}, element), spikes,
-        SmallVector<ReassociationIndices>{{0}, rest});
-  }
+  Value rows = l.matrixOf(spikes);
   Value firedInit = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{perSample}, b.getIndexType());
   auto samples = scf::ForOp::create(

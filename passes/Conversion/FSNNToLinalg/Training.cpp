@@ -85,22 +85,6 @@ Value elementwise(Lowering &l, RankedTensorType type, ValueRange inputs,
                    SmallVector<IteratorType>(rank, kPar), body);
 }
 
-/// A weight viewed as dim0 x (the rest): the matrix of the spectral norm.
-Value weightMatrix(Lowering &l, Value weight) {
-  RankedTensorType type = l.typeOf(weight);
-  if (type.getRank() == 2)
-    return weight;
-  ReassociationIndices rest;
-  for (unsigned i = 1; i < type.getRank(); ++i)
-    rest.push_back(i);
-  auto matrixType = RankedTensorType::get(
-      {type.getDimSize(0), type.getNumElements() / type.getDimSize(0)},
-      type.getElementType());
-  return tensor::CollapseShapeOp::create(
-      l.b, l.loc, matrixType, weight,
-      SmallVector<ReassociationIndices>{{0}, rest});
-}
-
 /// x / max(|x|, 1e-12) for a vector, as the reference normalises.
 Value normalise(Lowering &l, Value x) {
   RankedTensorType type = l.typeOf(x);
@@ -140,7 +124,7 @@ Value matrixVector(Lowering &l, Value matrix, Value x, bool transposed) {
 
 void lowerPowerIteration(Lowering &l, SpectralPowerIterationOp op,
                          SmallVectorImpl<Value> &results) {
-  Value matrix = weightMatrix(l, op.getWeight());
+  Value matrix = l.matrixOf(op.getWeight());
   Value v = normalise(l, matrixVector(l, matrix, op.getU(), true));
   Value u = normalise(l, matrixVector(l, matrix, v, false));
   results.push_back(u);
@@ -382,7 +366,7 @@ void lowerSpectralWeightGrad(Lowering &l, SpectralWeightGradOp op,
   RankedTensorType scalar = l.typeOf(op.getScale());
   Type element = vType.getElementType();
   unsigned rank = vType.getRank();
-  Value matrix = weightMatrix(l, op.getWeight());
+  Value matrix = l.matrixOf(op.getWeight());
   AffineMap toScalar = AffineMap::get(1, 0, {}, l.b.getContext());
   Value sigma = l.generic(
       scalar, ValueRange{op.getU(), matrixVector(l, matrix, op.getV(), false)},
