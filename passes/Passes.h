@@ -24,6 +24,12 @@ namespace mlir::fsnn {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// The unit attribute on an scf.for whose iterations are independent: each
+/// writes its own rows of the loop's results and reads nothing that another
+/// iteration writes. convert-fsnn-to-linalg{parallel-batch} sets it;
+/// fsnn-parallelize-batch-loops runs such loops on threads.
+inline constexpr llvm::StringLiteral kParallelLoopAttr = "fsnn.parallel";
+
 } // namespace mlir::fsnn
 
 #endif // FSNN_PASSES_PASSES_H

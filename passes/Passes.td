@@ -200,7 +200,10 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
            "CPU: carry the output of each affine map of spikes from step to "
            "step and add the map of the spikes' change, so that only the "
            "neurons whose spike changed are visited (sums in another order "
-           "than the dense map's)">
+           "than the dense map's)">,
+    Option<"parallelBatch", "parallel-batch", "bool", /*default=*/"false",
+           "CPU: mark the loops over the batch whose iterations are "
+           "independent (fsnn.parallel), for fsnn-parallelize-batch-loops">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
@@ -209,6 +212,28 @@ def ConvertFSNNToLinalgPass : Pass<"convert-fsnn-to-linalg"> {
     "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];
+}
+
+def FSNNParallelizeBatchLoopsPass : Pass<"fsnn-parallelize-batch-loops",
+                                         "::mlir::func::FuncOp"> {
+  let summary = "Run the loops marked independent on threads (scf.parallel)";
+  let description = [{
+    After bufferization, every `scf.for` that convert-fsnn-to-linalg marked
+    `fsnn.parallel` (its iterations write disjoint rows of its buffers and
+    read nothing another iteration writes: a block of samples of a register
+    tiled map, a chunk of samples of an event-driven scatter, a block of rows
+    of a weight gradient) becomes an `scf.parallel` with the same body,
+    which `convert-scf-to-openmp` runs on the threads of the OpenMP runtime.
+    Each iteration computes exactly what it computed in order, so the results
+    are bit for bit those of the sequential loop, whatever the number of
+    threads.
+
+    A marked loop nested in another marked loop stays sequential (one level
+    of threads). A marked loop that still carries values after bufferization
+    (a buffer that was not updated in place) is left sequential and the pass
+    fails with a diagnostic: running it on threads would race.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
 def FSNNParallelLoopsToGPUPass : Pass<"fsnn-parallel-loops-to-gpu",

@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build python3 ccache
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22
   libeigen3-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev
+  libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev libomp-22-dev
   nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
 )
 

@@ -34,7 +34,7 @@ run_install "$shims" || { cat "$work/out"; fail "install path failed with nothin
 grep -qx "apt-get update -q" "$calls" || fail "no apt-get update: $(cat "$calls")"
 install_line="$(grep '^apt-get install' "$calls")" || fail "no apt-get install: $(cat "$calls")"
 for package in llvm-22-dev libmlir-22-dev mlir-22-tools clang-22 libprotobuf-dev \
-  dataset-fashion-mnist cmake ninja-build; do
+  libomp-22-dev dataset-fashion-mnist cmake ninja-build; do
   [[ " $install_line " == *" $package "* ]] || fail "apt-get install misses $package: $install_line"
 done
 echo "test-install-deps: nothing installed, as root: ok"

@@ -69,6 +69,11 @@ llvm::Error mlir::fsnn::checkCompileOptions(const CompileOptions &options) {
     return stageError("the model support library '" + options.modelSupport +
                       "' does not exist (it is built with fsnn as "
                       "lib/libfsnn_model_support.a)");
+  if (usesOpenMP(options) && options.emit == EmitKind::SharedLibrary &&
+      !llvm::sys::fs::exists(options.openmpLibrary))
+    return stageError("the OpenMP runtime '" + options.openmpLibrary +
+                      "' does not exist (Debian's libomp-22-dev; or compile "
+                      "the training step for one thread with --no-threads)");
   if (cuda && !options.profileLines.empty())
     return stageError("--profile-lines is for CPU models (--target cpu)");
   if (!options.profileLines.empty())
@@ -127,6 +132,7 @@ llvm::Error mlir::fsnn::lowerToLLVMDialect(ModuleOp module,
   CPUPipelineOptions cpu;
   cpu.vectorBits = targetVectorBits(options);
   cpu.locationSnapshot = options.profileLines;
+  cpu.parallelBatch = usesOpenMP(options);
   LogicalResult built =
       cuda ? (options.training ? buildGPUTrainingPipeline(pm, gpu)
                                : buildGPULoweringPipeline(pm, gpu))

@@ -75,6 +75,13 @@ struct CompileOptions {
   std::string cudaWrappers;
   /// The static library libfsnn_model_support.a (the heap of CPU models).
   std::string modelSupport;
+  /// CPU training steps: run the loops over the batch whose iterations are
+  /// independent on the threads of the OpenMP runtime
+  /// (CPUPipelineOptions::parallelBatch), linking `openmpLibrary`
+  /// (libomp.so). The loader sets the number of threads (omp_set_num_threads
+  /// of the library's libomp); results do not depend on it.
+  bool threads = true;
+  std::string openmpLibrary;
   /// Refuse models whose estimated run-time memory at `batch` exceeds this
   /// (fsnn::model::checkMemoryBudget): the compiler's own memory grows
   /// with it too, and a library nobody can run is not worth building.
@@ -101,6 +108,12 @@ private:
 /// What can be checked before the model is looked at: the target and, for
 /// cuda, the wrapper library and ptxas.
 llvm::Error checkCompileOptions(const CompileOptions &options);
+
+/// Whether the code runs loops on OpenMP threads (a CPU training step
+/// compiled with `threads`) and so links libomp.
+inline bool usesOpenMP(const CompileOptions &options) {
+  return options.training && options.threads && options.target == "cpu";
+}
 
 /// Stage 1: `model` (validated into `info`) in the fsnn dialect at
 /// options.batch, the graph named fsnn_graph; for training with its

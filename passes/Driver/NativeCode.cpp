@@ -14,6 +14,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -153,6 +154,13 @@ llvm::Error mlir::fsnn::linkSharedLibrary(const std::string &object,
     linkArgs.append({options.cudaWrappers, "-ldl", "-lpthread"});
   else
     linkArgs.append({options.modelSupport, "-lpthread"});
+  // libomp is found where it was at build time, not on the loader's path.
+  std::string openmpRunPath;
+  if (usesOpenMP(options)) {
+    openmpRunPath = "-Wl,-rpath," +
+                    llvm::sys::path::parent_path(options.openmpLibrary).str();
+    linkArgs.append({options.openmpLibrary, openmpRunPath});
+  }
   int rc = llvm::sys::ExecuteAndWait(*cc, linkArgs, std::nullopt, {}, 0, 0,
                                      &message);
   std::remove(objectPath.c_str());

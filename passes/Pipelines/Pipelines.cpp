@@ -40,6 +40,7 @@ static void addFSNNToLinalgStages(OpPassManager &pm, StringRef target,
   lowering.target = target.str();
   lowering.vectorBits = cpu.vectorBits;
   lowering.propagateByChange = cpu.propagateByChange;
+  lowering.parallelBatch = cpu.parallelBatch;
   pm.addPass(fsnn::createConvertFSNNToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
@@ -118,8 +119,14 @@ LogicalResult fsnn::buildCPULoweringStages(OpPassManager &pm,
   // GPU pipeline sets splat globals with gpu.memset instead
   // (fsnn-place-on-device).
   pm.addPass(createFSNNMaterializeSplatsPass());
-  return addParsedStages(pm, (kBufferizationStages + kHostLLVMStages).str(),
-                         "CPU pipeline");
+  std::string stages = kBufferizationStages.str();
+  if (options.parallelBatch)
+    // The canonicalizer inlines the alloca scopes the OpenMP conversion
+    // wraps around each body (no alloca is in them), which convert-scf-to-cf
+    // could not lower.
+    stages += "func.func(fsnn-parallelize-batch-loops),convert-scf-to-openmp,"
+              "canonicalize,";
+  return addParsedStages(pm, stages + kHostLLVMStages.str(), "CPU pipeline");
 }
 
 namespace {

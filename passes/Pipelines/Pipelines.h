@@ -28,6 +28,11 @@ struct CPUPipelineOptions {
   /// (convert-fsnn-to-linalg's propagate-by-change); without it, every sum
   /// runs in the dense map's order, as the GPU lowering's do.
   bool propagateByChange = true;
+  /// Run the loops over the batch whose iterations are independent on the
+  /// threads of the OpenMP runtime (convert-fsnn-to-linalg's parallel-batch,
+  /// fsnn-parallelize-batch-loops, convert-scf-to-openmp): the library then
+  /// needs libomp. Results are bit for bit those of the sequential loops.
+  bool parallelBatch = false;
   /// Where to write the IR right after convert-fsnn-to-linalg, whose lines
   /// then become the locations of everything lowered from it (MLIR's
   /// snapshot-op-locations), or "" for none: with line tables

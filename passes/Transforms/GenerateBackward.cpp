@@ -114,29 +114,14 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
                                  wt, Value()));
       }
       if (wants(linear.getWeight())) {
-        // ∂W[o, i] = Σ_b gy[b, o] x[b, i] as a sum of outer products over
-        // loops (b, o, i): the innermost loop runs over contiguous rows of
-        // x and ∂W, and vectorizes without reassociating the batch sum.
-        RankedTensorType wType = tensorTypeOf(linear.getWeight());
-        MLIRContext *ctx = b.getContext();
-        auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
-        SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(1)}, ctx),
-                                       AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                       AffineMap::get(3, 0, {d(1), d(2)}, ctx)};
-        Value gw =
-            linalg::GenericOp::create(
-                b, loc, TypeRange{wType}, ValueRange{gy, linear.getInput()},
-                ValueRange{zeros(b, loc, wType)}, maps,
-                SmallVector<utils::IteratorType>{utils::IteratorType::reduction,
-                                                 utils::IteratorType::parallel,
-                                                 utils::IteratorType::parallel},
-                [](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value product = arith::MulFOp::create(nb, nl, a[0], a[1]);
-                  linalg::YieldOp::create(
-                      nb, nl,
-                      ValueRange{arith::AddFOp::create(nb, nl, a[2], product)});
-                })
-                .getResult(0);
+        // ∂W[o, i] = Σ_b gy[b, o] x[b, i] = (gyᵀ (xᵀ)ᵀ)[o, i]: the linear
+        // map of gyᵀ by the weight xᵀ, whose CPU lowering register-blocks it
+        // (the transpose of xᵀ folds to x) with each sum in the order of b,
+        // and runs its blocks of rows on threads.
+        Value gw = LinearOp::create(b, loc, tensorTypeOf(linear.getWeight()),
+                                    transpose(b, loc, gy),
+                                    transpose(b, loc, linear.getInput()),
+                                    Value());
         cot.add(loc, linear.getWeight(), gw);
       }
       addBiasCotangent(b, loc, linear, gy, active, cot);

@@ -63,6 +63,9 @@ fsnn_status openModel(const char *path, fsnn_model **model) {
                             "; recompile it with this fsnn-compile");
   if (fsnn_status status = fsnnrt::parseDescriptor(descriptor(), *m))
     return status;
+  // Found in the library's own dependencies (libomp) when it has them.
+  m->setOpenMPThreads =
+      reinterpret_cast<void (*)(int)>(dlsym(m->library, "omp_set_num_threads"));
   if (m->target == "cuda") {
     auto init =
         reinterpret_cast<int (*)()>(dlsym(m->library, "fsnn_cuda_model_init"));
@@ -261,8 +264,27 @@ extern "C" fsnn_status fsnn_model_call(fsnn_model *model,
       (!parameters && !model->parameters.empty()))
     return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_call: null argument");
   return fsnnrt::guarded("model_call", [&] {
+    // The OpenMP setting belongs to the calling thread: set it for this call.
+    if (model->setOpenMPThreads && model->threads > 0)
+      model->setOpenMPThreads(model->threads);
     return callModel(*model, inputs, parameters, seed, outputs);
   });
+}
+
+extern "C" fsnn_status fsnn_model_set_threads(fsnn_model *model,
+                                              int32_t threads) {
+  if (!model)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT, "model_set_threads: null model");
+  if (threads < 1)
+    return fsnnrt::fail(FSNN_INVALID_ARGUMENT,
+                        "model_set_threads: threads must be >= 1, got " +
+                            std::to_string(threads));
+  model->threads = threads;
+  return FSNN_OK;
+}
+
+extern "C" int32_t fsnn_model_is_threaded(const fsnn_model *model) {
+  return model->setOpenMPThreads ? 1 : 0;
 }
 
 extern "C" fsnn_status fsnn_model_run(fsnn_model *model, const void *input,

@@ -72,6 +72,11 @@ struct fsnn_model {
   /// wrappers, which report driver and launch errors here.
   std::string target = "cpu";
   const char *(*cudaError)() = nullptr;
+  /// omp_set_num_threads of the OpenMP runtime a threaded training step
+  /// links (null for the others), and the threads each call runs on (0:
+  /// the OpenMP runtime's default).
+  void (*setOpenMPThreads)(int) = nullptr;
+  int32_t threads = 0;
   ~fsnn_model() {
     if (library)
       dlclose(library);

@@ -67,6 +67,17 @@ static cl::opt<std::string> modelSupport(
     cl::desc("libfsnn_model_support.a to link into CPU models (default: next "
              "to this program, ../lib)"),
     cl::cat(category));
+static cl::opt<bool> noThreads(
+    "no-threads",
+    cl::desc("Compile the training step for one thread (by default its loops "
+             "over the batch run on OpenMP threads; fsnn-train --threads "
+             "sets how many)"),
+    cl::cat(category));
+static cl::opt<std::string> openmpLibrary(
+    "openmp-library",
+    cl::desc("libomp.so to link into training steps (default: the one fsnn "
+             "was built with)"),
+    cl::init(FSNN_OPENMP_LIBRARY), cl::cat(category));
 static cl::opt<int64_t> batch("batch",
                               cl::desc("Batch size the code is compiled for "
                                        "(default 128, as in every tool; the "
@@ -150,6 +161,8 @@ int main(int argc, char **argv) {
   options.dumpPipeline = dumpPipeline;
   options.profileLines = profileLines;
   options.training = train;
+  options.threads = !noThreads;
+  options.openmpLibrary = openmpLibrary;
   options.target = target;
   options.chip = chip;
   options.cpu = cpu;

@@ -14,6 +14,7 @@
 #include "fsnnrt/model.h"
 #include "fsnnrt/runtime.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -64,6 +65,10 @@ public:
       return s;
     // openCompiledModel has checked the images and the int64 labels.
     batch = fsnn_model_batch(train.get());
+    if (fsnn_status s =
+            fsnn_model_set_threads(train.get(), std::max(1, options.threads)))
+      return Status::error(std::string(fsnn_status_name(s)) + ": " +
+                           fsnn_last_error());
     if (!evalPath.empty()) {
       if (Status s = openLibrary(evalPath, model, info, false, eval))
         return s;

@@ -114,6 +114,7 @@ struct ConvertFSNNToLinalgPass
         target == "gpu" ? LoweringTarget::GPU : LoweringTarget::CPU;
     options.vectorBits = vectorBits;
     options.propagateByChange = propagateByChange;
+    options.parallelBatch = parallelBatch;
     RewritePatternSet set(context);
     populateFSNNToLinalgPatterns(set, options);
     patterns = FrozenRewritePatternSet(std::move(set));

@@ -29,6 +29,10 @@ struct LoweringOptions {
   /// CPU: simulations propagate the maps of spikes by change
   /// (docs/compiler.md).
   bool propagateByChange = true;
+  /// CPU: mark the loops over the batch whose iterations write disjoint
+  /// rows of their results (passes/Passes.h's kParallelLoopAttr), for
+  /// fsnn-parallelize-batch-loops to run them on threads after bufferization.
+  bool parallelBatch = false;
 };
 
 /// Adds the patterns that lower every fsnn op the pass lowers.

@@ -48,15 +48,16 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
   };
   int64_t kLanes = l.lanes();
   auto laneType = VectorType::get({kLanes}, element);
-  Value fired0 =
-      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{in}, b.getIndexType());
-  auto samples = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, batch), index(b, 1),
-      ValueRange{init, fired0},
-      [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
+  auto makeList = [&](OpBuilder &nb) -> SmallVector<Value> {
+    return {sampleScratch(l, nb, {in}, nb.getIndexType())};
+  };
+  return sampleLoop(
+      l, b, batch, 1, ValueRange{init}, makeList,
+      [&](OpBuilder &sb, Value n, ValueRange sampleState,
+          ValueRange scratch) -> SmallVector<Value> {
         Value zero = floatConstant(sb, loc, element, 0.0);
         std::pair<Value, Value> compacted =
-            compactNonZero(l, sb, spikes, n, sampleState[1]);
+            compactNonZero(l, sb, spikes, n, scratch[0]);
         Value firedList = compacted.first, count = compacted.second;
         auto tiles = scf::ForOp::create(
             sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
@@ -110,10 +111,8 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
                           .getResult();
               scf::YieldOp::create(tb, loc, acc);
             });
-        scf::YieldOp::create(sb, loc,
-                             ValueRange{tiles.getResult(0), firedList});
-      });
-  return samples.getResult(0);
+        return {tiles.getResult(0), firedList};
+      })[0];
 }
 
 /// y = x Wᵀ + b for dense x, register-blocked: every block of kSamples
@@ -193,6 +192,7 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
             });
         scf::YieldOp::create(bb, loc, tiles.getResult(0));
       });
+  l.markParallel(blocks);
   return blocks.getResult(0);
 }
 

@@ -18,6 +18,7 @@
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "passes/Conversion/FSNNToLinalg/FSNNToLinalg.h"
+#include "passes/Passes.h"
 
 #include <functional>
 
@@ -98,6 +99,15 @@ struct Lowering {
   unsigned vectorBits = 512;
   /// LoweringOptions::propagateByChange.
   bool propagateByChange = true;
+  /// LoweringOptions::parallelBatch.
+  bool parallelBatch = false;
+
+  /// Marks `loop` as one whose iterations may run on threads
+  /// (kParallelLoopAttr), when the lowering is asked for such loops.
+  void markParallel(scf::ForOp loop) {
+    if (parallelBatch && !gpu)
+      loop->setAttr(kParallelLoopAttr, UnitAttr::get(loop.getContext()));
+  }
 
   /// float32 lanes of one vector register.
   int64_t lanes() const { return vectorBits / 32; }
@@ -500,6 +510,31 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
 /// Σ λ^k: the denominator.
 double rateNormaliser(int64_t steps, double leak);
 
+/// The body of a loop over samples: given the first sample of the iteration,
+/// the carried results and the iteration's scratch, returns the results and
+/// the scratch it leaves.
+using SampleBody = function_ref<SmallVector<Value>(
+    OpBuilder &, Value sample, ValueRange results, ValueRange scratch)>;
+
+/// A loop over the samples [0, batch) in steps of `step` that carries
+/// `results`, of which each iteration writes only its own samples' rows,
+/// and `scratch` from `makeScratch` (work space such as a compaction list,
+/// overwritten by every iteration). Returns the final results. With
+/// Lowering::parallelBatch the samples are cut into chunks: an outer loop over
+/// the chunks, marked parallel, makes each chunk its own scratch, so that
+/// chunks can run on threads; every sample is computed as in the single
+/// loop.
+SmallVector<Value> sampleLoop(
+    Lowering &l, OpBuilder &b, int64_t batch, int64_t step, ValueRange results,
+    function_ref<SmallVector<Value>(OpBuilder &)> makeScratch, SampleBody body);
+
+/// Work space of `shape` for sampleLoop's makeScratch: a tensor.empty, which
+/// loop-invariant code motion hoists out of the loops, or with
+/// Lowering::parallelBatch a bufferization.alloc_tensor, which stays in its
+/// chunk (a hoisted one would be shared by the threads).
+Value sampleScratch(Lowering &l, OpBuilder &b, ArrayRef<int64_t> shape,
+                    Type element);
+
 /// Per sample of `rows` (batch x N): the positions i with rows[sample, i] != 0,
 /// in order, written into `list` (an N-element index tensor), and their
 /// count. Branch-free per position; with N a multiple of the vector width,
@@ -553,6 +588,7 @@ public:
     l.gpu = options.target == LoweringTarget::GPU;
     l.vectorBits = options.vectorBits;
     l.propagateByChange = options.propagateByChange;
+    l.parallelBatch = options.parallelBatch;
     SmallVector<Value> results;
     if (failed(build(l, op, results)))
       return failure();

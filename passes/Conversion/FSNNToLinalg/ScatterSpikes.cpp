@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
@@ -81,6 +82,58 @@ mlir::fsnn::lowering::compactNonZero(Lowering &l, OpBuilder &b, Value rows,
   return {loop.getResult(0), loop.getResult(1)};
 }
 
+SmallVector<Value> mlir::fsnn::lowering::sampleLoop(
+    Lowering &l, OpBuilder &b, int64_t batch, int64_t step, ValueRange results,
+    function_ref<SmallVector<Value>(OpBuilder &)> makeScratch,
+    SampleBody body) {
+  Location loc = l.loc;
+  size_t carried = results.size();
+  auto steps = [&](OpBuilder &nb, Value from, Value to, ValueRange init) {
+    SmallVector<Value> state(init);
+    llvm::append_range(state, makeScratch(nb));
+    auto loop = scf::ForOp::create(
+        nb, loc, from, to, indexConstant(nb, loc, step), state,
+        [&](OpBuilder &sb, Location, Value n, ValueRange inner) {
+          scf::YieldOp::create(sb, loc,
+                               body(sb, n, inner.take_front(carried),
+                                    inner.drop_front(carried)));
+        });
+    return SmallVector<Value>(loop.getResults().take_front(carried));
+  };
+  // Enough chunks for the threads of a large machine, each a whole number
+  // of steps.
+  constexpr int64_t kChunks = 32;
+  int64_t stepsInAll = (batch + step - 1) / step;
+  int64_t chunk = step * ((stepsInAll + kChunks - 1) / kChunks);
+  int64_t chunks = (batch + chunk - 1) / chunk;
+  if (!l.parallelBatch || l.gpu || chunks < 2)
+    return steps(b, indexConstant(b, loc, 0), indexConstant(b, loc, batch),
+                 results);
+  auto outer = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, chunks),
+      indexConstant(b, loc, 1), results,
+      [&](OpBuilder &cb, Location, Value c, ValueRange state) {
+        Value from =
+            arith::MulIOp::create(cb, loc, c, indexConstant(cb, loc, chunk));
+        Value to = arith::MinUIOp::create(
+            cb, loc,
+            arith::AddIOp::create(cb, loc, from, indexConstant(cb, loc, chunk)),
+            indexConstant(cb, loc, batch));
+        scf::YieldOp::create(cb, loc, steps(cb, from, to, state));
+      });
+  l.markParallel(outer);
+  return SmallVector<Value>(outer.getResults());
+}
+
+Value mlir::fsnn::lowering::sampleScratch(Lowering &l, OpBuilder &b,
+                                          ArrayRef<int64_t> shape,
+                                          Type element) {
+  auto type = RankedTensorType::get(shape, element);
+  if (l.parallelBatch && !l.gpu)
+    return bufferization::AllocTensorOp::create(b, l.loc, type, ValueRange{});
+  return tensor::EmptyOp::create(b, l.loc, shape, element);
+}
+
 Value mlir::fsnn::lowering::scatterSpikes(
     Lowering &l, Value spikes, Value weights, Value acc,
     RankedTensorType windowType,
@@ -99,16 +152,17 @@ Value mlir::fsnn::lowering::scatterSpikes(
   // One sample's spikes as a row, so that finding the ones that fired is one
   // loop over contiguous floats.
   Value rows = l.matrixOf(spikes);
-  Value firedInit = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{perSample}, b.getIndexType());
-  auto samples = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, batch), index(b, 1),
-      ValueRange{acc, firedInit},
-      [&](OpBuilder &sb, Location, Value n, ValueRange sampleState) {
+  auto makeList = [&](OpBuilder &nb) -> SmallVector<Value> {
+    return {sampleScratch(l, nb, {perSample}, nb.getIndexType())};
+  };
+  return sampleLoop(
+      l, b, batch, 1, ValueRange{acc}, makeList,
+      [&](OpBuilder &sb, Value n, ValueRange sampleState,
+          ValueRange scratch) -> SmallVector<Value> {
         // The positions of the neurons that fired, compacted without a
         // branch per neuron: one is mispredicted at every few spikes.
         std::pair<Value, Value> compacted =
-            compactNonZero(l, sb, rows, n, sampleState[1]);
+            compactNonZero(l, sb, rows, n, scratch[0]);
         Value firedList = compacted.first, count = compacted.second;
         auto events = scf::ForOp::create(
             sb, loc, index(sb, 0), count, index(sb, 1),
@@ -155,8 +209,6 @@ Value mlir::fsnn::lowering::scatterSpikes(
                                                 sizes, ones)
                       .getResult());
             });
-        scf::YieldOp::create(sb, loc,
-                             ValueRange{events.getResult(0), firedList});
-      });
-  return samples.getResult(0);
+        return {events.getResult(0), firedList};
+      })[0];
 }

@@ -108,6 +108,15 @@ fsnn_status fsnn_model_call(fsnn_model *model, const void *const *inputs,
                             const void *const *parameters, int64_t seed,
                             void *const *outputs);
 
+/* The threads of each fsnn_model_call of a threaded training step (one
+ * compiled with OpenMP loops over the batch, fsnn-compile --train without
+ * --no-threads): set on the calling thread before each call. Results do not
+ * depend on it. Libraries without threads ignore it. Default: the OpenMP
+ * runtime's (OMP_NUM_THREADS, else every core). */
+fsnn_status fsnn_model_set_threads(fsnn_model *model, int32_t threads);
+/* Whether the library runs its own threads (links the OpenMP runtime). */
+int32_t fsnn_model_is_threaded(const fsnn_model *model);
+
 #ifdef __cplusplus
 }
 #endif
