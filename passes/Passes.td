@@ -223,6 +223,9 @@ def FSNNParallelizeBatchLoopsPass : Pass<"fsnn-parallelize-batch-loops",
     read nothing another iteration writes: a block of samples of a register
     tiled map, a chunk of samples of an event-driven scatter, a block of rows
     of a weight gradient) becomes an `scf.parallel` with the same body,
+    and so does the outermost loop of every marked linalg op (a large
+    elementwise map or contraction whose outermost loop is parallel and
+    indexes its output's first dimension), lowered to loops here,
     which `convert-scf-to-openmp` runs on the threads of the OpenMP runtime.
     Each iteration computes exactly what it computed in order, so the results
     are bit for bit those of the sequential loop, whatever the number of
@@ -233,7 +236,8 @@ def FSNNParallelizeBatchLoopsPass : Pass<"fsnn-parallelize-batch-loops",
     (a buffer that was not updated in place) is left sequential and the pass
     fails with a diagnostic: running it on threads would race.
   }];
-  let dependentDialects = ["::mlir::scf::SCFDialect"];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def FSNNParallelLoopsToGPUPass : Pass<"fsnn-parallel-loops-to-gpu",

@@ -118,10 +118,10 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
         // map of gyᵀ by the weight xᵀ, whose CPU lowering register-blocks it
         // (the transpose of xᵀ folds to x) with each sum in the order of b,
         // and runs its blocks of rows on threads.
+        Value gyT = transpose(b, loc, gy);
+        Value inputT = transpose(b, loc, linear.getInput());
         Value gw = LinearOp::create(b, loc, tensorTypeOf(linear.getWeight()),
-                                    transpose(b, loc, gy),
-                                    transpose(b, loc, linear.getInput()),
-                                    Value());
+                                    gyT, inputT, Value());
         cot.add(loc, linear.getWeight(), gw);
       }
       addBiasCotangent(b, loc, linear, gy, active, cot);

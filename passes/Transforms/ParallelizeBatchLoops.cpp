@@ -2,6 +2,8 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -19,6 +21,33 @@ struct ParallelizeBatchLoopsPass
   using Base::Base;
 
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // A marked linalg op outside the marked loops becomes loops whose
+    // outermost (parallel, over the output's first dimension) is marked.
+    SmallVector<linalg::LinalgOp> markedOps;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!op->hasAttr(fsnn::kParallelLoopAttr))
+        return;
+      op->removeAttr(fsnn::kParallelLoopAttr);
+      Operation *ancestor = op->getParentOp();
+      while (ancestor && !ancestor->hasAttr(fsnn::kParallelLoopAttr))
+        ancestor = ancestor->getParentOp();
+      if (!ancestor && op.hasPureBufferSemantics())
+        markedOps.push_back(op);
+    });
+    for (linalg::LinalgOp op : markedOps) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::LinalgLoops> loops =
+          linalg::linalgOpToLoops(rewriter, op);
+      if (failed(loops) || loops->empty()) {
+        op.emitError() << "cannot lower the op marked "
+                       << fsnn::kParallelLoopAttr << " to loops";
+        return signalPassFailure();
+      }
+      (*loops)[0]->setAttr(fsnn::kParallelLoopAttr,
+                           UnitAttr::get(&getContext()));
+      rewriter.eraseOp(op);
+    }
     SmallVector<scf::ForOp> marked;
     bool failedLoop = false;
     getOperation()->walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
@@ -38,7 +67,6 @@ struct ParallelizeBatchLoopsPass
     });
     if (failedLoop)
       return signalPassFailure();
-    IRRewriter rewriter(&getContext());
     for (scf::ForOp loop : marked) {
       rewriter.setInsertionPoint(loop);
       auto parallel = scf::ParallelOp::create(

@@ -24,7 +24,10 @@
 // ∂L/∂a = ∂L/∂o · C, and the readout's own gradients.
 // CHECK: %[[CT:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x5xf32>)
 // CHECK: %[[DLDA:.*]] = fsnn.linear %[[GL]], %[[CT]]
-// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel"]} ins(%[[GL]], %[[RATES]]
+// ∂C = Σ_b ∂L/∂o[b]ᵀ a[b]: the linear map of (∂L/∂o)ᵀ by aᵀ.
+// CHECK: %[[GLT:.*]] = linalg.transpose ins(%[[GL]]
+// CHECK: %[[RT:.*]] = linalg.transpose ins(%[[RATES]]
+// CHECK: fsnn.linear %[[GLT]], %[[RT]] : tensor<3x4xf32>, tensor<5x4xf32> -> tensor<3x5xf32>
 // CHECK: linalg.reduce ins(%[[GL]]
 // The map at the point a = a[T]: z = mask ⊙ (W a) + I.
 // CHECK: %[[WA:.*]] = fsnn.linear %[[RATES]], %[[W]]
@@ -41,8 +44,10 @@
 // β through one application of f.
 // CHECK: %[[GZB:.*]] = fsnn.clamp_rate_grad %[[Z]], %[[BETA]]
 // CHECK: %[[GDB:.*]] = fsnn.dropout %[[GZB]], %[[MW]]
-// ∂W = Σ_b (mask ⊙ δ)[b]ᵀ a[b], outer products over the batch.
-// CHECK: %[[GW:.*]] = linalg.generic {{.*}} ins(%[[GDB]], %[[RATES]]
+// ∂W = Σ_b (mask ⊙ δ)[b]ᵀ a[b], as a linear map too.
+// CHECK: %[[GDBT:.*]] = linalg.transpose ins(%[[GDB]]
+// CHECK: linalg.transpose ins(%[[RATES]]
+// CHECK: %[[GW:.*]] = fsnn.linear %[[GDBT]], %{{.*}} : tensor<5x4xf32>, tensor<5x4xf32> -> tensor<5x5xf32>
 // CHECK: fsnn.batch_norm_train_grad
 // CHECK: %{{.*}}, %{{.*}} = fsnn.spectral_weight_grad %{{.*}}, %{{.*}}, %[[U]], %[[V]], %[[GW]]
 // |∂L/∂a| per sample, where the solve starts.

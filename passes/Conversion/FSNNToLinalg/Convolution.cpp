@@ -235,6 +235,8 @@ Value Lowering::tiledRowMajorConvolution(Value input, Value filter, Value init,
                          .getResult();
         return result;
       });
+  // Each sample's outputs are its own.
+  markParallel(grid.getDefiningOp<scf::ForOp>());
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
   AffineMap fromGrid =
@@ -499,8 +501,9 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
             nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
       });
   auto flags = reassociable(ctx);
-  // Loops (o, c, kh, kw) over the weight, each with a sum over (n, p).
-  return carriedLoopNest(
+  // Loops (o, c, kh, kw) over the weight, each with a sum over (n, p); each
+  // output channel's filter is its own (threads take whole channels).
+  Value filterGrad = carriedLoopNest(
       l.b, loc, {o, c, kh, kw}, l.empty(type),
       [&](OpBuilder &nb, ValueRange ivs, Value result) -> Value {
         SmallVector<Value> weightAt(ivs);
@@ -524,6 +527,8 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
             });
         return tensor::InsertOp::create(nb, loc, sum, result, weightAt);
       });
+  l.markParallel(filterGrad.getDefiningOp<scf::ForOp>());
+  return filterGrad;
 }
 
 Value lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {

@@ -148,7 +148,7 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
                    SmallVectorImpl<Value> &results) {
   OpBuilder &b = outer.b;
   Location loc = op.getLoc();
-  Lowering l{b, loc};
+  Lowering l = outer.at(b, loc);
   unsigned numLayers = op.getNumLayers();
   NeuronAttr neuron = op.getNeuron();
   double leak = neuron.getLeakValue();
@@ -214,7 +214,7 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
   auto loop = scf::ForOp::create(
       b, loc, lower, upper, one, init,
       [&](OpBuilder &lb, Location ll, Value t, ValueRange state) {
-        Lowering in{lb, ll};
+        Lowering in = outer.at(lb, ll);
         SmallVector<Value> next(state);
         // R(s) of map m, s being its source layer's spikes in `next`: by
         // change where the map allows, R(s') + L(s - s'), which visits only
@@ -317,6 +317,7 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
                       arith::SubFOp::create(nb, nl, step.spike, a[terms + 1]));
                 linalg::YieldOp::create(nb, nl, yielded);
               });
+          in.markParallelIfLarge(update);
           for (unsigned k = 0; k < 4; ++k)
             next[base + k] =
                 in.unflat(in.typeOf(outputs[k]), update.getResult(k));

@@ -70,7 +70,7 @@ struct SolverBuilder {
     auto flags = reassociable(b.getContext());
     // Slots from slotsUsed on are never read (combine stops there too).
     Value slotBound = slotsUsed ? slotsUsed : indexConstant(b, loc, slots);
-    return carriedLoopNest(
+    Value perRow = carriedLoopNest(
         b, loc, {batchSize}, l.empty(resultType),
         [&](OpBuilder &rb, ValueRange rowOnly, Value rowState) -> Value {
           Value row = rowOnly[0];
@@ -108,6 +108,9 @@ struct SolverBuilder {
                      })
               .getResult(0);
         });
+    // Each row's sums are its own.
+    l.markParallel(perRow.getDefiningOp<scf::ForOp>());
+    return perRow;
   }
   /// Per row: Σ_d x[b, d] y[b, d].
   Value rowSum(Value x, Value y) { return dots(x, y, rows); }
@@ -264,8 +267,7 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
   };
 
   // x0 = 0, so r0 = rhs (A is linear); the best iterate so far is x0.
-  Lowering l{b, loc};
-  l.gpu = gpu;
+  Lowering l = outer.at(b, loc);
   SolverBuilder s{l, flatType, rowsType, historyType, coeffsType, element};
   Value x0 = l.filled(flatType, 0.0);
   Value r0 = rhs;
@@ -311,19 +313,18 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
   auto loop = scf::ForOp::create(
       b, loc, indexConstant(b, loc, 0),
       indexConstant(b, loc, op.getMaxIterations()), indexConstant(b, loc, 1),
-      init, [&](OpBuilder &ob, Location, Value it, ValueRange outer) {
-        ValueRange state = outer.drop_back();
-        auto guard = scf::IfOp::create(ob, loc, ValueRange(outer).getTypes(),
-                                       outer.back(), /*withElseRegion=*/true);
+      init, [&](OpBuilder &ob, Location, Value it, ValueRange carried) {
+        ValueRange state = carried.drop_back();
+        auto guard = scf::IfOp::create(ob, loc, ValueRange(carried).getTypes(),
+                                       carried.back(), /*withElseRegion=*/true);
         // Builders that tell the conversion about every op they create
         // (the operator's fsnn ops are cloned into the then-region).
         OpBuilder eb(ob.getContext(), ob.getListener());
         eb.setInsertionPointToStart(&guard.getElseRegion().front());
-        scf::YieldOp::create(eb, loc, outer);
+        scf::YieldOp::create(eb, loc, carried);
         OpBuilder lb(ob.getContext(), ob.getListener());
         lb.setInsertionPointToStart(&guard.getThenRegion().front());
-        Lowering li{lb, loc};
-        li.gpu = gpu;
+        Lowering li = outer.at(lb, loc);
         SolverBuilder si{li,          flatType,   rowsType,
                          historyType, coeffsType, element};
         Value x = state[0], r = state[1], step = state[2], best = state[3],

@@ -112,6 +112,16 @@ struct Lowering {
   /// float32 lanes of one vector register.
   int64_t lanes() const { return vectorBits / 32; }
 
+  /// The same lowering (target and options) building at `builder`.
+  Lowering at(OpBuilder &builder, Location location) const {
+    Lowering copy{builder, location};
+    copy.gpu = gpu;
+    copy.vectorBits = vectorBits;
+    copy.propagateByChange = propagateByChange;
+    copy.parallelBatch = parallelBatch;
+    return copy;
+  }
+
   RankedTensorType typeOf(Value v) {
     return cast<RankedTensorType>(v.getType());
   }
@@ -146,13 +156,34 @@ struct Lowering {
   Value generic(RankedTensorType resultType, ValueRange inputs, Value init,
                 ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators,
                 function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
-               iterators,
-               [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 linalg::YieldOp::create(nb, nl, body(nb, nl, args));
-               })
-        .getResult(0);
+    auto op = linalg::GenericOp::create(
+        b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+        iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+          linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+        });
+    markParallelIfLarge(op);
+    return op.getResult(0);
+  }
+  /// Marks a generic (kParallelLoopAttr) whose outermost loop is parallel
+  /// and indexes the output's first dimension, when it is worth threads:
+  /// fsnn-parallelize-batch-loops then runs that loop on them.
+  void markParallelIfLarge(linalg::GenericOp op) {
+    constexpr int64_t kMinimumIterations = 1 << 15;
+    if (!parallelBatch || gpu || op.getNumLoops() == 0 ||
+        op.getIteratorTypesArray()[0] != IteratorType::parallel)
+      return;
+    for (OpOperand &out : op.getDpsInitsMutable()) {
+      AffineMap map = op.getMatchingIndexingMap(&out);
+      if (map.getNumResults() == 0 || map.getResult(0) != b.getAffineDimExpr(0))
+        return;
+    }
+    // A dynamic range (the Broyden history's slots in use) counts as one.
+    int64_t iterations = 1;
+    for (int64_t range : op.getStaticLoopRanges())
+      if (!ShapedType::isDynamic(range))
+        iterations *= range;
+    if (iterations >= kMinimumIterations)
+      op->setAttr(kParallelLoopAttr, UnitAttr::get(op.getContext()));
   }
   /// `x` viewed as dim0 x (the rest): a weight's matrix (the spectral
   /// norm's), a batch's rows.

@@ -184,7 +184,7 @@ Value mlir::fsnn::lowering::scatterSpikes(
                 if (d > 1)
                   rest = arith::DivUIOp::create(eb, loc, rest, size);
               }
-              Lowering tl{eb, loc};
+              Lowering tl = l.at(eb, loc);
               SmallVector<OpFoldResult> ones(rank, eb.getIndexAttr(1)), sizes;
               for (int64_t d : windowType.getShape())
                 sizes.push_back(eb.getIndexAttr(d));
