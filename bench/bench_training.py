@@ -18,8 +18,9 @@ to PyTorch and each run's peak RSS. With --memory it also trains fsnn's
 compiled step at several T and prints the peak RSS of each (it should not
 grow with T: no time-unrolled graph is stored).
 
-The compiled training step runs on one thread (its batch statistics couple
-the samples of a batch); PyTorch uses --threads.
+Every library runs on --threads threads: the compiled training step runs
+its loops over the batch on OpenMP threads (fsnn-compile --train), the
+reference executor its samples, PyTorch its operators.
 
 Run (Debian 12, after scripts/build.sh; needs python3-torch, python3-numpy,
 libopenblas0-pthread and dataset-fashion-mnist):
@@ -51,12 +52,12 @@ def peak_rss_mib(cmd):
     return out.stdout, float("nan")
 
 
-def fsnn_train(bin_dir, model, backend, steps, batch, work, extra=()):
+def fsnn_train(bin_dir, model, backend, steps, batch, work, threads, extra=()):
     log = os.path.join(work, f"{backend}.jsonl")
     cmd = [os.path.join(bin_dir, "fsnn-train"), model, "--dataset", "fashion-mnist", "--data-dir", FMNIST,
            "-o", os.path.join(work, f"{backend}-trained.fsnn"), "--backend", backend, "--batch", str(batch),
            "--train-limit", str(steps * batch), "--test-limit", "1", "--max-steps", str(steps),
-           "--log", log, "--threads", "1"] + list(extra)
+           "--log", log, "--threads", str(threads)] + list(extra)
     _, rss = peak_rss_mib(cmd)
     epochs = [json.loads(line) for line in open(log) if '"epoch"' in line and '"type":"epoch"' in line]
     return epochs[-1]["images_per_second"], rss
@@ -98,7 +99,7 @@ def main():
     p.add_argument("--models", default="fmnist-f400")
     p.add_argument("--T", type=int, default=30)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--threads", type=int, default=2, help="PyTorch's threads")
+    p.add_argument("--threads", type=int, default=2, help="threads of every library")
     p.add_argument("--steps", type=int, default=30, help="timed optimiser steps per run")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--memory", default="", help="T values for the peak RSS of training each model, e.g. 5,30,100,300")
@@ -126,10 +127,11 @@ def main():
             rss = {}
             for _ in range(a.reps):  # interleaved, so that noise hits all alike
                 if compiled:
-                    r, m = fsnn_train(bin_dir, model, "compiled", a.steps, a.batch, work, ["--library", library])
+                    r, m = fsnn_train(bin_dir, model, "compiled", a.steps, a.batch, work, a.threads,
+                                      ["--library", library])
                     rates["compiled"].append(r)
                     rss["compiled"] = m
-                r, m = fsnn_train(bin_dir, model, "reference", max(4, a.steps // 3), a.batch, work)
+                r, m = fsnn_train(bin_dir, model, "reference", max(4, a.steps // 3), a.batch, work, a.threads)
                 rates["reference"].append(r)
                 rss["reference"] = m
                 r, m = torch_training(arch, a.T, weights, a.steps, a.batch, a.threads)
@@ -145,13 +147,13 @@ def main():
                 run([os.path.join(bin_dir, "fsnn-model"), "create", arch, "-o", model, "--T", str(T), "--seed", "1"])
                 library = os.path.join(work, f"mem-{arch}-{T}.train.so")
                 run([os.path.join(bin_dir, "fsnn-compile"), model, "--train", "--batch", str(a.batch), "-o", library])
-                _, m = fsnn_train(bin_dir, model, "compiled", 2, a.batch, work, ["--library", library])
-                _, mr = fsnn_train(bin_dir, model, "reference", 1, a.batch, work)
+                _, m = fsnn_train(bin_dir, model, "compiled", 2, a.batch, work, a.threads, ["--library", library])
+                _, mr = fsnn_train(bin_dir, model, "reference", 1, a.batch, work, a.threads)
                 results["memory"][arch][T] = {"compiled_peak_rss_mib": m, "reference_peak_rss_mib": mr}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"training, batch {a.batch}, T {a.T}; PyTorch on {a.threads} threads, fsnn's compiled step on 1; "
+    print(f"training, batch {a.batch}, T {a.T}; every library on {a.threads} threads; "
           f"median of {a.reps} interleaved reps")
     print(f"{'model':14s}{'compiled':>10s}{'reference':>11s}{'pytorch':>10s}{'comp/pt':>9s}{'ref/pt':>8s}"
           f"{'RSS comp':>10s}{'RSS ref':>9s}{'RSS pt':>8s}  (images/s, MiB)")

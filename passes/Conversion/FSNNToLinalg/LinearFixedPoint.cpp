@@ -292,8 +292,11 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
                   });
   SmallVector<Value> init = {x0, r0, step0, x0, norm0, active0};
   if (broyden) {
-    init.push_back(l.filled(historyType, 0.0));
-    init.push_back(l.filled(historyType, 0.0));
+    // CPUs read only the slots written so far (project, combine): the
+    // history needs no zeros, whose fill cost 2 x B x 27 x D stores per
+    // solve. GPUs read every slot.
+    for (int copy = 0; copy < 2; ++copy)
+      init.push_back(gpu ? l.filled(historyType, 0.0) : l.empty(historyType));
   }
   // The global residual of the start, for the protective stop.
   auto scalarType = RankedTensorType::get({}, element);
