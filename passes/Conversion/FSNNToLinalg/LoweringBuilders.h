@@ -134,9 +134,10 @@ struct Lowering {
   }
   Value filled(RankedTensorType type, double value) {
     Value zero = constant(type.getElementType(), value);
-    return linalg::FillOp::create(b, loc, ValueRange{zero},
-                                  ValueRange{empty(type)})
-        .getResult(0);
+    auto fill = linalg::FillOp::create(b, loc, ValueRange{zero},
+                                       ValueRange{empty(type)});
+    markParallelIfLarge(fill);
+    return fill.getResult(0);
   }
   /// A splat constant tensor, for elementwise arith on tensors.
   Value splat(RankedTensorType type, double value) {
@@ -167,7 +168,7 @@ struct Lowering {
   /// Marks a generic (kParallelLoopAttr) whose outermost loop is parallel
   /// and indexes the output's first dimension, when it is worth threads:
   /// fsnn-parallelize-batch-loops then runs that loop on them.
-  void markParallelIfLarge(linalg::GenericOp op) {
+  void markParallelIfLarge(linalg::LinalgOp op) {
     constexpr int64_t kMinimumIterations = 1 << 15;
     if (!parallelBatch || gpu || op.getNumLoops() == 0 ||
         op.getIteratorTypesArray()[0] != IteratorType::parallel)
