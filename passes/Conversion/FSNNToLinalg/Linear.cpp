@@ -36,32 +36,23 @@ int64_t registerTile(int64_t out, int64_t lanes) {
 /// result.
 Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
                             Value init, int64_t tile) {
-  OpBuilder &b = l.b;
   Location loc = l.loc;
   Value spikes = op.getInput();
-  RankedTensorType sType = l.typeOf(spikes);
-  Type element = sType.getElementType();
-  int64_t batch = sType.getDimSize(0), in = sType.getDimSize(1),
-          out = l.typeOf(transposed).getDimSize(1);
+  Type element = l.typeOf(spikes).getElementType();
+  int64_t out = l.typeOf(transposed).getDimSize(1);
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
   };
   int64_t kLanes = l.lanes();
   auto laneType = VectorType::get({kLanes}, element);
-  auto makeList = [&](OpBuilder &nb) -> SmallVector<Value> {
-    return {sampleScratch(l, nb, {in}, nb.getIndexType())};
-  };
-  return sampleLoop(
-      l, b, batch, 1, ValueRange{init}, makeList,
-      [&](OpBuilder &sb, Value n, ValueRange sampleState,
-          ValueRange scratch) -> SmallVector<Value> {
+  return forEachSampleNonZero(
+      l, spikes, init,
+      [&](OpBuilder &sb, Value n, Value sampleAcc, Value firedList,
+          Value count) -> Value {
         Value zero = floatConstant(sb, loc, element, 0.0);
-        std::pair<Value, Value> compacted =
-            compactNonZero(l, sb, spikes, n, scratch[0]);
-        Value firedList = compacted.first, count = compacted.second;
         auto tiles = scf::ForOp::create(
             sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
-            ValueRange{sampleState[0]},
+            ValueRange{sampleAcc},
             [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
               // The tile is carried by the loop as several register-wide
               // vectors, so that it lives in registers: a memory window
@@ -111,8 +102,8 @@ Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
                           .getResult();
               scf::YieldOp::create(tb, loc, acc);
             });
-        return {tiles.getResult(0), firedList};
-      })[0];
+        return tiles.getResult(0);
+      });
 }
 
 /// y = x Wᵀ + b for dense x, register-blocked: every block of kSamples

@@ -560,12 +560,14 @@ SmallVector<Value> sampleLoop(
     Lowering &l, OpBuilder &b, int64_t batch, int64_t step, ValueRange results,
     function_ref<SmallVector<Value>(OpBuilder &)> makeScratch, SampleBody body);
 
-/// Work space of `shape` for sampleLoop's makeScratch: a tensor.empty, which
-/// loop-invariant code motion hoists out of the loops, or with
-/// Lowering::parallelBatch a bufferization.alloc_tensor, which stays in its
-/// chunk (a hoisted one would be shared by the threads).
-Value sampleScratch(Lowering &l, OpBuilder &b, ArrayRef<int64_t> shape,
-                    Type element);
+/// For every sample n of `rows` (batch x N), the positions of its non-zero
+/// entries, compacted in order (compactNonZero) into a list of its own
+/// (per chunk when the samples run on threads), then `body` (sample, the
+/// carried `acc`, the list, its length) returns the updated `acc`. Each
+/// sample must write only its own rows of `acc`.
+Value forEachSampleNonZero(
+    Lowering &l, Value rows, Value acc,
+    function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body);
 
 /// Per sample of `rows` (batch x N): the positions i with rows[sample, i] != 0,
 /// in order, written into `list` (an N-element index tensor), and their

@@ -125,13 +125,31 @@ SmallVector<Value> mlir::fsnn::lowering::sampleLoop(
   return SmallVector<Value>(outer.getResults());
 }
 
-Value mlir::fsnn::lowering::sampleScratch(Lowering &l, OpBuilder &b,
-                                          ArrayRef<int64_t> shape,
-                                          Type element) {
-  auto type = RankedTensorType::get(shape, element);
-  if (l.parallelBatch && !l.gpu)
-    return bufferization::AllocTensorOp::create(b, l.loc, type, ValueRange{});
-  return tensor::EmptyOp::create(b, l.loc, shape, element);
+Value mlir::fsnn::lowering::forEachSampleNonZero(
+    Lowering &l, Value rows, Value acc,
+    function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body) {
+  RankedTensorType type = l.typeOf(rows);
+  auto listType =
+      RankedTensorType::get({type.getDimSize(1)}, l.b.getIndexType());
+  auto makeList = [&](OpBuilder &nb) -> SmallVector<Value> {
+    // In a chunk that runs on a thread, a bufferization.alloc_tensor stays
+    // there; loop-invariant code motion would hoist a tensor.empty out of
+    // the loops, and the threads would share one list.
+    if (l.parallelBatch && !l.gpu)
+      return {bufferization::AllocTensorOp::create(nb, l.loc, listType,
+                                                   ValueRange{})};
+    return {tensor::EmptyOp::create(nb, l.loc, listType.getShape(),
+                                    listType.getElementType())};
+  };
+  return sampleLoop(l, l.b, type.getDimSize(0), 1, ValueRange{acc}, makeList,
+                    [&](OpBuilder &sb, Value n, ValueRange state,
+                        ValueRange scratch) -> SmallVector<Value> {
+                      // Without a branch per neuron: one is mispredicted at
+                      // every few spikes.
+                      auto [list, count] =
+                          compactNonZero(l, sb, rows, n, scratch[0]);
+                      return {body(sb, n, state[0], list, count), list};
+                    })[0];
 }
 
 Value mlir::fsnn::lowering::scatterSpikes(
@@ -140,11 +158,7 @@ Value mlir::fsnn::lowering::scatterSpikes(
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> accAt,
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt) {
   Location loc = l.loc;
-  OpBuilder &b = l.b;
-  RankedTensorType spikeType = l.typeOf(spikes);
-  ArrayRef<int64_t> shape = spikeType.getShape();
-  int64_t batch = shape[0];
-  int64_t perSample = spikeType.getNumElements() / batch;
+  ArrayRef<int64_t> shape = l.typeOf(spikes).getShape();
   unsigned rank = windowType.getRank();
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
@@ -152,21 +166,12 @@ Value mlir::fsnn::lowering::scatterSpikes(
   // One sample's spikes as a row, so that finding the ones that fired is one
   // loop over contiguous floats.
   Value rows = l.matrixOf(spikes);
-  auto makeList = [&](OpBuilder &nb) -> SmallVector<Value> {
-    return {sampleScratch(l, nb, {perSample}, nb.getIndexType())};
-  };
-  return sampleLoop(
-      l, b, batch, 1, ValueRange{acc}, makeList,
-      [&](OpBuilder &sb, Value n, ValueRange sampleState,
-          ValueRange scratch) -> SmallVector<Value> {
-        // The positions of the neurons that fired, compacted without a
-        // branch per neuron: one is mispredicted at every few spikes.
-        std::pair<Value, Value> compacted =
-            compactNonZero(l, sb, rows, n, scratch[0]);
-        Value firedList = compacted.first, count = compacted.second;
+  return forEachSampleNonZero(
+      l, rows, acc,
+      [&](OpBuilder &sb, Value n, Value sampleAcc, Value firedList,
+          Value count) -> Value {
         auto events = scf::ForOp::create(
-            sb, loc, index(sb, 0), count, index(sb, 1),
-            ValueRange{sampleState[0]},
+            sb, loc, index(sb, 0), count, index(sb, 1), ValueRange{sampleAcc},
             [&](OpBuilder &eb, Location, Value k, ValueRange state) {
               Value f =
                   tensor::ExtractOp::create(eb, loc, firedList, ValueRange{k});
@@ -209,6 +214,6 @@ Value mlir::fsnn::lowering::scatterSpikes(
                                                 sizes, ones)
                       .getResult());
             });
-        return {events.getResult(0), firedList};
-      })[0];
+        return events.getResult(0);
+      });
 }
