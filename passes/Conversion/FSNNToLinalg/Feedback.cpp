@@ -144,6 +144,22 @@ bool hasStaticShapes(FeedbackOp op) {
   return true;
 }
 
+/// The linear map a region consists of (its argument's map, yielded, with a
+/// weight from outside the region), or null.
+LinearOp singleLinearMap(Region &region) {
+  Block &block = region.front();
+  if (block.getOperations().size() != 2)
+    return {};
+  auto linear = dyn_cast<LinearOp>(block.front());
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!linear || !yield || linear.getInput() != block.getArgument(0) ||
+      yield.getValues().size() != 1 ||
+      yield.getValues()[0] != linear.getResult() ||
+      linear.getWeight().getParentRegion() == &region)
+    return {};
+  return linear;
+}
+
 void lowerFeedback(Lowering &outer, FeedbackOp op,
                    SmallVectorImpl<Value> &results) {
   OpBuilder &b = outer.b;
@@ -225,9 +241,17 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
           if (!byChange[m])
             return inlineMap(lb, region, next[layerSlot[source] + 1],
                              /*argumentIsSpikes=*/true);
+          Value &output = next[outputSlot[m]];
+          // A region that is one linear map of the spikes adds the map of
+          // the change into R itself: no separate L(change) to fill, copy
+          // and add.
+          if (LinearOp linear = singleLinearMap(region)) {
+            output = accumulateSpikeLinear(in, next[changeSlot[source]],
+                                           linear.getWeight(), output);
+            return output;
+          }
           Value linear = inlineLinearPart(lb, region, next[changeSlot[source]]);
           RankedTensorType type = in.typeOf(linear);
-          Value &output = next[outputSlot[m]];
           Value flatOutput = in.flat(output);
           output = in.unflat(
               type,

@@ -34,10 +34,9 @@ int64_t registerTile(int64_t out, int64_t lanes) {
 /// loaded and stored once per tile, not once per fired neuron. Each output
 /// still receives its contributions in input order: bit for bit the dense
 /// result.
-Value lowerSpikeLinearTiled(Lowering &l, LinearOp op, Value transposed,
+Value lowerSpikeLinearTiled(Lowering &l, Value spikes, Value transposed,
                             Value init, int64_t tile) {
   Location loc = l.loc;
-  Value spikes = op.getInput();
   Type element = l.typeOf(spikes).getElementType();
   int64_t out = l.typeOf(transposed).getDimSize(1);
   auto index = [&](OpBuilder &nb, int64_t v) {
@@ -189,14 +188,15 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
 
 /// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the
 /// neurons that fired are added to the output row.
-Value lowerSpikeLinear(Lowering &l, LinearOp op, Value transposed, Value init) {
+Value lowerSpikeLinear(Lowering &l, Value spikes, Value transposed,
+                       Value init) {
   int64_t out = l.typeOf(transposed).getDimSize(1);
   if (int64_t tile = registerTile(out, l.lanes()))
-    return lowerSpikeLinearTiled(l, op, transposed, init, tile);
+    return lowerSpikeLinearTiled(l, spikes, transposed, init, tile);
   auto rowType =
       RankedTensorType::get({1, out}, l.typeOf(init).getElementType());
   return scatterSpikes(
-      l, op.getInput(), transposed, init, rowType,
+      l, spikes, transposed, init, rowType,
       [](OpBuilder &b, ValueRange ivs) {
         return SmallVector<OpFoldResult>{ivs[0], b.getIndexAttr(0)};
       },
@@ -235,7 +235,7 @@ Value lowerLinearContraction(Lowering &l, LinearOp op) {
 
 Value lowerSpikeLinearOp(Lowering &l, LinearOp op) {
   auto [init, transposed] = linearOperands(l, op);
-  return lowerSpikeLinear(l, op, transposed, init);
+  return lowerSpikeLinear(l, op.getInput(), transposed, init);
 }
 
 /// y = x Wᵀ + b for a few dense samples, on W itself: for every sample and
@@ -337,6 +337,11 @@ Value lowerDenseLinearOp(Lowering &l, LinearOp op) {
 }
 
 } // namespace
+
+Value mlir::fsnn::lowering::accumulateSpikeLinear(Lowering &l, Value spikes,
+                                                  Value weight, Value acc) {
+  return lowerSpikeLinear(l, spikes, l.transposed(weight), acc);
+}
 
 void mlir::fsnn::lowering::populateLinearPatterns(
     RewritePatternSet &patterns, const LoweringOptions &options) {

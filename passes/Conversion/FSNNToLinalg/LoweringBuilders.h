@@ -178,11 +178,21 @@ struct Lowering {
       if (map.getNumResults() == 0 || map.getResult(0) != b.getAffineDimExpr(0))
         return;
     }
-    // A dynamic range (the Broyden history's slots in use) counts as one.
+    // Each loop's extent from an operand dimension it indexes directly; a
+    // dynamic one (the Broyden history's slots in use) counts as one
+    // (getStaticLoopRanges would make every loop dynamic then).
+    SmallVector<int64_t> ranges(op.getNumLoops(), 1);
+    for (OpOperand &operand : op->getOpOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      ArrayRef<int64_t> shape = op.getShape(&operand);
+      for (auto [expr, size] : llvm::zip(map.getResults(), shape))
+        if (auto dim = dyn_cast<AffineDimExpr>(expr))
+          if (!ShapedType::isDynamic(size))
+            ranges[dim.getPosition()] = size;
+    }
     int64_t iterations = 1;
-    for (int64_t range : op.getStaticLoopRanges())
-      if (!ShapedType::isDynamic(range))
-        iterations *= range;
+    for (int64_t range : ranges)
+      iterations *= range;
     if (iterations >= kMinimumIterations)
       op->setAttr(kParallelLoopAttr, UnitAttr::get(op.getContext()));
   }
@@ -519,6 +529,11 @@ bool isChangeDrivable(Region &region);
 /// Clones the linear part L of a change-drivable `region` (its synaptic
 /// map without the bias) applied to `change` (values in {-1, 0, 1}).
 Value inlineLinearPart(OpBuilder &b, Region &region, Value change);
+
+/// acc + s Wᵀ for spikes or their changes s (values in {-1, 0, 1}), added
+/// into `acc` itself, event-driven (CPU): each output receives its terms in
+/// input order after its value in `acc`.
+Value accumulateSpikeLinear(Lowering &l, Value spikes, Value weight, Value acc);
 
 /// A conv or transposed conv whose padding stays within the kernel: the CPU
 /// lowers it event-driven when its input is spikes (and a transposed conv,
