@@ -14,6 +14,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -146,21 +147,31 @@ llvm::Error mlir::fsnn::linkSharedLibrary(const std::string &object,
     return stageError("cannot find the system linker driver 'cc' on PATH");
   }
   std::string message;
+  // The libraries linked in come from flags: as absolute paths, none can be
+  // read by cc as an option (a name starting with '-').
+  auto absolute = [](const std::string &path) {
+    llvm::SmallString<256> full(path);
+    llvm::sys::fs::make_absolute(full);
+    return std::string(full);
+  };
+  std::string cudaWrappers = absolute(options.cudaWrappers);
+  std::string modelSupport = absolute(options.modelSupport);
+  std::string openmpLibrary = absolute(options.openmpLibrary);
+  std::string openmpDirectory =
+      llvm::sys::path::parent_path(openmpLibrary).str();
   // A CUDA model carries its own mgpu* wrappers over a dlopen'd driver, so
   // loading it needs neither CUDA nor anything but the C library.
   SmallVector<StringRef> linkArgs = {*cc, "-shared", "-o", libraryPath,
                                      objectPath};
   if (options.target == "cuda")
-    linkArgs.append({options.cudaWrappers, "-ldl", "-lpthread"});
+    linkArgs.append({cudaWrappers, "-ldl", "-lpthread"});
   else
-    linkArgs.append({options.modelSupport, "-lpthread"});
-  // libomp is found where it was at build time, not on the loader's path.
-  std::string openmpRunPath;
-  if (usesOpenMP(options)) {
-    openmpRunPath = "-Wl,-rpath," +
-                    llvm::sys::path::parent_path(options.openmpLibrary).str();
-    linkArgs.append({options.openmpLibrary, openmpRunPath});
-  }
+    linkArgs.append({modelSupport, "-lpthread"});
+  // libomp is found where it was at build time, not on the loader's path;
+  // -Xlinker passes the directory whole (-Wl would split it at commas).
+  if (usesOpenMP(options))
+    linkArgs.append(
+        {openmpLibrary, "-Xlinker", "-rpath", "-Xlinker", openmpDirectory});
   int rc = llvm::sys::ExecuteAndWait(*cc, linkArgs, std::nullopt, {}, 0, 0,
                                      &message);
   std::remove(objectPath.c_str());

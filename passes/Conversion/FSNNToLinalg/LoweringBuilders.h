@@ -102,11 +102,12 @@ struct Lowering {
   /// LoweringOptions::parallelBatch.
   bool parallelBatch = false;
 
-  /// Marks `loop` as one whose iterations may run on threads
+  /// Marks `loop` (an scf.for, or a linalg op whose outermost loop is
+  /// parallel) as one whose iterations may run on threads
   /// (kParallelLoopAttr), when the lowering is asked for such loops.
-  void markParallel(scf::ForOp loop) {
+  void markParallel(Operation *loop) {
     if (parallelBatch && !gpu)
-      loop->setAttr(kParallelLoopAttr, UnitAttr::get(loop.getContext()));
+      loop->setAttr(kParallelLoopAttr, UnitAttr::get(loop->getContext()));
   }
 
   /// float32 lanes of one vector register.
@@ -194,7 +195,7 @@ struct Lowering {
     for (int64_t range : ranges)
       iterations *= range;
     if (iterations >= kMinimumIterations)
-      op->setAttr(kParallelLoopAttr, UnitAttr::get(op.getContext()));
+      markParallel(op);
   }
   /// `x` viewed as dim0 x (the rest): a weight's matrix (the spectral
   /// norm's), a batch's rows.
@@ -557,29 +558,13 @@ NeuronStep neuronStep(OpBuilder &nb, Location nl, NeuronAttr neuron, Value u,
 /// Σ λ^k: the denominator.
 double rateNormaliser(int64_t steps, double leak);
 
-/// The body of a loop over samples: given the first sample of the iteration,
-/// the carried results and the iteration's scratch, returns the results and
-/// the scratch it leaves.
-using SampleBody = function_ref<SmallVector<Value>(
-    OpBuilder &, Value sample, ValueRange results, ValueRange scratch)>;
-
-/// A loop over the samples [0, batch) in steps of `step` that carries
-/// `results`, of which each iteration writes only its own samples' rows,
-/// and `scratch` from `makeScratch` (work space such as a compaction list,
-/// overwritten by every iteration). Returns the final results. With
-/// Lowering::parallelBatch the samples are cut into chunks: an outer loop over
-/// the chunks, marked parallel, makes each chunk its own scratch, so that
-/// chunks can run on threads; every sample is computed as in the single
-/// loop.
-SmallVector<Value> sampleLoop(
-    Lowering &l, OpBuilder &b, int64_t batch, int64_t step, ValueRange results,
-    function_ref<SmallVector<Value>(OpBuilder &)> makeScratch, SampleBody body);
-
 /// For every sample n of `rows` (batch x N), the positions of its non-zero
-/// entries, compacted in order (compactNonZero) into a list of its own
-/// (per chunk when the samples run on threads), then `body` (sample, the
-/// carried `acc`, the list, its length) returns the updated `acc`. Each
-/// sample must write only its own rows of `acc`.
+/// entries, compacted in order (compactNonZero) into a list, then `body`
+/// (sample, the carried `acc`, the list, its length) returns the updated
+/// `acc`. Each sample must write only its own rows of `acc`. With
+/// Lowering::parallelBatch the samples are cut into chunks: an outer loop
+/// over the chunks, marked parallel, gives each chunk its own list, so that
+/// chunks can run on threads; every sample is computed as in one loop.
 Value forEachSampleNonZero(
     Lowering &l, Value rows, Value acc,
     function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body);

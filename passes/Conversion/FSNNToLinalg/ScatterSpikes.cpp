@@ -82,36 +82,46 @@ mlir::fsnn::lowering::compactNonZero(Lowering &l, OpBuilder &b, Value rows,
   return {loop.getResult(0), loop.getResult(1)};
 }
 
-SmallVector<Value> mlir::fsnn::lowering::sampleLoop(
-    Lowering &l, OpBuilder &b, int64_t batch, int64_t step, ValueRange results,
-    function_ref<SmallVector<Value>(OpBuilder &)> makeScratch,
-    SampleBody body) {
+Value mlir::fsnn::lowering::forEachSampleNonZero(
+    Lowering &l, Value rows, Value acc,
+    function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body) {
   Location loc = l.loc;
-  size_t carried = results.size();
-  auto steps = [&](OpBuilder &nb, Value from, Value to, ValueRange init) {
-    SmallVector<Value> state(init);
-    llvm::append_range(state, makeScratch(nb));
+  RankedTensorType type = l.typeOf(rows);
+  int64_t batch = type.getDimSize(0);
+  auto listType =
+      RankedTensorType::get({type.getDimSize(1)}, l.b.getIndexType());
+  bool threaded = l.parallelBatch && !l.gpu;
+  // Samples [from, to) with a list of their own.
+  auto samples = [&](OpBuilder &nb, Value from, Value to, Value init) {
+    // In a chunk that runs on a thread, a bufferization.alloc_tensor stays
+    // there; loop-invariant code motion would hoist a tensor.empty out of
+    // the loops, and the threads would share one list.
+    Value list =
+        threaded ? (Value)bufferization::AllocTensorOp::create(
+                       nb, loc, listType, ValueRange{})
+                 : (Value)tensor::EmptyOp::create(nb, loc, listType.getShape(),
+                                                  listType.getElementType());
     auto loop = scf::ForOp::create(
-        nb, loc, from, to, indexConstant(nb, loc, step), state,
-        [&](OpBuilder &sb, Location, Value n, ValueRange inner) {
-          scf::YieldOp::create(sb, loc,
-                               body(sb, n, inner.take_front(carried),
-                                    inner.drop_front(carried)));
+        nb, loc, from, to, indexConstant(nb, loc, 1), ValueRange{init, list},
+        [&](OpBuilder &sb, Location, Value n, ValueRange state) {
+          // Without a branch per neuron: one is mispredicted at every few
+          // spikes.
+          auto [fired, count] = compactNonZero(l, sb, rows, n, state[1]);
+          scf::YieldOp::create(
+              sb, loc, ValueRange{body(sb, n, state[0], fired, count), fired});
         });
-    return SmallVector<Value>(loop.getResults().take_front(carried));
+    return loop.getResult(0);
   };
-  // Enough chunks for the threads of a large machine, each a whole number
-  // of steps.
+  // Enough chunks for the threads of a large machine.
   constexpr int64_t kChunks = 32;
-  int64_t stepsInAll = (batch + step - 1) / step;
-  int64_t chunk = step * ((stepsInAll + kChunks - 1) / kChunks);
+  int64_t chunk = (batch + kChunks - 1) / kChunks;
   int64_t chunks = (batch + chunk - 1) / chunk;
-  if (!l.parallelBatch || l.gpu || chunks < 2)
-    return steps(b, indexConstant(b, loc, 0), indexConstant(b, loc, batch),
-                 results);
+  if (!threaded || chunks < 2)
+    return samples(l.b, indexConstant(l.b, loc, 0),
+                   indexConstant(l.b, loc, batch), acc);
   auto outer = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, chunks),
-      indexConstant(b, loc, 1), results,
+      l.b, loc, indexConstant(l.b, loc, 0), indexConstant(l.b, loc, chunks),
+      indexConstant(l.b, loc, 1), ValueRange{acc},
       [&](OpBuilder &cb, Location, Value c, ValueRange state) {
         Value from =
             arith::MulIOp::create(cb, loc, c, indexConstant(cb, loc, chunk));
@@ -119,37 +129,10 @@ SmallVector<Value> mlir::fsnn::lowering::sampleLoop(
             cb, loc,
             arith::AddIOp::create(cb, loc, from, indexConstant(cb, loc, chunk)),
             indexConstant(cb, loc, batch));
-        scf::YieldOp::create(cb, loc, steps(cb, from, to, state));
+        scf::YieldOp::create(cb, loc, samples(cb, from, to, state[0]));
       });
   l.markParallel(outer);
-  return SmallVector<Value>(outer.getResults());
-}
-
-Value mlir::fsnn::lowering::forEachSampleNonZero(
-    Lowering &l, Value rows, Value acc,
-    function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body) {
-  RankedTensorType type = l.typeOf(rows);
-  auto listType =
-      RankedTensorType::get({type.getDimSize(1)}, l.b.getIndexType());
-  auto makeList = [&](OpBuilder &nb) -> SmallVector<Value> {
-    // In a chunk that runs on a thread, a bufferization.alloc_tensor stays
-    // there; loop-invariant code motion would hoist a tensor.empty out of
-    // the loops, and the threads would share one list.
-    if (l.parallelBatch && !l.gpu)
-      return {bufferization::AllocTensorOp::create(nb, l.loc, listType,
-                                                   ValueRange{})};
-    return {tensor::EmptyOp::create(nb, l.loc, listType.getShape(),
-                                    listType.getElementType())};
-  };
-  return sampleLoop(l, l.b, type.getDimSize(0), 1, ValueRange{acc}, makeList,
-                    [&](OpBuilder &sb, Value n, ValueRange state,
-                        ValueRange scratch) -> SmallVector<Value> {
-                      // Without a branch per neuron: one is mispredicted at
-                      // every few spikes.
-                      auto [list, count] =
-                          compactNonZero(l, sb, rows, n, scratch[0]);
-                      return {body(sb, n, state[0], list, count), list};
-                    })[0];
+  return outer.getResult(0);
 }
 
 Value mlir::fsnn::lowering::scatterSpikes(
