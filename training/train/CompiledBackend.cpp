@@ -103,7 +103,7 @@ public:
       return Status::error(std::string(fsnn_status_name(s)) + ": " +
                            fsnn_last_error());
 
-    result = StepResult();
+    result.clearKeepingBuffers();
     const std::vector<float> *residual = nullptr, *start = nullptr;
 
     for (size_t o = 0; o < outputs.size(); ++o) {
@@ -123,7 +123,12 @@ public:
               std::max_element(row, row + classes) - row == labels[b];
         }
       } else if (std::string p = after("grad:"); !p.empty()) {
-        result.gradients[p] = data;
+        // The output buffer becomes the gradient, and the previous step's
+        // gradient buffer (of the same size) the next output: no copy of
+        // every parameter's gradient per step.
+        std::vector<float> &gradient = result.gradients[p];
+        gradient.swap(outputs[o]);
+        outputs[o].resize(gradient.size());
       } else if (std::string p = after("state:"); !p.empty()) {
         tensors.values.at(p) = data;
       } else if (std::string p = after("batch_mean:"); !p.empty()) {

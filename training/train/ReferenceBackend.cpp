@@ -75,7 +75,7 @@ public:
     if (Status s = executor.gradients(x, labels, gradientOptions, g))
       return s;
 
-    result = StepResult();
+    result.clearKeepingBuffers();
     result.loss = g.loss;
     for (int64_t b = 0; b < batch; ++b) {
       Eigen::Index best;

@@ -49,6 +49,16 @@ struct StepResult {
   /// and the samples above kAdjointTolerance.
   double worstAdjointResidual = 0;
   int64_t unconvergedSamples = 0;
+
+  /// Empties the result for the next step but keeps the gradients' buffers,
+  /// which a backend may reuse instead of allocating them again.
+  void clearKeepingBuffers() {
+    loss = 0;
+    correct = 0;
+    batchStatistics.clear();
+    worstAdjointResidual = 0;
+    unconvergedSamples = 0;
+  }
 };
 
 /// A sample whose adjoint residual stays above this fraction of its start

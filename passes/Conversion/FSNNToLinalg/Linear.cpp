@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
@@ -233,6 +234,197 @@ Value lowerLinearContraction(Lowering &l, LinearOp op) {
                    {kPar, kRed, kPar}, multiplyAdd);
 }
 
+/// Whether the input is a gradient masked by the clamp's derivative (and
+/// dropout): zero wherever a neuron is outside the clamp's linear range
+/// (about half of them), in the adjoint's operator, which runs up to 30
+/// times per training step.
+bool hasMaskedInput(LinearOp op) {
+  Operation *producer = op.getInput().getDefiningOp();
+  if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
+    producer = dropout.getInput().getDefiningOp();
+  return isa_and_nonnull<ClampRateGradOp>(producer);
+}
+
+/// Samples per chunk of the masked linear map: each output tile's rows of
+/// Wᵀ, read from cache, serve this many samples.
+constexpr int64_t kMaskedChunk = 16;
+
+/// The masked linear map's output tile: each of its vectors is a chain of
+/// dependent additions, one per input, so it takes as many vectors as leave
+/// room for the broadcast input and a product (10 of AVX2's 16 registers,
+/// 16 of AVX-512's 32) to hide the additions' latency. 0 if none fits.
+int64_t maskedTile(int64_t out, unsigned vectorBits) {
+  int64_t lanes = vectorBits / 32;
+  for (int64_t parts = vectorBits >= 512 ? 16 : 10; parts >= 1; --parts)
+    if (out % (parts * lanes) == 0)
+      return parts * lanes;
+  return 0;
+}
+
+/// Inputs per block of the masked linear map: the block's rows of an output
+/// tile's columns of Wᵀ fill at most 16 KiB, half a first-level cache. A
+/// multiple of the vector width dividing `in` (whose lists are compacted
+/// by vectors), else all of `in`.
+int64_t maskedInputBlock(int64_t in, int64_t tile, int64_t lanes) {
+  constexpr int64_t kBytes = 16 * 1024;
+  for (int64_t rows = std::min(in, kBytes / (tile * 4)) / lanes * lanes;
+       rows >= lanes; rows -= lanes)
+    if (in % rows == 0)
+      return rows;
+  return in;
+}
+
+bool fitsMaskedLinear(LinearOp op, unsigned vectorBits) {
+  return hasMaskedInput(op) && op.getType().getDimSize(0) % kMaskedChunk == 0 &&
+         maskedTile(op.getType().getDimSize(1), vectorBits) != 0;
+}
+
+/// y = x Wᵀ for a masked gradient x, visiting only its non-zero inputs. Per
+/// chunk of samples (on threads), each sample's non-zero positions are
+/// compacted once; then, output tile by output tile, every sample of the
+/// chunk sums its terms in a register tile, so the tile's rows of Wᵀ stay in
+/// cache across the chunk. The terms are the dense form's (separate multiply
+/// and add, in input order) less the zero ones: the same sums.
+Value lowerMaskedLinearOp(Lowering &l, LinearOp op) {
+  auto [init, transposed] = linearOperands(l, op);
+  Location loc = l.loc;
+  OpBuilder &b = l.b;
+  Value x = op.getInput();
+  RankedTensorType xType = l.typeOf(x);
+  Type element = xType.getElementType();
+  int64_t batch = xType.getDimSize(0), in = xType.getDimSize(1),
+          out = l.typeOf(transposed).getDimSize(1);
+  int64_t kLanes = l.lanes();
+  int64_t tile = maskedTile(out, l.vectorBits), parts = tile / kLanes;
+  int64_t block = maskedInputBlock(in, tile, kLanes), blocks = in / block;
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto laneType = VectorType::get({kLanes}, element);
+  SmallVector<bool> inBounds{true};
+  auto plus = [&](OpBuilder &nb, Value a, Value c) {
+    return arith::AddIOp::create(nb, loc, a, c).getResult();
+  };
+  auto times = [&](OpBuilder &nb, Value a, int64_t c) {
+    return arith::MulIOp::create(nb, loc, a, index(nb, c)).getResult();
+  };
+  auto loop = [&](OpBuilder &nb, int64_t to, ValueRange state,
+                  function_ref<void(OpBuilder &, Value, ValueRange)> body) {
+    return scf::ForOp::create(
+        nb, loc, index(nb, 0), index(nb, to), index(nb, 1), state,
+        [&](OpBuilder &bb, Location, Value iv, ValueRange carried) {
+          body(bb, iv, carried);
+        });
+  };
+  Type indexType = b.getIndexType();
+  auto blockType = RankedTensorType::get({batch, block}, element);
+  SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
+  auto chunks = loop(
+      b, batch / kMaskedChunk, ValueRange{init},
+      [&](OpBuilder &cb, Value c, ValueRange chunkState) {
+        Value first = times(cb, c, kMaskedChunk);
+        // Per chunk (a bufferization.alloc_tensor stays inside the loop that
+        // runs on threads): for every sample and block of inputs, the positions
+        // of the non-zero inputs in the block, and their number.
+        Value lists = bufferization::AllocTensorOp::create(
+            cb, loc, RankedTensorType::get({kMaskedChunk * in}, indexType),
+            ValueRange{});
+        Value counts = bufferization::AllocTensorOp::create(
+            cb, loc, RankedTensorType::get({kMaskedChunk * blocks}, indexType),
+            ValueRange{});
+        auto compacted = loop(
+            cb, kMaskedChunk * blocks, ValueRange{lists, counts},
+            [&](OpBuilder &sb, Value sj, ValueRange state) {
+              Value s = arith::DivUIOp::create(sb, loc, sj, index(sb, blocks));
+              Value j = arith::RemUIOp::create(sb, loc, sj, index(sb, blocks));
+              Value slice = tensor::ExtractSliceOp::create(
+                  sb, loc, blockType, x,
+                  SmallVector<OpFoldResult>{sb.getIndexAttr(0),
+                                            times(sb, j, block)},
+                  SmallVector<OpFoldResult>{sb.getIndexAttr(batch),
+                                            sb.getIndexAttr(block)},
+                  unitStrides);
+              auto [list, count] =
+                  compactNonZero(l, sb, slice, plus(sb, first, s), state[0],
+                                 times(sb, sj, block));
+              Value countsNext = tensor::InsertOp::create(
+                  sb, loc, count, state[1], ValueRange{sj});
+              scf::YieldOp::create(sb, loc, ValueRange{list, countsNext});
+            });
+        Value list = compacted.getResult(0), count = compacted.getResult(1);
+        // Output tile, block of inputs, sample: the block's rows of the tile's
+        // columns of Wᵀ stay in the first-level cache for the chunk's samples.
+        auto tiles = scf::ForOp::create(
+            cb, loc, index(cb, 0), index(cb, out), index(cb, tile),
+            ValueRange{chunkState[0]},
+            [&](OpBuilder &tb, Location, Value o, ValueRange tileState) {
+              auto column = [&](OpBuilder &pb, int64_t p) {
+                return plus(pb, o, index(pb, p * kLanes));
+              };
+              auto perBlock = loop(
+                  tb, blocks, ValueRange{tileState[0]},
+                  [&](OpBuilder &jb, Value j, ValueRange blockState) {
+                    Value offset = times(jb, j, block);
+                    auto samples = loop(
+                        jb, kMaskedChunk, ValueRange{blockState[0]},
+                        [&](OpBuilder &sb, Value s, ValueRange accState) {
+                          Value n = plus(sb, first, s);
+                          Value zero = floatConstant(sb, loc, element, 0.0);
+                          SmallVector<Value> tileInit;
+                          for (int64_t p = 0; p < parts; ++p)
+                            tileInit.push_back(vector::TransferReadOp::create(
+                                sb, loc, laneType, accState[0],
+                                ValueRange{n, column(sb, p)}, zero,
+                                ArrayRef<bool>(inBounds)));
+                          Value sj = plus(sb, times(sb, s, blocks), j);
+                          Value base = times(sb, sj, block);
+                          Value length = tensor::ExtractOp::create(
+                              sb, loc, count, ValueRange{sj});
+                          auto sum = scf::ForOp::create(
+                              sb, loc, index(sb, 0), length, index(sb, 1),
+                              tileInit,
+                              [&](OpBuilder &kb, Location, Value k,
+                                  ValueRange partial) {
+                                Value i =
+                                    plus(kb, offset,
+                                         tensor::ExtractOp::create(
+                                             kb, loc, list,
+                                             ValueRange{plus(kb, base, k)}));
+                                Value xv = vector::BroadcastOp::create(
+                                    kb, loc, laneType,
+                                    tensor::ExtractOp::create(
+                                        kb, loc, x, ValueRange{n, i}));
+                                SmallVector<Value> updated;
+                                for (int64_t p = 0; p < parts; ++p) {
+                                  Value row = vector::TransferReadOp::create(
+                                      kb, loc, laneType, transposed,
+                                      ValueRange{i, column(kb, p)}, zero,
+                                      ArrayRef<bool>(inBounds));
+                                  updated.push_back(arith::AddFOp::create(
+                                      kb, loc, partial[p],
+                                      arith::MulFOp::create(kb, loc, xv, row)));
+                                }
+                                scf::YieldOp::create(kb, loc, updated);
+                              });
+                          Value acc = accState[0];
+                          for (int64_t p = 0; p < parts; ++p)
+                            acc = vector::TransferWriteOp::create(
+                                      sb, loc, sum.getResult(p), acc,
+                                      ValueRange{n, column(sb, p)},
+                                      ArrayRef<bool>(inBounds))
+                                      .getResult();
+                          scf::YieldOp::create(sb, loc, acc);
+                        });
+                    scf::YieldOp::create(jb, loc, samples.getResult(0));
+                  });
+              scf::YieldOp::create(tb, loc, perBlock.getResult(0));
+            });
+        scf::YieldOp::create(cb, loc, tiles.getResult(0));
+      });
+  l.markParallel(chunks);
+  return chunks.getResult(0);
+}
+
 Value lowerSpikeLinearOp(Lowering &l, LinearOp op) {
   auto [init, transposed] = linearOperands(l, op);
   return lowerSpikeLinear(l, op.getInput(), transposed, init);
@@ -363,4 +555,10 @@ void mlir::fsnn::lowering::populateLinearPatterns(
   addLowering<LinearOp>(
       patterns, options, single(lowerSpikeLinearOp),
       [](LinearOp op) { return op->hasAttr(kSpikeInput); }, /*benefit=*/3);
+  addLowering<LinearOp>(
+      patterns, options, single(lowerMaskedLinearOp),
+      [vectorBits = options.vectorBits](LinearOp op) {
+        return fitsMaskedLinear(op, vectorBits);
+      },
+      /*benefit=*/3);
 }

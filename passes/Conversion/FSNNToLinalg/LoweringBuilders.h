@@ -570,11 +570,12 @@ Value forEachSampleNonZero(
     function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body);
 
 /// Per sample of `rows` (batch x N): the positions i with rows[sample, i] != 0,
-/// in order, written into `list` (an N-element index tensor), and their
-/// count. Branch-free per position; with N a multiple of the vector width,
-/// a vector of zeros is skipped with one test.
+/// in order, written into `list` (an index tensor) from position `base` on
+/// (0 when null), and their count. Branch-free per position; with N a
+/// multiple of the vector width, a vector of zeros is skipped with one test.
 std::pair<Value, Value> compactNonZero(Lowering &l, OpBuilder &b, Value rows,
-                                       Value sample, Value list);
+                                       Value sample, Value list,
+                                       Value base = Value());
 
 /// The event-driven core shared by linear maps and convolutions on spikes
 /// (ScatterSpikes.cpp): loops over every element of `spikes` (row-major, the

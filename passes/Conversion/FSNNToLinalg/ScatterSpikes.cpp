@@ -16,7 +16,7 @@ using namespace mlir::fsnn::lowering;
 
 std::pair<Value, Value>
 mlir::fsnn::lowering::compactNonZero(Lowering &l, OpBuilder &b, Value rows,
-                                     Value sample, Value list) {
+                                     Value sample, Value list, Value base) {
   Location loc = l.loc;
   RankedTensorType type = l.typeOf(rows);
   Type element = type.getElementType();
@@ -29,8 +29,10 @@ mlir::fsnn::lowering::compactNonZero(Lowering &l, OpBuilder &b, Value rows,
   auto append = [&](OpBuilder &cb, Value i, Value listValue, Value count) {
     Value value =
         tensor::ExtractOp::create(cb, loc, rows, ValueRange{sample, i});
+    Value at =
+        base ? (Value)arith::AddIOp::create(cb, loc, base, count) : count;
     Value stored =
-        tensor::InsertOp::create(cb, loc, i, listValue, ValueRange{count});
+        tensor::InsertOp::create(cb, loc, i, listValue, ValueRange{at});
     Value nonZero =
         arith::CmpFOp::create(cb, loc, arith::CmpFPredicate::UNE, value,
                               floatConstant(cb, loc, element, 0.0));
