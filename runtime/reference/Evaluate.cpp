@@ -6,6 +6,7 @@
 #include "fsnnrt/runtime.h"
 #include "runtime/reference/Executor.h"
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -141,13 +142,33 @@ namespace {
 Matrix<float> normalisedBatch(const std::vector<uint8_t> &pixels,
                               int64_t pixelsPerImage, int64_t first,
                               int64_t batch, const EvaluateOptions &options) {
+  // A pixel has 256 values: each normalised once (the same expression, so
+  // the same floats) instead of a division per pixel, which cost the
+  // threads of a fast model a tenth of their time waiting.
+  std::array<float, 256> normalised;
+  for (int value = 0; value < 256; ++value)
+    normalised[value] = float((value / 255.0 - options.mean) / options.std);
   Matrix<float> input(batch, pixelsPerImage);
-  for (int64_t n = 0; n < batch; ++n)
-    for (int64_t p = 0; p < pixelsPerImage; ++p)
-      input(n, p) = float(
-          (pixels[(first + n) * pixelsPerImage + p] / 255.0 - options.mean) /
-          options.std);
+  const uint8_t *source = pixels.data() + first * pixelsPerImage;
+  float *target = input.data();
+  for (int64_t i = 0; i < batch * pixelsPerImage; ++i)
+    target[i] = normalised[source[i]];
   return input;
+}
+
+/// The sum of a batch's spike counts, in four running sums (the exact sum
+/// for counts, which are whole numbers), not one long dependency chain.
+double sumOfCounts(const Matrix<float> &counts) {
+  const float *data = counts.data();
+  const int64_t size = counts.size();
+  double partial[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= size; i += 4)
+    for (int k = 0; k < 4; ++k)
+      partial[k] += data[i + k];
+  for (; i < size; ++i)
+    partial[0] += data[i];
+  return (partial[0] + partial[1]) + (partial[2] + partial[3]);
 }
 } // namespace
 
@@ -262,7 +283,7 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
           report.logits.push_back(result.logits(r, c));
     }
     for (const auto &[layer, counts] : result.counts) {
-      double layerSpikes = counts.cast<double>().sum();
+      double layerSpikes = sumOfCounts(counts);
       spikes[layer] += layerSpikes;
       neurons[layer] = counts.cols();
       if (layer < int(fanOut.size()))
