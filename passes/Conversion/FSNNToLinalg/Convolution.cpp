@@ -258,7 +258,8 @@ Value scatterConvolution(
     Lowering &l, Value spikes, Value kernels, Value bias, RankedTensorType type,
     int64_t accH, int64_t accW, int64_t cropH, int64_t cropW,
     function_ref<SmallVector<Value>(OpBuilder &, Value h, Value w)> windowAt,
-    function_ref<Value(OpBuilder &, Value c, Value h, Value w)> weightRow) {
+    function_ref<Value(OpBuilder &, Value c, Value h, Value w)> weightRow,
+    bool spikeValues = true) {
   OpBuilder &b = l.b;
   Location loc = l.loc;
   RankedTensorType kType = l.typeOf(kernels);
@@ -279,7 +280,8 @@ Value scatterConvolution(
         return SmallVector<OpFoldResult>{weightRow(nb, ivs[1], ivs[2], ivs[3]),
                                          nb.getIndexAttr(0), nb.getIndexAttr(0),
                                          nb.getIndexAttr(0)};
-      });
+      },
+      spikeValues);
   // The output is the window of the padded accumulator the map covers, back
   // in NCHW.
   auto windowOut = RankedTensorType::get(
@@ -390,7 +392,10 @@ Value lowerSpikeConv2D(Lowering &l, Conv2DOp op) {
 /// whose row R is output row R - p. For a fixed output the contributions
 /// arrive with h growing (the flipped kernel's taps in order) in (c, h, w)
 /// order, as in the dense form over the dilated input, whose zeros only add
-/// 0: bit for bit.
+/// 0: bit for bit. The adjoint's transposed conv of a masked gradient takes
+/// this form too: on the zoo's 64C5s most of its entries are 0 (the clamp's
+/// derivative is 0 for saturated and silent neurons), and it multiplies and
+/// adds as the dense form does.
 Value lowerSpikeConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
   Location loc = l.loc;
   RankedTensorType inType = l.typeOf(op.getInput());
@@ -417,7 +422,8 @@ Value lowerSpikeConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
         return SmallVector<Value>{arith::MulIOp::create(nb, loc, h, k(nb, sh)),
                                   arith::MulIOp::create(nb, loc, w, k(nb, sw))};
       },
-      [](OpBuilder &, Value c, Value, Value) { return c; });
+      [](OpBuilder &, Value c, Value, Value) { return c; },
+      /*spikeValues=*/op->hasAttr(kSpikeInput));
 }
 
 /// The event-driven form applies to a conv of spikes whose padding stays
@@ -625,7 +631,8 @@ void mlir::fsnn::lowering::populateConvolutionPatterns(
   addLowering<ConvTranspose2DOp>(
       patterns, options, single(lowerSpikeConvTranspose2D),
       [](ConvTranspose2DOp op) {
-        return op->hasAttr(kSpikeInput) && paddingWithinKernel(op);
+        return (op->hasAttr(kSpikeInput) || hasMaskedGradientInput(op)) &&
+               paddingWithinKernel(op);
       },
       /*benefit=*/2);
 }

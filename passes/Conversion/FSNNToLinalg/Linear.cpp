@@ -234,17 +234,6 @@ Value lowerLinearContraction(Lowering &l, LinearOp op) {
                    {kPar, kRed, kPar}, multiplyAdd);
 }
 
-/// Whether the input is a gradient masked by the clamp's derivative (and
-/// dropout): zero wherever a neuron is outside the clamp's linear range
-/// (about half of them), in the adjoint's operator, which runs up to 30
-/// times per training step.
-bool hasMaskedInput(LinearOp op) {
-  Operation *producer = op.getInput().getDefiningOp();
-  if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
-    producer = dropout.getInput().getDefiningOp();
-  return isa_and_nonnull<ClampRateGradOp>(producer);
-}
-
 /// Samples per chunk of the masked linear map: each output tile's rows of
 /// Wᵀ, read from cache, serve this many samples.
 constexpr int64_t kMaskedChunk = 16;
@@ -275,7 +264,8 @@ int64_t maskedInputBlock(int64_t in, int64_t tile, int64_t lanes) {
 }
 
 bool fitsMaskedLinear(LinearOp op, unsigned vectorBits) {
-  return hasMaskedInput(op) && op.getType().getDimSize(0) % kMaskedChunk == 0 &&
+  return hasMaskedGradientInput(op) &&
+         op.getType().getDimSize(0) % kMaskedChunk == 0 &&
          maskedTile(op.getType().getDimSize(1), vectorBits) != 0;
 }
 

@@ -509,6 +509,16 @@ inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
 // The simulation's pieces (Feedback.cpp), shared with the fused GPU kernel
 //===----------------------------------------------------------------------===//
 
+/// Whether `op`'s input is a gradient masked by the clamp's derivative (and
+/// dropout): zero wherever a neuron is outside the clamp's linear range, as
+/// in the adjoint's operator, which runs up to 30 times per training step.
+inline bool hasMaskedGradientInput(Operation *op) {
+  Operation *producer = op->getOperand(0).getDefiningOp();
+  if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
+    producer = dropout.getInput().getDefiningOp();
+  return isa_and_nonnull<ClampRateGradOp>(producer);
+}
+
 /// Marks a linear or conv map whose input is a spike tensor (0/1 values):
 /// its lowering then only visits the neurons that fired.
 inline constexpr StringLiteral kSpikeInput = "fsnn.spike_input";
@@ -583,12 +593,15 @@ std::pair<Value, Value> compactNonZero(Lowering &l, OpBuilder &b, Value rows,
 /// `weights`[weightAt(ivs)] into the window of `acc` at accAt(ivs). Both
 /// windows have `windowType`. For a fixed output, contributions arrive in
 /// input order and silent neurons would only add 0, so the result is the
-/// dense one, bit for bit.
+/// dense one, bit for bit. Spikes (0, +-1) are added with fused
+/// multiply-adds, exact for them; other values (`spikeValues` false: a
+/// masked gradient) with the dense form's separate multiply and add.
 Value scatterSpikes(
     Lowering &l, Value spikes, Value weights, Value acc,
     RankedTensorType windowType,
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> accAt,
-    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt);
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt,
+    bool spikeValues = true);
 
 //===----------------------------------------------------------------------===//
 // Patterns

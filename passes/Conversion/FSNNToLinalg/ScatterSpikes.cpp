@@ -141,7 +141,8 @@ Value mlir::fsnn::lowering::scatterSpikes(
     Lowering &l, Value spikes, Value weights, Value acc,
     RankedTensorType windowType,
     function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> accAt,
-    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt) {
+    function_ref<SmallVector<OpFoldResult>(OpBuilder &, ValueRange)> weightAt,
+    bool spikeValues) {
   Location loc = l.loc;
   ArrayRef<int64_t> shape = l.typeOf(spikes).getShape();
   unsigned rank = windowType.getRank();
@@ -190,8 +191,12 @@ Value mlir::fsnn::lowering::scatterSpikes(
                              {tl.identity(rank), tl.identity(rank)},
                              SmallVector<utils::IteratorType>(rank, kPar),
                              [&](OpBuilder &bb, Location bl, ValueRange a) {
-                               return (Value)math::FmaOp::create(bb, bl, spike,
-                                                                 a[0], a[1]);
+                               if (spikeValues)
+                                 return (Value)math::FmaOp::create(
+                                     bb, bl, spike, a[0], a[1]);
+                               return (Value)arith::AddFOp::create(
+                                   bb, bl, a[1],
+                                   arith::MulFOp::create(bb, bl, spike, a[0]));
                              });
               scf::YieldOp::create(
                   eb, loc,

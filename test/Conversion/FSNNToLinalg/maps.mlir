@@ -128,3 +128,22 @@ func.func @spike_conv_transpose(%s: tensor<1x2x3x3xf32>, %w: tensor<2x4x3x3xf32>
   %y = fsnn.conv_transpose2d %s, %w strides [2, 2] padding [1, 1] output_padding [1, 1] {fsnn.spike_input} : tensor<1x2x3x3xf32>, tensor<2x4x3x3xf32> -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// The adjoint's transposed conv of a gradient masked by the clamp's
+// derivative (mostly zeros) takes the event-driven form too, with the dense
+// form's separate multiply and add (the values are not spikes).
+// CHECK-LABEL: func.func @masked_conv_transpose
+// CHECK: scf.for
+// CHECK: tensor.extract_slice %{{.*}} [1, 3, 3, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x3x3x4xf32>
+// CHECK-NOT: math.fma
+// CHECK: arith.mulf
+// CHECK-NEXT: arith.addf
+// CHECK: tensor.extract_slice %{{.*}}[0, 1, 1, 0] [1, 6, 6, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x6x6x4xf32>
+func.func @masked_conv_transpose(%rate: tensor<1x2x3x3xf32>, %g: tensor<1x2x3x3xf32>, %mask: tensor<1x2x3x3xf32>, %w: tensor<2x4x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %d = fsnn.clamp_rate_grad %rate, %g {threshold = 1.0 : f64} : tensor<1x2x3x3xf32>
+  %m = fsnn.dropout %d, %mask : tensor<1x2x3x3xf32>
+  %y = fsnn.conv_transpose2d %m, %w strides [2, 2] padding [1, 1] output_padding [1, 1] : tensor<1x2x3x3xf32>, tensor<2x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
