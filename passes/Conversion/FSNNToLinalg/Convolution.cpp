@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Conversion/FSNNToLinalg/LoweringBuilders.h"
 
@@ -266,7 +267,26 @@ Value scatterConvolution(
   Type element = type.getElementType();
   int64_t batch = type.getDimSize(0), out = type.getDimSize(1);
   auto paddedType = RankedTensorType::get({batch, accH, accW, out}, element);
-  Value padded = l.initWithBias(paddedType, bias, 3);
+  // Initialised in a buffer of its own (a bufferization.alloc_tensor, which
+  // loop-invariant code motion leaves in place): a bias-filled tensor.empty
+  // would be hoisted out of the time loop or the solver's iterations, and
+  // bufferization would then copy it, serially, at every step (13 MB per
+  // step on 64C5s).
+  Value storage =
+      bufferization::AllocTensorOp::create(b, loc, paddedType, ValueRange{});
+  Value padded;
+  if (!bias) {
+    auto fill = linalg::FillOp::create(
+        b, loc, ValueRange{floatConstant(b, loc, element, 0.0)},
+        ValueRange{storage});
+    l.markParallelIfLarge(fill);
+    padded = fill.getResult(0);
+  } else {
+    padded =
+        l.generic(paddedType, ValueRange{bias}, storage,
+                  {l.pick(4, {3}), l.identity(4)}, {kPar, kPar, kPar, kPar},
+                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  }
   auto windowType = RankedTensorType::get(
       {1, kType.getDimSize(1), kType.getDimSize(2), out}, element);
   Value accumulated = scatterSpikes(
@@ -507,31 +527,44 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
             nb, nl, inside, value, floatConstant(nb, nl, element, 0.0));
       });
   auto flags = reassociable(ctx);
-  // Loops (o, c, kh, kw) over the weight, each with a sum over (n, p); each
-  // output channel's filter is its own (threads take whole channels).
+  // Per output channel (threads take whole channels), per sample and input
+  // channel, the 25 taps' sums over the grid positions p: the sample's
+  // gradient row and input channel stay in the first-level cache for all
+  // taps. (One sum over (n, p) per weight read the whole gradient and input
+  // channel for every weight: the 64C5s step streamed about 30 GB.)
   Value filterGrad = carriedLoopNest(
-      l.b, loc, {o, c, kh, kw}, l.empty(type),
-      [&](OpBuilder &nb, ValueRange ivs, Value result) -> Value {
-        SmallVector<Value> weightAt(ivs);
-        Value shift = arith::AddIOp::create(
-            nb, loc,
-            arith::MulIOp::create(nb, loc, weightAt[2],
-                                  indexConstant(nb, loc, wp)),
-            weightAt[3]);
-        Value sum = carriedLoopNest(
-            nb, loc, {n, positions}, floatConstant(nb, loc, element, 0.0),
-            [&](OpBuilder &pb, ValueRange at, Value acc) -> Value {
-              Value sample = at[0], p = at[1];
-              Value gv = tensor::ExtractOp::create(
-                  pb, loc, grid, ValueRange{sample, weightAt[0], p});
-              Value xv = tensor::ExtractOp::create(
-                  pb, loc, flatInput,
-                  ValueRange{sample, weightAt[1],
-                             arith::AddIOp::create(pb, loc, p, shift)});
-              Value product = arith::MulFOp::create(pb, loc, gv, xv, flags);
-              return arith::AddFOp::create(pb, loc, acc, product, flags);
+      l.b, loc, {o}, l.filled(type, 0.0),
+      [&](OpBuilder &ob, ValueRange outer, Value channelResult) -> Value {
+        return carriedLoopNest(
+            ob, loc, {n, c, kh, kw}, channelResult,
+            [&](OpBuilder &nb, ValueRange ivs, Value result) -> Value {
+              Value sample = ivs[0];
+              SmallVector<Value> weightAt = {outer[0], ivs[1], ivs[2], ivs[3]};
+              Value shift = arith::AddIOp::create(
+                  nb, loc,
+                  arith::MulIOp::create(nb, loc, ivs[2],
+                                        indexConstant(nb, loc, wp)),
+                  ivs[3]);
+              Value sum = carriedLoopNest(
+                  nb, loc, {positions}, floatConstant(nb, loc, element, 0.0),
+                  [&](OpBuilder &pb, ValueRange at, Value acc) -> Value {
+                    Value p = at[0];
+                    Value gv = tensor::ExtractOp::create(
+                        pb, loc, grid, ValueRange{sample, outer[0], p});
+                    Value xv = tensor::ExtractOp::create(
+                        pb, loc, flatInput,
+                        ValueRange{sample, ivs[1],
+                                   arith::AddIOp::create(pb, loc, p, shift)});
+                    Value product =
+                        arith::MulFOp::create(pb, loc, gv, xv, flags);
+                    return arith::AddFOp::create(pb, loc, acc, product, flags);
+                  });
+              Value before =
+                  tensor::ExtractOp::create(nb, loc, result, weightAt);
+              return tensor::InsertOp::create(
+                  nb, loc, arith::AddFOp::create(nb, loc, before, sum, flags),
+                  result, weightAt);
             });
-        return tensor::InsertOp::create(nb, loc, sum, result, weightAt);
       });
   l.markParallel(filterGrad.getDefiningOp<scf::ForOp>());
   return filterGrad;

@@ -476,8 +476,10 @@ Value lowerDenseLinearDot(Lowering &l, LinearOp op) {
         Value result = state;
         for (int64_t s = 0; s < rowsPerBlock; ++s) {
           Value at = row(nb, s);
-          Value bias =
-              tensor::ExtractOp::create(nb, loc, state, ValueRange{sample, at});
+          // From the latest value: reading `state` after an insert into it
+          // would make bufferization copy the whole output per insert.
+          Value bias = tensor::ExtractOp::create(nb, loc, result,
+                                                 ValueRange{sample, at});
           Value total = vector::ReductionOp::create(
               nb, loc, vector::CombiningKind::ADD, sums.getResult(s));
           result = tensor::InsertOp::create(

@@ -135,6 +135,10 @@ func.func @spike_conv_transpose(%s: tensor<1x2x3x3xf32>, %w: tensor<2x4x3x3xf32>
 // derivative (mostly zeros) takes the event-driven form too, with the dense
 // form's separate multiply and add (the values are not spikes).
 // CHECK-LABEL: func.func @masked_conv_transpose
+// The accumulator has a buffer of its own, initialised in place (a hoisted
+// tensor.empty would be copied at every step of an enclosing loop).
+// CHECK: %[[ACC:.*]] = bufferization.alloc_tensor() : tensor<1x7x7x4xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[ACC]] : tensor<1x7x7x4xf32>)
 // CHECK: scf.for
 // CHECK: tensor.extract_slice %{{.*}} [1, 3, 3, 4] [1, 1, 1, 1] : tensor<1x7x7x4xf32> to tensor<1x3x3x4xf32>
 // CHECK-NOT: math.fma
