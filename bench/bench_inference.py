@@ -17,8 +17,8 @@ children, one after the other:
 
 and prints images/s, the ratios to PyTorch, fsnn's dense-equivalent GFLOP/s
 against the sgemm peak, and whether the predictions agree. Machines here are
-shared and noisy: every figure is the median of --reps repetitions, and the
-ratios are what to quote.
+shared and noisy: every figure is the median of --reps repetitions, compiled
+and PyTorch interleaved one at a time, and the ratios are what to quote.
 
 Run (Debian 12, after scripts/build.sh; needs python3-torch, python3-numpy,
 libopenblas0-pthread and dataset-fashion-mnist):
@@ -173,8 +173,8 @@ def main():
     p.add_argument("--T", type=int, default=30)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--images", type=int, default=0, help="images per model (default: 2048 FC, 256 conv)")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--images", type=int, default=0, help="images per model (default: 8192 FC, 256 conv)")
     p.add_argument("--cifar-images", type=int, default=16, help="random images for the CIFAR models")
     p.add_argument("--cifar-batch", type=int, default=8, help="batch of the CIFAR models")
     p.add_argument("--json", help="also write the results here")
@@ -188,7 +188,7 @@ def main():
     try:
         for arch in a.models.split(","):
             cifar = arch.startswith("cifar")
-            n = a.cifar_images if cifar else a.images or (2048 if arch == "fmnist-f400" else 256)
+            n = a.cifar_images if cifar else a.images or (8192 if arch == "fmnist-f400" else 256)
             batch = a.cifar_batch if cifar else a.batch
             model = os.path.join(work, arch + ".fsnn")
             run([os.path.join(bin_dir, "fsnn-model"), "create", arch, "-o", model, "--T", str(a.T), "--seed", "1"])
@@ -207,12 +207,20 @@ def main():
                 x = load_images(n)
             common = ["--model", model, "--images", images, "--limit", str(n), "--batch", str(batch),
                       "--threads", str(a.threads)]
-            compiled_rate, _ = fsnn_run(bin_dir, [library] + common, a.reps)
+            module = baseline_module(arch, a.T, weights)
+            # Interleaved, one repetition of each at a time, so that the
+            # machine's noise (which moved PyTorch's rate by 2x between runs
+            # minutes apart) hits both alike.
+            compiled_rates, torch_rates = [], []
+            for _ in range(a.reps):
+                compiled_rates.append(fsnn_run(bin_dir, [library] + common, 1)[0])
+                rate, torch_logits = time_torch(module, x, batch, 1)
+                torch_rates.append(rate)
+            compiled_rate = statistics.median(compiled_rates)
+            torch_rate = statistics.median(torch_rates)
             dump = os.path.join(work, arch + ".logits")
             run([os.path.join(bin_dir, "fsnn-run"), library] + common + ["--dump-logits", dump])
             reference_rate, _ = fsnn_run(bin_dir, ["--backend", "reference"] + common, 1)
-            module = baseline_module(arch, a.T, weights)
-            torch_rate, torch_logits = time_torch(module, x, batch, a.reps)
             ours = np.fromfile(dump, dtype=np.float32).reshape(torch_logits.shape)
             agree = float((ours.argmax(1) == torch_logits.argmax(1)).mean())
             flops = dense_flops_per_image(arch, a.T)
@@ -230,7 +238,7 @@ def main():
 
     peak = results["sgemm_peak_gflops"]
     print(f"threads {a.threads}, batch {a.batch}, T {a.T}, torch {results['torch']}, "
-          f"sgemm peak {peak:.1f} GFLOP/s (median of {a.reps} reps each)")
+          f"sgemm peak {peak:.1f} GFLOP/s (median of {a.reps} interleaved reps each)")
     print(f"{'model':22s}{'compiled':>12s}{'reference':>12s}{'pytorch':>12s}"
           f"{'compiled/pt':>13s}{'ref/pt':>9s}{'GFLOP/s':>10s}{'%peak':>7s}{'agree':>8s}")
     for arch, r in results["models"].items():

@@ -19,13 +19,17 @@ namespace {
 
 using utils::IteratorType;
 
-/// The widest output tile (at most 8 vector registers of `lanes` floats,
-/// a multiple of `lanes`, dividing `out`) whose accumulator fits in vector
-/// registers, or 0.
-int64_t registerTile(int64_t out, int64_t lanes) {
-  for (int64_t tile = 8 * lanes; tile >= lanes; tile -= lanes)
-    if (out % tile == 0)
-      return tile;
+/// The output tile of the event-driven and masked linear maps, or 0 if none
+/// fits: each of its vectors is a chain of dependent additions, one per
+/// listed input, so it takes as many vectors as leave room for the broadcast
+/// input and a product (10 of AVX2's 16 registers, 16 of AVX-512's 32) to
+/// hide the additions' latency. (At most 8, on F400's 400 outputs 5 with
+/// AVX2, F400 inference spent 11% more outside its input map.)
+int64_t chainTile(int64_t out, unsigned vectorBits) {
+  int64_t lanes = vectorBits / 32;
+  for (int64_t parts = vectorBits >= 512 ? 16 : 10; parts >= 1; --parts)
+    if (out % (parts * lanes) == 0)
+      return parts * lanes;
   return 0;
 }
 
@@ -192,7 +196,7 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
 Value lowerSpikeLinear(Lowering &l, Value spikes, Value transposed,
                        Value init) {
   int64_t out = l.typeOf(transposed).getDimSize(1);
-  if (int64_t tile = registerTile(out, l.lanes()))
+  if (int64_t tile = chainTile(out, l.vectorBits))
     return lowerSpikeLinearTiled(l, spikes, transposed, init, tile);
   auto rowType =
       RankedTensorType::get({1, out}, l.typeOf(init).getElementType());
@@ -238,18 +242,6 @@ Value lowerLinearContraction(Lowering &l, LinearOp op) {
 /// Wᵀ, read from cache, serve this many samples.
 constexpr int64_t kMaskedChunk = 16;
 
-/// The masked linear map's output tile: each of its vectors is a chain of
-/// dependent additions, one per input, so it takes as many vectors as leave
-/// room for the broadcast input and a product (10 of AVX2's 16 registers,
-/// 16 of AVX-512's 32) to hide the additions' latency. 0 if none fits.
-int64_t maskedTile(int64_t out, unsigned vectorBits) {
-  int64_t lanes = vectorBits / 32;
-  for (int64_t parts = vectorBits >= 512 ? 16 : 10; parts >= 1; --parts)
-    if (out % (parts * lanes) == 0)
-      return parts * lanes;
-  return 0;
-}
-
 /// Inputs per block of the masked linear map: the block's rows of an output
 /// tile's columns of Wᵀ fill at most 16 KiB, half a first-level cache. A
 /// multiple of the vector width dividing `in` (whose lists are compacted
@@ -266,7 +258,7 @@ int64_t maskedInputBlock(int64_t in, int64_t tile, int64_t lanes) {
 bool fitsMaskedLinear(LinearOp op, unsigned vectorBits) {
   return hasMaskedGradientInput(op) &&
          op.getType().getDimSize(0) % kMaskedChunk == 0 &&
-         maskedTile(op.getType().getDimSize(1), vectorBits) != 0;
+         chainTile(op.getType().getDimSize(1), vectorBits) != 0;
 }
 
 /// y = x Wᵀ for a masked gradient x, visiting only its non-zero inputs. Per
@@ -285,7 +277,7 @@ Value lowerMaskedLinearOp(Lowering &l, LinearOp op) {
   int64_t batch = xType.getDimSize(0), in = xType.getDimSize(1),
           out = l.typeOf(transposed).getDimSize(1);
   int64_t kLanes = l.lanes();
-  int64_t tile = maskedTile(out, l.vectorBits), parts = tile / kLanes;
+  int64_t tile = chainTile(out, l.vectorBits), parts = tile / kLanes;
   int64_t block = maskedInputBlock(in, tile, kLanes), blocks = in / block;
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
