@@ -136,14 +136,17 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
   auto offset = [&](OpBuilder &nb, Value base, int64_t by) {
     return arith::AddIOp::create(nb, loc, base, index(nb, by)).getResult();
   };
-  auto blocks = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, batch), index(b, kSamples),
-      ValueRange{init},
-      [&](OpBuilder &bb, Location, Value n0, ValueRange blockState) {
-        auto tiles = scf::ForOp::create(
-            bb, loc, index(bb, 0), index(bb, out), index(bb, tile),
-            ValueRange{blockState[0]},
-            [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
+  // Output tiles outermost (on threads in a training step: each writes its
+  // own columns): a tile's columns of Wᵀ stay in the second-level cache
+  // while every block of samples reads them, instead of all of Wᵀ streaming
+  // from memory once per block (F400's input map took 30% less time).
+  auto tiles = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, out), index(b, tile), ValueRange{init},
+      [&](OpBuilder &bb, Location, Value o, ValueRange tileState) {
+        auto blocks = scf::ForOp::create(
+            bb, loc, index(bb, 0), index(bb, batch), index(bb, kSamples),
+            ValueRange{tileState[0]},
+            [&](OpBuilder &tb, Location, Value n0, ValueRange accState) {
               Value zero = floatConstant(tb, loc, element, 0.0);
               SmallVector<Value> tileInit;
               for (int64_t s = 0; s < kSamples; ++s)
@@ -185,10 +188,10 @@ Value lowerDenseLinearTiled(Lowering &l, LinearOp op, Value transposed,
                             .getResult();
               scf::YieldOp::create(tb, loc, acc);
             });
-        scf::YieldOp::create(bb, loc, tiles.getResult(0));
+        scf::YieldOp::create(bb, loc, blocks.getResult(0));
       });
-  l.markParallel(blocks);
-  return blocks.getResult(0);
+  l.markParallel(tiles);
+  return tiles.getResult(0);
 }
 
 /// y = s Wᵀ + b for spikes s: for every sample, the rows of Wᵀ of the

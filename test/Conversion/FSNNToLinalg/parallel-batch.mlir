@@ -1,15 +1,17 @@
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg=parallel-batch=true | FileCheck %s
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s --check-prefix=OFF
 
-// With parallel-batch, the loops over the batch whose iterations write only
-// their own samples' rows carry the fsnn.parallel mark
+// With parallel-batch, the loops whose iterations write only their own
+// samples' rows (or, for dense maps, their own output columns) carry the
+// fsnn.parallel mark
 // (fsnn-parallelize-batch-loops runs them on threads). Without it, nothing is
 // marked.
 // OFF-NOT: fsnn.parallel
 
-// A register-blocked dense map: the loop over blocks of 4 samples.
+// A register-blocked dense map: the loop over output tiles (each writes its
+// own columns of every row).
 // CHECK-LABEL: func.func @dense_tiled
-// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c32{{.*}} step %c32 iter_args
 // CHECK: } {fsnn.parallel}
 func.func @dense_tiled(%x: tensor<8x3xf32>, %w: tensor<32x3xf32>, %b: tensor<32xf32>) -> tensor<8x32xf32> {
   %y = fsnn.linear %x, %w, %b : tensor<8x3xf32>, tensor<32x3xf32>, tensor<32xf32> -> tensor<8x32xf32>
