@@ -33,6 +33,67 @@ int64_t chainTile(int64_t out, unsigned vectorBits) {
   return 0;
 }
 
+/// Adds x[n, i] times row i of Wᵀ into the output tile of `acc` at sample n
+/// and columns [o, o + parts x lanes), for the `count` inputs i listed in
+/// `list` from position `base` on (each plus `offset`; null: 0), in list
+/// order. The tile is carried by the loop as register-wide vectors, so that
+/// it lives in registers (a memory window would be loaded and stored around
+/// every addition, and one vector of the whole tile's width is split badly
+/// by LLVM), and is read and written once. Spikes and their changes (0,
+/// +-1) take fused multiply-adds, exact for them; other values the dense
+/// form's separate multiply and add.
+Value sumListedRows(Lowering &l, OpBuilder &b, Value x, Value transposed,
+                    Value acc, Value n, Value o, int64_t parts, Value list,
+                    Value base, Value offset, Value count, bool spikeValues) {
+  Location loc = l.loc;
+  int64_t kLanes = l.lanes();
+  Type element = l.typeOf(x).getElementType();
+  auto laneType = VectorType::get({kLanes}, element);
+  SmallVector<bool> inBounds{true};
+  auto plus = [&](OpBuilder &nb, Value a, Value c) {
+    return c ? arith::AddIOp::create(nb, loc, a, c).getResult() : a;
+  };
+  auto column = [&](OpBuilder &nb, int64_t p) {
+    return plus(nb, o, indexConstant(nb, loc, p * kLanes));
+  };
+  Value zero = floatConstant(b, loc, element, 0.0);
+  SmallVector<Value> tileInit;
+  for (int64_t p = 0; p < parts; ++p)
+    tileInit.push_back(vector::TransferReadOp::create(
+        b, loc, laneType, acc, ValueRange{n, column(b, p)}, zero,
+        ArrayRef<bool>(inBounds)));
+  auto sum = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), count, indexConstant(b, loc, 1),
+      tileInit, [&](OpBuilder &kb, Location, Value k, ValueRange partial) {
+        Value i = plus(kb,
+                       tensor::ExtractOp::create(kb, loc, list,
+                                                 ValueRange{plus(kb, k, base)}),
+                       offset);
+        Value lanes = vector::BroadcastOp::create(
+            kb, loc, laneType,
+            tensor::ExtractOp::create(kb, loc, x, ValueRange{n, i}));
+        SmallVector<Value> updated;
+        for (int64_t p = 0; p < parts; ++p) {
+          Value row = vector::TransferReadOp::create(
+              kb, loc, laneType, transposed, ValueRange{i, column(kb, p)}, zero,
+              ArrayRef<bool>(inBounds));
+          updated.push_back(
+              spikeValues ? (Value)vector::FMAOp::create(kb, loc, lanes, row,
+                                                         partial[p])
+                          : (Value)arith::AddFOp::create(
+                                kb, loc, partial[p],
+                                arith::MulFOp::create(kb, loc, lanes, row)));
+        }
+        scf::YieldOp::create(kb, loc, updated);
+      });
+  for (int64_t p = 0; p < parts; ++p)
+    acc = vector::TransferWriteOp::create(b, loc, sum.getResult(p), acc,
+                                          ValueRange{n, column(b, p)},
+                                          ArrayRef<bool>(inBounds))
+              .getResult();
+  return acc;
+}
+
 /// The register-tiled form of the event-driven linear map: for every sample,
 /// the indices of the neurons that fired are first compacted (branch-free),
 /// then every output tile loops over them, so that the tile's accumulator is
@@ -42,69 +103,20 @@ int64_t chainTile(int64_t out, unsigned vectorBits) {
 Value lowerSpikeLinearTiled(Lowering &l, Value spikes, Value transposed,
                             Value init, int64_t tile) {
   Location loc = l.loc;
-  Type element = l.typeOf(spikes).getElementType();
   int64_t out = l.typeOf(transposed).getDimSize(1);
-  auto index = [&](OpBuilder &nb, int64_t v) {
-    return indexConstant(nb, loc, v);
-  };
-  int64_t kLanes = l.lanes();
-  auto laneType = VectorType::get({kLanes}, element);
   return forEachSampleNonZero(
       l, spikes, init,
       [&](OpBuilder &sb, Value n, Value sampleAcc, Value firedList,
           Value count) -> Value {
-        Value zero = floatConstant(sb, loc, element, 0.0);
         auto tiles = scf::ForOp::create(
-            sb, loc, index(sb, 0), index(sb, out), index(sb, tile),
-            ValueRange{sampleAcc},
+            sb, loc, indexConstant(sb, loc, 0), indexConstant(sb, loc, out),
+            indexConstant(sb, loc, tile), ValueRange{sampleAcc},
             [&](OpBuilder &tb, Location, Value o, ValueRange accState) {
-              // The tile is carried by the loop as several register-wide
-              // vectors, so that it lives in registers: a memory window
-              // would be loaded and stored around every addition, and one
-              // vector of the whole tile's width is split badly by LLVM.
-              SmallVector<bool> inBounds{true};
-              int64_t parts = tile / kLanes;
-              auto column = [&](OpBuilder &pb, Value o, int64_t part) {
-                return arith::AddIOp::create(pb, loc, o,
-                                             index(pb, part * kLanes))
-                    .getResult();
-              };
-              SmallVector<Value> tileInit;
-              for (int64_t p = 0; p < parts; ++p)
-                tileInit.push_back(vector::TransferReadOp::create(
-                    tb, loc, laneType, accState[0],
-                    ValueRange{n, column(tb, o, p)}, zero,
-                    ArrayRef<bool>(inBounds)));
-              auto sum = scf::ForOp::create(
-                  tb, loc, index(tb, 0), count, index(tb, 1), tileInit,
-                  [&](OpBuilder &kb, Location, Value k, ValueRange partial) {
-                    Value i = tensor::ExtractOp::create(kb, loc, firedList,
-                                                        ValueRange{k});
-                    Value spike = tensor::ExtractOp::create(kb, loc, spikes,
-                                                            ValueRange{n, i});
-                    Value spikeLanes =
-                        vector::BroadcastOp::create(kb, loc, laneType, spike);
-                    SmallVector<Value> updated;
-                    for (int64_t p = 0; p < parts; ++p) {
-                      Value row = vector::TransferReadOp::create(
-                          kb, loc, laneType, transposed,
-                          ValueRange{i, column(kb, o, p)}, zero,
-                          ArrayRef<bool>(inBounds));
-                      // Exact products (spikes and their changes are 0 or
-                      // +-1): fusing them rounds as separate ops would.
-                      updated.push_back(vector::FMAOp::create(
-                          kb, loc, spikeLanes, row, partial[p]));
-                    }
-                    scf::YieldOp::create(kb, loc, updated);
-                  });
-              Value acc = accState[0];
-              for (int64_t p = 0; p < parts; ++p)
-                acc = vector::TransferWriteOp::create(
-                          tb, loc, sum.getResult(p), acc,
-                          ValueRange{n, column(tb, o, p)},
-                          ArrayRef<bool>(inBounds))
-                          .getResult();
-              scf::YieldOp::create(tb, loc, acc);
+              scf::YieldOp::create(
+                  tb, loc,
+                  sumListedRows(l, tb, spikes, transposed, accState[0], n, o,
+                                tile / l.lanes(), firedList, Value(), Value(),
+                                count, /*spikeValues=*/true));
             });
         return tiles.getResult(0);
       });
@@ -285,8 +297,6 @@ Value lowerMaskedLinearOp(Lowering &l, LinearOp op) {
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
   };
-  auto laneType = VectorType::get({kLanes}, element);
-  SmallVector<bool> inBounds{true};
   auto plus = [&](OpBuilder &nb, Value a, Value c) {
     return arith::AddIOp::create(nb, loc, a, c).getResult();
   };
@@ -343,9 +353,6 @@ Value lowerMaskedLinearOp(Lowering &l, LinearOp op) {
             cb, loc, index(cb, 0), index(cb, out), index(cb, tile),
             ValueRange{chunkState[0]},
             [&](OpBuilder &tb, Location, Value o, ValueRange tileState) {
-              auto column = [&](OpBuilder &pb, int64_t p) {
-                return plus(pb, o, index(pb, p * kLanes));
-              };
               auto perBlock = loop(
                   tb, blocks, ValueRange{tileState[0]},
                   [&](OpBuilder &jb, Value j, ValueRange blockState) {
@@ -353,52 +360,15 @@ Value lowerMaskedLinearOp(Lowering &l, LinearOp op) {
                     auto samples = loop(
                         jb, kMaskedChunk, ValueRange{blockState[0]},
                         [&](OpBuilder &sb, Value s, ValueRange accState) {
-                          Value n = plus(sb, first, s);
-                          Value zero = floatConstant(sb, loc, element, 0.0);
-                          SmallVector<Value> tileInit;
-                          for (int64_t p = 0; p < parts; ++p)
-                            tileInit.push_back(vector::TransferReadOp::create(
-                                sb, loc, laneType, accState[0],
-                                ValueRange{n, column(sb, p)}, zero,
-                                ArrayRef<bool>(inBounds)));
                           Value sj = plus(sb, times(sb, s, blocks), j);
-                          Value base = times(sb, sj, block);
-                          Value length = tensor::ExtractOp::create(
-                              sb, loc, count, ValueRange{sj});
-                          auto sum = scf::ForOp::create(
-                              sb, loc, index(sb, 0), length, index(sb, 1),
-                              tileInit,
-                              [&](OpBuilder &kb, Location, Value k,
-                                  ValueRange partial) {
-                                Value i =
-                                    plus(kb, offset,
-                                         tensor::ExtractOp::create(
-                                             kb, loc, list,
-                                             ValueRange{plus(kb, base, k)}));
-                                Value xv = vector::BroadcastOp::create(
-                                    kb, loc, laneType,
-                                    tensor::ExtractOp::create(
-                                        kb, loc, x, ValueRange{n, i}));
-                                SmallVector<Value> updated;
-                                for (int64_t p = 0; p < parts; ++p) {
-                                  Value row = vector::TransferReadOp::create(
-                                      kb, loc, laneType, transposed,
-                                      ValueRange{i, column(kb, p)}, zero,
-                                      ArrayRef<bool>(inBounds));
-                                  updated.push_back(arith::AddFOp::create(
-                                      kb, loc, partial[p],
-                                      arith::MulFOp::create(kb, loc, xv, row)));
-                                }
-                                scf::YieldOp::create(kb, loc, updated);
-                              });
-                          Value acc = accState[0];
-                          for (int64_t p = 0; p < parts; ++p)
-                            acc = vector::TransferWriteOp::create(
-                                      sb, loc, sum.getResult(p), acc,
-                                      ValueRange{n, column(sb, p)},
-                                      ArrayRef<bool>(inBounds))
-                                      .getResult();
-                          scf::YieldOp::create(sb, loc, acc);
+                          scf::YieldOp::create(
+                              sb, loc,
+                              sumListedRows(l, sb, x, transposed, accState[0],
+                                            plus(sb, first, s), o, parts, list,
+                                            times(sb, sj, block), offset,
+                                            tensor::ExtractOp::create(
+                                                sb, loc, count, ValueRange{sj}),
+                                            /*spikeValues=*/false));
                         });
                     scf::YieldOp::create(jb, loc, samples.getResult(0));
                   });
