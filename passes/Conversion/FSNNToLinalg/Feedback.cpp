@@ -219,6 +219,12 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
     if (!byChange[m])
       continue;
     outputSlot[m] = init.size();
+    // R(0) of one linear map is its bias: without running the map on no
+    // spikes, which would form a second Wᵀ per call.
+    if (LinearOp linear = singleLinearMap(*region)) {
+      init.push_back(l.initWithBias(linear.getType(), linear.getBias(), 1));
+      continue;
+    }
     init.push_back(inlineMap(b, *region,
                              l.filled(rateTypes[sourceLayer(m)], 0.0),
                              /*argumentIsSpikes=*/true));

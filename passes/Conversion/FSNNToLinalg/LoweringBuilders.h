@@ -580,12 +580,16 @@ Value forEachSampleNonZero(
     function_ref<Value(OpBuilder &, Value, Value, Value, Value)> body);
 
 /// Per sample of `rows` (batch x N): the positions i with rows[sample, i] != 0,
-/// in order, written into `list` (an index tensor) from position `base` on
-/// (0 when null), and their count. Branch-free per position; with N a
-/// multiple of the vector width, a vector of zeros is skipped with one test.
+/// in order, written into `list` (an i32 tensor) from position `base` on
+/// (0 when null), and their count. Branch-free: with N a multiple of the
+/// vector width (at most 8 lanes) by a table lookup per vector, else per
+/// position.
 std::pair<Value, Value> compactNonZero(Lowering &l, OpBuilder &b, Value rows,
                                        Value sample, Value list,
                                        Value base = Value());
+
+/// Entry `at` of a list that compactNonZero wrote, as an index.
+Value listedPosition(OpBuilder &b, Location loc, Value list, Value at);
 
 /// The event-driven core shared by linear maps and convolutions on spikes
 /// (ScatterSpikes.cpp): loops over every element of `spikes` (row-major, the

@@ -14,72 +14,116 @@ using namespace mlir;
 using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
+Value mlir::fsnn::lowering::listedPosition(OpBuilder &b, Location loc,
+                                           Value list, Value at) {
+  return arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      tensor::ExtractOp::create(b, loc, list, ValueRange{at}));
+}
+
+/// The lane positions of the set bits of every `lanes`-bit mask, in
+/// ascending order (then zeros): row m lists the lanes set in m.
+static Value laneTable(OpBuilder &b, Location loc, int64_t lanes) {
+  int64_t masks = int64_t{1} << lanes;
+  SmallVector<int32_t> entries(masks * lanes, 0);
+  for (int64_t m = 0; m < masks; ++m) {
+    int64_t k = 0;
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      if (m & (int64_t{1} << lane))
+        entries[m * lanes + k++] = lane;
+  }
+  auto type = RankedTensorType::get({masks, lanes}, b.getI32Type());
+  return arith::ConstantOp::create(
+      b, loc, type, DenseElementsAttr::get(type, ArrayRef<int32_t>(entries)));
+}
+
 std::pair<Value, Value>
 mlir::fsnn::lowering::compactNonZero(Lowering &l, OpBuilder &b, Value rows,
                                      Value sample, Value list, Value base) {
   Location loc = l.loc;
   RankedTensorType type = l.typeOf(rows);
   Type element = type.getElementType();
+  Type listElement = b.getI32Type();
   int64_t size = type.getDimSize(1);
-  int64_t kLanes = l.lanes();
+  // Lanes per table lookup: a table of 2^8 rows of 8 positions is 8 KiB.
+  int64_t group = std::min<int64_t>(l.lanes(), 8);
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
   };
-  // Appends i to the list, and counts it if rows[sample, i] is not 0.
-  auto append = [&](OpBuilder &cb, Value i, Value listValue, Value count) {
-    Value value =
-        tensor::ExtractOp::create(cb, loc, rows, ValueRange{sample, i});
-    Value at =
-        base ? (Value)arith::AddIOp::create(cb, loc, base, count) : count;
-    Value stored =
-        tensor::InsertOp::create(cb, loc, i, listValue, ValueRange{at});
-    Value nonZero =
-        arith::CmpFOp::create(cb, loc, arith::CmpFPredicate::UNE, value,
-                              floatConstant(cb, loc, element, 0.0));
-    Value next = arith::SelectOp::create(
-        cb, loc, nonZero, arith::AddIOp::create(cb, loc, count, index(cb, 1)),
-        count);
-    return SmallVector<Value>{stored, next};
+  auto position = [&](OpBuilder &nb, Value count) {
+    return base ? (Value)arith::AddIOp::create(nb, loc, base, count) : count;
   };
-  bool byVectors = size % kLanes == 0;
+  if (size % group != 0) {
+    // Appends i to the list, and counts it if rows[sample, i] is not 0.
+    auto loop = scf::ForOp::create(
+        b, loc, index(b, 0), index(b, size), index(b, 1),
+        ValueRange{list, index(b, 0)},
+        [&](OpBuilder &cb, Location, Value i, ValueRange state) {
+          Value value =
+              tensor::ExtractOp::create(cb, loc, rows, ValueRange{sample, i});
+          Value stored = tensor::InsertOp::create(
+              cb, loc, arith::IndexCastUIOp::create(cb, loc, listElement, i),
+              state[0], ValueRange{position(cb, state[1])});
+          Value nonZero =
+              arith::CmpFOp::create(cb, loc, arith::CmpFPredicate::UNE, value,
+                                    floatConstant(cb, loc, element, 0.0));
+          Value next = arith::SelectOp::create(
+              cb, loc, nonZero,
+              arith::AddIOp::create(cb, loc, state[1], index(cb, 1)), state[1]);
+          scf::YieldOp::create(cb, loc, ValueRange{stored, next});
+        });
+    return {loop.getResult(0), loop.getResult(1)};
+  }
+  // Per group of lanes, without a branch: the non-zero lanes' bit mask picks
+  // the row of a table that lists their positions, which is stored whole at
+  // the list's end (the positions past the new end are overwritten by the
+  // next group, or never read), and the end moves by the mask's population
+  // count. A group's store ends at most at its own position plus the group,
+  // so it stays within the list's part for these rows.
+  Value table = laneTable(b, loc, group);
+  auto valueType = VectorType::get({group}, element);
+  auto positionType = VectorType::get({group}, listElement);
+  Type maskInteger = b.getIntegerType(group);
   auto loop = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, size), index(b, byVectors ? kLanes : 1),
+      b, loc, index(b, 0), index(b, size), index(b, group),
       ValueRange{list, index(b, 0)},
       [&](OpBuilder &cb, Location, Value i, ValueRange state) {
-        if (!byVectors) {
-          scf::YieldOp::create(cb, loc, append(cb, i, state[0], state[1]));
-          return;
-        }
-        // A vector of zeros (most of them, where few neurons change) is
-        // skipped with one test.
-        auto laneType = VectorType::get({kLanes}, element);
-        Value lanes = vector::TransferReadOp::create(
-            cb, loc, laneType, rows, ValueRange{sample, i},
+        Value values = vector::TransferReadOp::create(
+            cb, loc, valueType, rows, ValueRange{sample, i},
             floatConstant(cb, loc, element, 0.0), ArrayRef<bool>{true});
         Value zeros = arith::ConstantOp::create(
-            cb, loc, laneType,
-            DenseElementsAttr::get(laneType, cb.getFloatAttr(element, 0.0)));
+            cb, loc, valueType,
+            DenseElementsAttr::get(valueType, cb.getFloatAttr(element, 0.0)));
         Value nonZero = arith::CmpFOp::create(
-            cb, loc, arith::CmpFPredicate::UNE, lanes, zeros);
-        Value any = vector::ReductionOp::create(
-            cb, loc, vector::CombiningKind::OR, nonZero);
-        auto test = scf::IfOp::create(cb, loc, ValueRange(state).getTypes(),
-                                      any, /*withElseRegion=*/true);
-        OpBuilder tb = OpBuilder::atBlockBegin(&test.getThenRegion().front(),
-                                               cb.getListener());
-        auto each = scf::ForOp::create(
-            tb, loc, index(tb, 0), index(tb, kLanes), index(tb, 1), state,
-            [&](OpBuilder &eb, Location, Value k, ValueRange inner) {
-              scf::YieldOp::create(eb, loc,
-                                   append(eb,
-                                          arith::AddIOp::create(eb, loc, i, k),
-                                          inner[0], inner[1]));
-            });
-        scf::YieldOp::create(tb, loc, each.getResults());
-        OpBuilder fb = OpBuilder::atBlockBegin(&test.getElseRegion().front(),
-                                               cb.getListener());
-        scf::YieldOp::create(fb, loc, state);
-        scf::YieldOp::create(cb, loc, test.getResults());
+            cb, loc, arith::CmpFPredicate::UNE, values, zeros);
+        Value bits = vector::ExtractOp::create(
+            cb, loc,
+            vector::BitCastOp::create(
+                cb, loc, VectorType::get({1}, maskInteger), nonZero),
+            ArrayRef<int64_t>{0});
+        Value mask = arith::ExtUIOp::create(cb, loc, b.getI32Type(), bits);
+        Value lanes = vector::TransferReadOp::create(
+            cb, loc, positionType, table,
+            ValueRange{
+                arith::IndexCastUIOp::create(cb, loc, b.getIndexType(), mask),
+                index(cb, 0)},
+            arith::ConstantOp::create(cb, loc, cb.getI32IntegerAttr(0)),
+            ArrayRef<bool>{true});
+        Value positions = arith::AddIOp::create(
+            cb, loc, lanes,
+            vector::BroadcastOp::create(
+                cb, loc, positionType,
+                arith::IndexCastUIOp::create(cb, loc, listElement, i)));
+        Value stored =
+            vector::TransferWriteOp::create(cb, loc, positions, state[0],
+                                            ValueRange{position(cb, state[1])},
+                                            ArrayRef<bool>{true})
+                .getResult();
+        Value added = arith::IndexCastUIOp::create(
+            cb, loc, b.getIndexType(), math::CtPopOp::create(cb, loc, mask));
+        scf::YieldOp::create(cb, loc,
+                             ValueRange{stored, arith::AddIOp::create(
+                                                    cb, loc, state[1], added)});
       });
   return {loop.getResult(0), loop.getResult(1)};
 }
@@ -90,8 +134,7 @@ Value mlir::fsnn::lowering::forEachSampleNonZero(
   Location loc = l.loc;
   RankedTensorType type = l.typeOf(rows);
   int64_t batch = type.getDimSize(0);
-  auto listType =
-      RankedTensorType::get({type.getDimSize(1)}, l.b.getIndexType());
+  auto listType = RankedTensorType::get({type.getDimSize(1)}, l.b.getI32Type());
   bool threaded = l.parallelBatch && !l.gpu;
   // Samples [from, to) with a list of their own.
   auto samples = [&](OpBuilder &nb, Value from, Value to, Value init) {
@@ -159,8 +202,7 @@ Value mlir::fsnn::lowering::scatterSpikes(
         auto events = scf::ForOp::create(
             sb, loc, index(sb, 0), count, index(sb, 1), ValueRange{sampleAcc},
             [&](OpBuilder &eb, Location, Value k, ValueRange state) {
-              Value f =
-                  tensor::ExtractOp::create(eb, loc, firedList, ValueRange{k});
+              Value f = listedPosition(eb, loc, firedList, k);
               Value spike =
                   tensor::ExtractOp::create(eb, loc, rows, ValueRange{n, f});
               // (n, the neuron's position in the spike tensor).

@@ -18,9 +18,10 @@
 // The linear map: Fᵀ, then loops (b, i, o) with the outputs innermost.
 // CHECK: %[[FT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg1 : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>)
 // CHECK: %[[F:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%arg0, %[[FT]]
-// R starts as the map of no spikes.
-// CHECK: %[[R0:.*]]:2 = scf.for
-// CHECK: %[[LOOP:.*]]:6 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}}, %[[DS:.*]] = %{{.*}}, %[[R:.*]] = %[[R0]]#0)
+// R starts as the map of no spikes: its bias, here none (zeros), without
+// running the map.
+// CHECK-NOT: scf.for
+// CHECK: %[[LOOP:.*]]:6 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}}, %[[DS:.*]] = %{{.*}}, %[[R:.*]] = %{{.*}})
 // CHECK-NOT: ins(%arg0
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
 // Propagation by change: the feedback map (without its bias) of the last
@@ -34,7 +35,8 @@
 // CHECK: arith.cmpf une
 // CHECK: arith.select
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[LIST]]#1
-// CHECK: %[[J:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[LISTED:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[J:.*]] = arith.index_castui %[[LISTED]] : i32 to index
 // CHECK: %[[CHANGE:.*]] = tensor.extract %[[DS]][%[[B]], %[[J]]]
 // CHECK: tensor.extract_slice %[[WT]][%[[J]], 0] [1, 3] [1, 1]
 // CHECK: math.fma %[[CHANGE]]
@@ -196,7 +198,8 @@ func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3
 // CHECK: tensor.extract %[[ROWS]][%[[N]], %[[F]]]
 // CHECK: arith.cmpf une
 // CHECK: scf.for %[[K:[a-z0-9_]+]] = %{{.*}} to %[[LIST]]#1
-// CHECK: %[[J:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[LISTED:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[J:.*]] = arith.index_castui %[[LISTED]] : i32 to index
 // CHECK: %[[SPIKE:.*]] = tensor.extract %[[ROWS]][%[[N]], %[[J]]]
 // CHECK: %[[W:.*]] = arith.remui %[[J]], %c5
 // CHECK: %[[CH:.*]] = arith.divui %[[J]], %c5
@@ -225,28 +228,36 @@ func.func @event_driven_conv_feedback(%x: tensor<1x4x5x5xf32>, %k: tensor<4x4x1x
 // -----
 
 // A linear map on spikes whose width is a multiple of 16 is register-tiled:
-// per sample, the indices of the neurons that fired are compacted (a vector
-// of 16 zeros skipped with one test, else each of its positions appended
-// without a branch), then each output tile (here one of 32 = two 16-lane
-// vectors) is carried in vector registers over that list, and written back
-// once.
+// per sample, the indices of the neurons that fired are compacted without a
+// branch, 8 lanes at a time: the lanes' mask of non-zeros picks the row of a
+// table of lane positions, stored whole at the list's end, which moves by the
+// mask's population count; then each output tile (here one of 32 = two
+// 16-lane vectors) is carried in vector registers over that list, and
+// written back once.
 // CHECK-LABEL: func.func @register_tiled_feedback
 // CHECK: scf.for
-// CHECK: scf.for %[[N:[a-z0-9_]+]] = {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x32xf32>, tensor<32xindex>)
-// CHECK: %[[LIST:.*]]:2 = scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c16{{.*}} -> (tensor<32xindex>, index)
-// CHECK: vector.transfer_read {{.*}} : tensor<2x32xf32>, vector<16xf32>
-// CHECK: %[[NONZERO:.*]] = arith.cmpf une, {{.*}} : vector<16xf32>
-// CHECK: %[[ANY:.*]] = vector.reduction <or>, %[[NONZERO]]
-// CHECK: scf.if %[[ANY]]
-// CHECK: scf.for %[[LANE:[a-z0-9_]+]] =
-// CHECK: %[[POS:.*]] = arith.addi %[[I]], %[[LANE]]
-// CHECK: tensor.insert %[[POS]]
-// CHECK: %[[FIRED:.*]] = arith.cmpf une
-// CHECK: arith.select %[[FIRED]]
+// CHECK: scf.for %[[N:[a-z0-9_]+]] = {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x32xf32>, tensor<32xi32>)
+// CHECK: %[[TABLE:.*]] = arith.constant dense<"0x{{[0-9A-F]+}}"> : tensor<256x8xi32>
+// CHECK: %[[LIST:.*]]:2 = scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c8 iter_args(%{{.*}} = %{{.*}}, %[[END:.*]] = %{{.*}}) -> (tensor<32xi32>, index)
+// CHECK: vector.transfer_read {{.*}} : tensor<2x32xf32>, vector<8xf32>
+// CHECK: %[[NONZERO:.*]] = arith.cmpf une, {{.*}} : vector<8xf32>
+// CHECK: %[[BITS:.*]] = vector.bitcast %[[NONZERO]] : vector<8xi1> to vector<1xi8>
+// CHECK: %[[MASK8:.*]] = vector.extract %[[BITS]][0]
+// CHECK: %[[MASK:.*]] = arith.extui %[[MASK8]] : i8 to i32
+// CHECK: %[[ROW:.*]] = arith.index_castui %[[MASK]] : i32 to index
+// CHECK: %[[LANES:.*]] = vector.transfer_read %[[TABLE]][%[[ROW]], %{{.*}}]{{.*}} : tensor<256x8xi32>, vector<8xi32>
+// CHECK: %[[FROM:.*]] = arith.index_castui %[[I]] : index to i32
+// CHECK: %[[SPLAT:.*]] = vector.broadcast %[[FROM]] : i32 to vector<8xi32>
+// CHECK: %[[POS:.*]] = arith.addi %[[LANES]], %[[SPLAT]]
+// CHECK: vector.transfer_write %[[POS]], %{{.*}}[%[[END]]]
+// CHECK: %[[ADDED:.*]] = math.ctpop %[[MASK]]
+// CHECK: %[[STEP:.*]] = arith.index_castui %[[ADDED]]
+// CHECK: arith.addi %[[END]], %[[STEP]]
 // CHECK: scf.for %[[O:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c32
 // CHECK-COUNT-2: vector.transfer_read {{.*}} : tensor<2x32xf32>, vector<16xf32>
 // CHECK: scf.for %[[K:[a-z0-9_]+]] = %{{.*}} to %[[LIST]]#1 {{.*}} -> (vector<16xf32>, vector<16xf32>)
-// CHECK: %[[IDX:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[LISTED:.*]] = tensor.extract %[[LIST]]#0[%[[K]]]
+// CHECK: %[[IDX:.*]] = arith.index_castui %[[LISTED]] : i32 to index
 // CHECK: vector.transfer_read %{{.*}}[%[[IDX]], %{{.*}}]{{.*}}: tensor<32x32xf32>, vector<16xf32>
 // CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK: scf.yield {{.*}} : vector<16xf32>, vector<16xf32>

@@ -26,7 +26,7 @@ func.func @dense_tiled(%x: tensor<8x3xf32>, %w: tensor<32x3xf32>, %b: tensor<32x
 // CHECK-LABEL: func.func @spikes_chunked
 // CHECK: scf.for %[[C:[a-z0-9_]+]] = %c0{{.*}} to %c32{{.*}} step %c1{{.*}} iter_args
 // CHECK:   %[[FROM:.*]] = arith.muli %[[C]], %c2
-// CHECK:   bufferization.alloc_tensor() : tensor<32xindex>
+// CHECK:   bufferization.alloc_tensor() : tensor<32xi32>
 // CHECK:   scf.for %{{.*}} = %[[FROM]] to %{{.*}} step %c1{{.*}} iter_args
 // CHECK: } {fsnn.parallel}
 func.func @spikes_chunked(%x: tensor<64x4xf32>, %f: tensor<32x4xf32>, %w: tensor<32x32xf32>) -> tensor<64x32xf32> {
