@@ -16,7 +16,7 @@ using namespace mlir;
 using namespace mlir::fsnn;
 using namespace mlir::fsnn::lowering;
 
-Value Lowering::blockTransposed(Value matrix) {
+Value Lowering::blockTransposed(Value matrix, Value rowScale) {
   RankedTensorType type = typeOf(matrix);
   Type element = type.getElementType();
   int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
@@ -44,6 +44,13 @@ Value Lowering::blockTransposed(Value matrix) {
           Value row = vector::TransferReadOp::create(
               nb, loc, rowType, matrix, ValueRange{plus(i0, k), j0}, zero,
               ArrayRef<bool>(inBounds));
+          if (rowScale)
+            row = arith::MulFOp::create(
+                nb, loc, row,
+                vector::BroadcastOp::create(
+                    nb, loc, rowType,
+                    tensor::ExtractOp::create(nb, loc, rowScale,
+                                              ValueRange{plus(i0, k)})));
           block = vector::InsertOp::create(nb, loc, row, block,
                                            ArrayRef<int64_t>{k});
         }

@@ -387,9 +387,10 @@ Value lowerSpikeLinearOp(Lowering &l, LinearOp op) {
 }
 
 /// y = x Wᵀ + b for a few dense samples, on W itself: for every sample and
-/// block of four outputs, one vector of partial sums per output runs over
-/// the inputs (each x vector loaded serves the four rows of W), and the
-/// lanes are summed at the end. Wᵀ would cost as much to form, per call, as
+/// block of four outputs (two, or one, where four do not divide them), one
+/// vector of partial sums per output runs over the inputs (each x vector
+/// loaded serves the block's rows of W), and the lanes are summed at the
+/// end. Wᵀ would cost as much to form, per call, as
 /// the product itself at batch 1. The sums are blocked (lanes partial sums
 /// over every lanes-th input, then a tree), not the contraction's running
 /// order: closer to float64, not bit for bit.
@@ -402,7 +403,7 @@ Value lowerDenseLinearDot(Lowering &l, LinearOp op) {
   int64_t batch = xType.getDimSize(0), in = xType.getDimSize(1),
           out = op.getType().getDimSize(1);
   int64_t kLanes = l.lanes();
-  int64_t rowsPerBlock = out % 4 == 0 ? 4 : 1;
+  int64_t rowsPerBlock = out % 4 == 0 ? 4 : out % 2 == 0 ? 2 : 1;
   auto index = [&](OpBuilder &nb, int64_t v) {
     return indexConstant(nb, loc, v);
   };
@@ -456,10 +457,19 @@ Value lowerDenseLinearDot(Lowering &l, LinearOp op) {
       });
 }
 
+/// The register-blocked form's shape: batch a multiple of its 4 samples,
+/// outputs of whole vectors.
+bool fitsDenseTile(LinearOp op, unsigned vectorBits) {
+  return op.getType().getDimSize(0) % 4 == 0 &&
+         op.getType().getDimSize(1) % (vectorBits / 32) == 0;
+}
+
 /// The dot form applies where the register-blocked one does not (batch not
-/// a multiple of 4), to dense inputs whose width is whole vectors.
+/// a multiple of 4, or outputs not whole vectors, as a readout's 10 classes,
+/// which the contraction would sum one scalar term and store at a time), to
+/// dense inputs whose width is whole vectors.
 bool fitsDenseDot(LinearOp op, unsigned vectorBits) {
-  return op.getType().getDimSize(0) % 4 != 0 &&
+  return !fitsDenseTile(op, vectorBits) &&
          op.getInput().getType().getDimSize(1) % (vectorBits / 32) == 0;
 }
 
@@ -467,11 +477,6 @@ bool fitsDenseDot(LinearOp op, unsigned vectorBits) {
 /// accumulators and 5 weight vectors in its 32 registers), up to three with
 /// AVX2 (12 and 3 in its 16).
 int64_t maxDenseParts(unsigned vectorBits) { return vectorBits >= 512 ? 5 : 3; }
-
-bool fitsDenseTile(LinearOp op, unsigned vectorBits) {
-  return op.getType().getDimSize(0) % 4 == 0 &&
-         op.getType().getDimSize(1) % (vectorBits / 32) == 0;
-}
 
 Value lowerDenseLinearOp(Lowering &l, LinearOp op) {
   auto [init, transposed] = linearOperands(l, op);

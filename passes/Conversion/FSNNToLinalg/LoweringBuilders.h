@@ -85,6 +85,17 @@ inline arith::FastMathFlagsAttr reassociable(MLIRContext *ctx) {
                                                 arith::FastMathFlags::contract);
 }
 
+/// gamma * rsqrt(variance + epsilon): batch norm's per-channel scale, in a
+/// linalg body.
+inline Value batchNormScale(OpBuilder &b, Location loc, Type element,
+                            double epsilon, Value gamma, Value variance) {
+  Value eps = floatConstant(b, loc, element, epsilon);
+  return arith::MulFOp::create(
+      b, loc, gamma,
+      math::RsqrtOp::create(b, loc,
+                            arith::AddFOp::create(b, loc, variance, eps)));
+}
+
 /// Builders shared by the lowerings; `b` inserts before the op being lowered.
 struct Lowering {
   OpBuilder &b;
@@ -325,8 +336,14 @@ struct Lowering {
     auto tType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
                                        type.getElementType());
     if (!gpu && type.getDimSize(0) % kTransposeBlock == 0 &&
-        type.getDimSize(1) % kTransposeBlock == 0)
+        type.getDimSize(1) % kTransposeBlock == 0) {
+      // A batch norm folded into the weight scales its rows while they are
+      // transposed (the same products): one pass over W per call, not two.
+      if (auto fold = matrix.getDefiningOp<FoldBatchNormOp>();
+          fold && matrix == fold.getFoldedWeight())
+        return blockTransposed(fold.getWeight(), foldedRowScale(fold));
       return blockTransposed(matrix);
+    }
     return generic(tType, ValueRange{matrix}, empty(tType),
                    {pick(2, {1, 0}), identity(2)}, {kPar, kPar},
                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
@@ -359,13 +376,28 @@ struct Lowering {
         });
   }
 
+  /// gamma * rsqrt(variance + epsilon) per output: what a folded batch norm
+  /// multiplies each row of the weight by.
+  Value foldedRowScale(FoldBatchNormOp fold) {
+    RankedTensorType type = typeOf(fold.getGamma());
+    double epsilon = fold.getEpsilon().convertToDouble();
+    return generic(type, ValueRange{fold.getGamma(), fold.getVariance()},
+                   empty(type), {identity(1), identity(1), identity(1)}, {kPar},
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     return batchNormScale(nb, nl, type.getElementType(),
+                                           epsilon, a[0], a[1]);
+                   });
+  }
+
   /// The side of the blocks blockTransposed moves at once.
   static constexpr int64_t kTransposeBlock = 8;
   /// Mᵀ by blocks of 8 x 8 (both sides multiples of 8), each read as 8 row
   /// vectors, transposed in registers and written as 8 row vectors: the
   /// element-wise form reads one column element per store, a strided gather
   /// that cost as much as a batch-1 product with the matrix (Convolution.cpp).
-  Value blockTransposed(Value matrix);
+  /// With `rowScale` (one factor per row of M), the rows are multiplied by
+  /// their factors as they are read.
+  Value blockTransposed(Value matrix, Value rowScale = Value());
 
   /// out[n, o, oh, ow] += in[n, c, oh*sh + kh, ow*sw + kw] * w[o, c, kh, kw]
   /// over loops (n, o, c, kh, kw, oh, ow): the output's spatial loops are
@@ -485,17 +517,6 @@ struct Lowering {
                    [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   }
 };
-
-/// gamma * rsqrt(variance + epsilon): batch norm's per-channel scale, in a
-/// linalg body.
-inline Value batchNormScale(OpBuilder &b, Location loc, Type element,
-                            double epsilon, Value gamma, Value variance) {
-  Value eps = floatConstant(b, loc, element, epsilon);
-  return arith::MulFOp::create(
-      b, loc, gamma,
-      math::RsqrtOp::create(b, loc,
-                            arith::AddFOp::create(b, loc, variance, eps)));
-}
 
 /// (x - mean) * scale + beta, in a linalg body.
 inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
