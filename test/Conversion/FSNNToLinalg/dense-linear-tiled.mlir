@@ -2,8 +2,9 @@
 // multiple of 16 is register-blocked: blocks of 4 samples x 2 vectors of 16
 // outputs (32 = 2 x 16) are read once from the bias-initialised output,
 // carried over the inputs (each weight row read once per block, used by the
-// 4 samples), and written back once. The output tiles are the outer loop
-// (a tile's columns of the weight stay in cache for all the blocks).
+// 4 samples; one fused multiply-add per term), and written back once. The
+// output tiles are the outer loop (a tile's columns of the weight stay in
+// cache for all the blocks).
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg | FileCheck %s
 // For AVX2's 16 registers of 8 floats (vector-bits=256), at most 3 vectors
 // per sample: 32 outputs are 4 vectors, tiled as 2 x 2.
@@ -19,6 +20,7 @@
 // CHECK: scf.for %{{.*}} = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args
 // CHECK-COUNT-2: vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<3x32xf32>, vector<16xf32>
 // CHECK: vector.broadcast
+// CHECK: vector.fma {{.*}} : vector<16xf32>
 // CHECK-COUNT-8: vector.transfer_write
 // AVX2-LABEL: func.func @dense_tiled
 // AVX2: scf.for %{{.*}} = %c0{{.*}} to %c32{{.*}} step %c16 iter_args

@@ -2,8 +2,8 @@
 // operator: zero outside the clamp's linear range) visits only the non-zero
 // inputs. Per chunk of 16 samples, each sample's non-zero positions are
 // compacted (by table lookup, 8 lanes at a time) per block of inputs; then per output tile (10 vectors with
-// AVX2), block and sample, a register tile sums the terms with a separate
-// multiply and add, as the dense form does.
+// AVX2), block and sample, a register tile sums the terms with fused
+// multiply-adds, as the dense form does.
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg=vector-bits=256 | FileCheck %s
 // RUN: fsnn-opt %s -split-input-file -convert-fsnn-to-linalg="vector-bits=256 parallel-batch=true" | FileCheck %s --check-prefix=THREADS
 
@@ -22,10 +22,8 @@
 // CHECK-COUNT-10: vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<16x80xf32>, vector<8xf32>
 // CHECK: scf.for
 // CHECK: vector.broadcast
-// CHECK-NOT: vector.fma
 // CHECK: vector.transfer_read %{{.*}} : tensor<64x80xf32>, vector<8xf32>
-// CHECK-NEXT: arith.mulf %{{.*}} : vector<8xf32>
-// CHECK-NEXT: arith.addf %{{.*}} : vector<8xf32>
+// CHECK-NEXT: vector.fma %{{.*}} : vector<8xf32>
 // CHECK-COUNT-10: vector.transfer_write
 // THREADS-LABEL: func.func @masked
 // THREADS: } {fsnn.parallel}
