@@ -196,9 +196,14 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
     if (!outer.gpu && outer.propagateByChange && isChangeDrivable(*region))
       byChange[m] = tracksChange[sourceLayer(m)] = true;
 
-  // Loop state: per layer potential u, spikes s, accumulator acc, count n,
-  // then (where tracked) the change of s; then per map propagated by change
-  // its output. Every update writes into its state in place.
+  // Loop state: per layer potential u, spikes s, accumulator acc, count n
+  // (for LIF neurons: an IF neuron's accumulator is its count, exactly, so
+  // the count is converted from it after the loop instead of read and
+  // written at every step), then (where tracked) the change of s; then per
+  // map propagated by change its output. Every update writes into its state
+  // in place.
+  bool carriesCounts = leak != 1.0;
+  unsigned layerState = carriesCounts ? 4 : 3;
   SmallVector<Value> init;
   SmallVector<unsigned> layerSlot, changeSlot(numLayers, 0),
       outputSlot(spikeMaps.size(), 0);
@@ -207,9 +212,10 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
     init.push_back(l.filled(rateTypes[i], 0.0));
     init.push_back(l.filled(rateTypes[i], 0.0));
     init.push_back(l.filled(rateTypes[i], 0.0));
-    init.push_back(arith::ConstantOp::create(
-        b, loc, countTypes[i],
-        DenseElementsAttr::get(countTypes[i], b.getI32IntegerAttr(0))));
+    if (carriesCounts)
+      init.push_back(arith::ConstantOp::create(
+          b, loc, countTypes[i],
+          DenseElementsAttr::get(countTypes[i], b.getI32IntegerAttr(0))));
     if (tracksChange[i]) {
       changeSlot[i] = init.size();
       init.push_back(l.filled(rateTypes[i], 0.0));
@@ -312,8 +318,8 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
           // It reads the previous spikes from the tensor it overwrites, to
           // write their change.
           unsigned base = layerSlot[i];
-          SmallVector<Value> outputs{next[base], next[base + 1], next[base + 2],
-                                     next[base + 3]};
+          SmallVector<Value> outputs(next.begin() + base,
+                                     next.begin() + base + layerState);
           if (tracksChange[i])
             outputs.push_back(next[changeSlot[i]]);
           SmallVector<Value> flatCurrent, flatOutputs;
@@ -338,21 +344,27 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
                         term);
                   sum = arith::AddFOp::create(nb, nl, sum, term);
                 }
+                Value count = carriesCounts
+                                  ? a[terms + 3]
+                                  : (Value)arith::ConstantOp::create(
+                                        nb, nl, nb.getI32IntegerAttr(0));
                 NeuronStep step = neuronStep(nb, nl, neuron, a[terms], sum,
-                                             a[terms + 2], a[terms + 3]);
+                                             a[terms + 2], count);
                 SmallVector<Value> yielded{step.potential, step.spike,
-                                           step.accumulator, step.count};
+                                           step.accumulator};
+                if (carriesCounts)
+                  yielded.push_back(step.count);
                 if (tracksChange[i])
                   yielded.push_back(
                       arith::SubFOp::create(nb, nl, step.spike, a[terms + 1]));
                 linalg::YieldOp::create(nb, nl, yielded);
               });
           in.markParallelIfLarge(update);
-          for (unsigned k = 0; k < 4; ++k)
+          for (unsigned k = 0; k < layerState; ++k)
             next[base + k] =
                 in.unflat(in.typeOf(outputs[k]), update.getResult(k));
           if (tracksChange[i])
-            next[changeSlot[i]] = in.unflat(type, update.getResult(4));
+            next[changeSlot[i]] = in.unflat(type, update.getResult(layerState));
         }
         scf::YieldOp::create(lb, ll, next);
       });
@@ -362,7 +374,10 @@ void lowerFeedback(Lowering &outer, FeedbackOp op,
         arith::MulFOp::create(b, loc, loop.getResult(layerSlot[i] + 2),
                               l.splat(rateTypes[i], 1.0 / normaliser)));
   for (unsigned i = 0; i < numLayers; ++i)
-    results.push_back(loop.getResult(layerSlot[i] + 3));
+    results.push_back(carriesCounts ? loop.getResult(layerSlot[i] + 3)
+                                    : (Value)arith::FPToSIOp::create(
+                                          b, loc, countTypes[i],
+                                          loop.getResult(layerSlot[i] + 2)));
 }
 
 } // namespace

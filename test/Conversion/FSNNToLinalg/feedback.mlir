@@ -11,9 +11,10 @@
 // HOIST: scf.yield
 
 // Static input, one IF layer: F(x) is computed once before the time loop,
-// the loop carries u, s, acc, the count, the change of s and the feedback
-// map's output R, the feedback is skipped at step 1, and the rate is the
-// accumulator times 1/T.
+// the loop carries u, s, acc, the change of s and the feedback map's output
+// R, the feedback is skipped at step 1, the rate is the accumulator times
+// 1/T, and the spike count is the accumulator as an integer (an IF neuron's
+// accumulator counts its spikes exactly; no count is carried).
 // CHECK-LABEL: func.func @static_if
 // The linear map: Fᵀ, then loops (b, i, o) with the outputs innermost.
 // CHECK: %[[FT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg1 : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>)
@@ -21,7 +22,7 @@
 // R starts as the map of no spikes: its bias, here none (zeros), without
 // running the map.
 // CHECK-NOT: scf.for
-// CHECK: %[[LOOP:.*]]:6 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}}, %[[DS:.*]] = %{{.*}}, %[[R:.*]] = %{{.*}})
+// CHECK: %[[LOOP:.*]]:5 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[DS:.*]] = %{{.*}}, %[[R:.*]] = %{{.*}})
 // CHECK-NOT: ins(%arg0
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]]
 // Propagation by change: the feedback map (without its bias) of the last
@@ -43,10 +44,9 @@
 // CHECK: tensor.insert_slice
 // The neuron update is one elementwise pass over the flattened tensors that
 // reads the current's terms (F(x), then the feedback, dropped at step 1) and
-// updates u, s, acc, the count and the change of s in place (no temporaries
-// per step).
-// CHECK: %[[STEP:.*]]:5 = linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%{{.*}}, %{{.*}} : tensor<6xf32>, tensor<6xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xi32>, tensor<6xf32>)
-// CHECK: ^bb0(%[[INF:.*]]: f32, %[[INFB:.*]]: f32, %[[UO:.*]]: f32, %[[SO:.*]]: f32, %[[ACCO:.*]]: f32, %[[NO:.*]]: i32, %{{.*}}: f32):
+// updates u, s, acc and the change of s in place (no temporaries per step).
+// CHECK: %[[STEP:.*]]:4 = linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%{{.*}}, %{{.*}} : tensor<6xf32>, tensor<6xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>)
+// CHECK: ^bb0(%[[INF:.*]]: f32, %[[INFB:.*]]: f32, %[[UO:.*]]: f32, %[[SO:.*]]: f32, %[[ACCO:.*]]: f32, %{{.*}}: f32):
 // CHECK: %[[GATED:.*]] = arith.select %[[FIRST]], %{{.*}}, %[[INFB]]
 // CHECK: %[[CUR:.*]] = arith.addf %[[INF]], %[[GATED]]
 // CHECK: %[[V:.*]] = arith.addf %[[UO]], %[[CUR]]
@@ -54,21 +54,20 @@
 // CHECK: %[[SPK:.*]] = arith.uitofp %[[FIRED]]
 // CHECK: %[[UN:.*]] = arith.subf %[[V]]
 // CHECK: %[[ACCN:.*]] = arith.addf %[[ACCO]], %[[SPK]]
-// CHECK: %[[INC:.*]] = arith.extui %[[FIRED]] : i1 to i32
-// CHECK: %[[NN:.*]] = arith.addi %[[NO]], %[[INC]]
 // CHECK: %[[DSN:.*]] = arith.subf %[[SPK]], %[[SO]]
-// CHECK: linalg.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[NN]], %[[DSN]]
-// CHECK: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[MAP]]#0
+// CHECK: linalg.yield %[[UN]], %[[SPK]], %[[ACCN]], %[[DSN]]
+// CHECK: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[MAP]]#0
 // CHECK: %[[RATE:.*]] = arith.mulf %[[LOOP]]#2, %{{.*}} : tensor<2x3xf32>
-// CHECK: return %[[RATE]], %[[LOOP]]#3
+// CHECK: %[[COUNT:.*]] = arith.fptosi %[[LOOP]]#2 : tensor<2x3xf32> to tensor<2x3xi32>
+// CHECK: return %[[RATE]], %[[COUNT]]
 
 // Without propagation by change, the map runs on s at every step, and the
-// loop carries u, s, acc and the count only.
+// loop carries u, s and acc only.
 // DENSE-LABEL: func.func @static_if
-// DENSE: %[[LOOP:.*]]:4 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}, %[[N:.*]] = %{{.*}})
+// DENSE: %[[LOOP:.*]]:3 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[U:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}})
 // DENSE: tensor.extract %[[S]]
-// DENSE: %[[STEP:.*]]:4 = linalg.generic
-// DENSE: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
+// DENSE: %[[STEP:.*]]:3 = linalg.generic
+// DENSE: scf.yield %{{.*}}, %{{.*}}, %{{.*}} :
 func.func @static_if(%x: tensor<2x4xf32>, %f: tensor<3x4xf32>, %w: tensor<3x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xi32>) {
   %r, %c = fsnn.feedback %x steps 5 neuron #fsnn.neuron<if> input static : tensor<2x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
     feedback {
@@ -147,18 +146,18 @@ func.func @spike_frames(%x: tensor<2x6x4xf32>, %f: tensor<3x4xf32>) -> tensor<2x
 // Two layers: layer 2 reads the change of layer 1's spikes at the same step
 // (the value computed in this iteration), propagated by change like the
 // feedback, which reads the change of layer 2's spikes at the last step. The
-// loop carries u, s, acc, n and the change of s per layer, then the outputs
-// of the feedback and of layer 2's map.
+// loop carries u, s, acc and the change of s per layer, then the outputs of
+// the feedback and of layer 2's map.
 // CHECK-LABEL: func.func @two_layers
-// CHECK: scf.for {{.*}} iter_args(%[[U1:.*]] = %{{.*}}, %[[S1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[D1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %[[S2:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[D2:.*]] = %{{.*}}, %[[RFB:.*]] = %{{.*}}, %[[R2:.*]] = %{{.*}})
+// CHECK: scf.for {{.*}} iter_args(%[[U1:.*]] = %{{.*}}, %[[S1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %[[D1:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %[[S2:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %[[D2:.*]] = %{{.*}}, %[[RFB:.*]] = %{{.*}}, %[[R2:.*]] = %{{.*}})
 // CHECK: tensor.extract %[[D2]]
-// CHECK: %[[STEP1:.*]]:5 = linalg.generic
+// CHECK: %[[STEP1:.*]]:4 = linalg.generic
 // CHECK: arith.select
 // CHECK: arith.uitofp
-// CHECK: %[[D1NEXT:.*]] = tensor.expand_shape %[[STEP1]]#4
+// CHECK: %[[D1NEXT:.*]] = tensor.expand_shape %[[STEP1]]#3
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[R2]],
 // CHECK: tensor.extract %[[D1NEXT]]
-// CHECK: %[[STEP2:.*]]:5 = linalg.generic
+// CHECK: %[[STEP2:.*]]:4 = linalg.generic
 // CHECK: scf.yield
 func.func @two_layers(%x: tensor<1x2xf32>, %w1: tensor<3x2xf32>, %w2: tensor<2x3xf32>) -> tensor<1x2xf32> {
   %r:2, %c:2 = fsnn.feedback %x steps 4 neuron #fsnn.neuron<if> input static : tensor<1x2xf32> -> (tensor<1x3xf32>, tensor<1x2xf32>), (tensor<1x3xi32>, tensor<1x2xi32>)
