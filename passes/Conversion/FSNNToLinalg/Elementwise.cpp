@@ -110,12 +110,8 @@ void lowerSpectralWeight(Lowering &l, SpectralWeightOp op,
       {l.identity(rank), scalarMap, scalarMap, l.identity(rank)},
       SmallVector<IteratorType>(rank, kPar),
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value one = floatConstant(nb, nl, element, 1.0);
-        Value minusOne = floatConstant(nb, nl, element, -1.0);
-        Value g = arith::MinimumFOp::create(
-            nb, nl, arith::MaximumFOp::create(nb, nl, a[1], minusOne), one);
         return (Value)arith::MulFOp::create(
-            nb, nl, a[0], arith::DivFOp::create(nb, nl, g, a[2]));
+            nb, nl, a[0], spectralFactor(nb, nl, element, a[1], a[2]));
       });
   results.push_back(weight);
   results.push_back(sigma);

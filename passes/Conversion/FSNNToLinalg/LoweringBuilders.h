@@ -96,6 +96,18 @@ inline Value batchNormScale(OpBuilder &b, Location loc, Type element,
                             arith::AddFOp::create(b, loc, variance, eps)));
 }
 
+/// clamp(g, -1, 1) / σ̂: the spectral reparameterisation's factor of V, in a
+/// linalg body.
+inline Value spectralFactor(OpBuilder &b, Location loc, Type element,
+                            Value scale, Value sigma) {
+  Value g = arith::MinimumFOp::create(
+      b, loc,
+      arith::MaximumFOp::create(b, loc, scale,
+                                floatConstant(b, loc, element, -1.0)),
+      floatConstant(b, loc, element, 1.0));
+  return arith::DivFOp::create(b, loc, g, sigma);
+}
+
 /// Builders shared by the lowerings; `b` inserts before the op being lowered.
 struct Lowering {
   OpBuilder &b;
@@ -342,6 +354,11 @@ struct Lowering {
       if (auto fold = matrix.getDefiningOp<FoldBatchNormOp>();
           fold && matrix == fold.getFoldedWeight())
         return blockTransposed(fold.getWeight(), foldedRowScale(fold));
+      // So does the spectral reparameterisation's clamp(g) / σ̂.
+      if (auto spectral = matrix.getDefiningOp<SpectralWeightOp>();
+          spectral && matrix == spectral.getResult())
+        return blockTransposed(spectral.getWeight(),
+                               spectralRowScale(spectral, type.getDimSize(0)));
       return blockTransposed(matrix);
     }
     return generic(tType, ValueRange{matrix}, empty(tType),
@@ -386,6 +403,19 @@ struct Lowering {
                    [&](OpBuilder &nb, Location nl, ValueRange a) {
                      return batchNormScale(nb, nl, type.getElementType(),
                                            epsilon, a[0], a[1]);
+                   });
+  }
+
+  /// clamp(g, -1, 1) / σ̂ for each of `rows` rows: what the spectral
+  /// reparameterisation multiplies V by (lowerSpectralWeight's factor).
+  Value spectralRowScale(SpectralWeightOp spectral, int64_t rows) {
+    Type element = typeOf(spectral.getWeight()).getElementType();
+    auto type = RankedTensorType::get({rows}, element);
+    AffineMap scalar = AffineMap::get(1, 0, {}, b.getContext());
+    return generic(type, ValueRange{spectral.getScale(), spectral.getSigma()},
+                   empty(type), {scalar, scalar, identity(1)}, {kPar},
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     return spectralFactor(nb, nl, element, a[0], a[1]);
                    });
   }
 

@@ -85,3 +85,27 @@ func.func @readout_dot(%x: tensor<4x16xf32>, %w: tensor<10x16xf32>) -> tensor<4x
   %y = fsnn.linear %x, %w : tensor<4x16xf32>, tensor<10x16xf32> -> tensor<4x10xf32>
   return %y : tensor<4x10xf32>
 }
+
+// -----
+
+// The spectral reparameterisation's factor clamp(g, -1, 1) / σ̂ scales V's
+// rows while V is transposed for a linear map (the same products), and the
+// effective weight itself is left unused.
+// CHECK-LABEL: func.func @spectral_weight_transposed
+// CHECK: %[[FACTOR:.*]] = linalg.generic {{.*}} ins(%arg2, %{{.*}} : tensor<f32>, tensor<f32>) outs(%{{.*}} : tensor<16xf32>)
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: arith.divf
+// CHECK: scf.for
+// CHECK: %[[ROW:.*]] = vector.transfer_read %arg1[%{{.*}}, %{{.*}}]{{.*}} : tensor<16x16xf32>, vector<8xf32>
+// CHECK: %[[F:.*]] = tensor.extract %[[FACTOR]][%{{.*}}] : tensor<16xf32>
+// CHECK: %[[SPLAT:.*]] = vector.broadcast %[[F]] : f32 to vector<8xf32>
+// CHECK: arith.mulf %[[ROW]], %[[SPLAT]] : vector<8xf32>
+// CANON-LABEL: func.func @spectral_weight_transposed
+// CANON-NOT: outs(%{{.*}} : tensor<16x16xf32>) {
+// CANON: return
+func.func @spectral_weight_transposed(%x: tensor<4x16xf32>, %V: tensor<16x16xf32>, %g: tensor<f32>, %u: tensor<16xf32>, %v: tensor<16xf32>) -> tensor<4x16xf32> {
+  %w, %sigma = fsnn.spectral_weight %V, %g, %u, %v : tensor<16x16xf32>, tensor<f32>, tensor<16xf32>, tensor<16xf32> -> tensor<16x16xf32>, tensor<f32>
+  %y = fsnn.linear %x, %w : tensor<4x16xf32>, tensor<16x16xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
