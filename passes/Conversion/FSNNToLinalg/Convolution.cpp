@@ -577,6 +577,146 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
   return filterGrad;
 }
 
+/// The filter gradient of a conv whose output gradient is masked by the
+/// clamp's derivative (the adjoint's; zero for silent and saturated
+/// neurons), at stride 1 with whole vectors of input channels.
+bool fitsMaskedFilterGrad(Conv2DFilterGradOp op, unsigned vectorBits) {
+  Operation *producer = op.getGrad().getDefiningOp();
+  if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
+    producer = dropout.getInput().getDefiningOp();
+  return isa_and_nonnull<ClampRateGradOp>(producer) && hasUnitStrides(op) &&
+         op.getType().getDimSize(1) % (vectorBits / 32) == 0;
+}
+
+/// ∂W[o, c, kh, kw] = Σ_n Σ_{(y, x): g[n, o, y, x] != 0} g[n, o, y, x]
+/// x_pad[n, c, y + kh, x + kw], visiting only the non-zero gradients: per
+/// output channel (threads take whole channels) and sample, the gradient's
+/// non-zero positions are compacted, and then per tap the input channels
+/// (channels last: whole vectors) are summed in registers over them and
+/// added to the weights' gradient, a block per sample. (The grid form
+/// multiplied every zero: on 64C5s at seed 1 about 94% of the masked
+/// gradient.)
+Value lowerMaskedFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  RankedTensorType type = op.getType(), gType = l.typeOf(op.getGrad());
+  Type element = type.getElementType();
+  Value padded = l.padSpatially(op.getInput(), op.getPadding());
+  RankedTensorType pType = l.typeOf(padded);
+  int64_t batch = pType.getDimSize(0), channels = pType.getDimSize(1),
+          hp = pType.getDimSize(2), wp = pType.getDimSize(3);
+  int64_t out = gType.getDimSize(1), oh = gType.getDimSize(2),
+          ow = gType.getDimSize(3);
+  int64_t kh = type.getDimSize(2), kw = type.getDimSize(3);
+  int64_t kLanes = l.lanes(), vectors = channels / kLanes, group = 1;
+  for (int64_t g = std::min<int64_t>(vectors, 8); g >= 1; --g)
+    if (vectors % g == 0) {
+      group = g;
+      break;
+    }
+  auto index = [&](OpBuilder &nb, int64_t v) {
+    return indexConstant(nb, loc, v);
+  };
+  auto laneType = VectorType::get({kLanes}, element);
+  SmallVector<bool> inBounds{true};
+  // The padded input channels last, and the gradient's rows per (n, o).
+  auto nhwcType = RankedTensorType::get({batch, hp, wp, channels}, element);
+  Value nhwc = l.generic(
+      nhwcType, ValueRange{padded}, l.empty(nhwcType),
+      {l.pick(4, {0, 3, 1, 2}), l.identity(4)}, {kPar, kPar, kPar, kPar},
+      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value rows = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({batch * out, oh * ow}, element),
+      op.getGrad(), SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
+  auto lastType = RankedTensorType::get({out, kh, kw, channels}, element);
+  auto listType = RankedTensorType::get({oh * ow}, b.getI32Type());
+  Value channelsLast = carriedLoopNest(
+      b, loc, {out}, l.filled(lastType, 0.0),
+      [&](OpBuilder &ob, ValueRange outer, Value channelResult) -> Value {
+        Value o = outer[0];
+        // A list per output channel: its iterations run on threads.
+        Value list =
+            l.parallelBatch
+                ? (Value)bufferization::AllocTensorOp::create(ob, loc, listType,
+                                                              ValueRange{})
+                : (Value)tensor::EmptyOp::create(ob, loc, listType.getShape(),
+                                                 listType.getElementType());
+        return carriedLoopNest(
+            ob, loc, {batch}, channelResult,
+            [&](OpBuilder &nb, ValueRange sampleIvs, Value result) -> Value {
+              Value n = sampleIvs[0];
+              Value row = arith::AddIOp::create(
+                  nb, loc, arith::MulIOp::create(nb, loc, n, index(nb, out)),
+                  o);
+              auto [listed, count] = compactNonZero(l, nb, rows, row, list);
+              return carriedLoopNest(
+                  nb, loc, {kh, kw, vectors / group}, result,
+                  [&](OpBuilder &tb, ValueRange tap, Value state) -> Value {
+                    Value c0 = arith::MulIOp::create(tb, loc, tap[2],
+                                                     index(tb, group * kLanes));
+                    auto channel = [&](OpBuilder &cb, int64_t v) {
+                      return arith::AddIOp::create(cb, loc, c0,
+                                                   index(cb, v * kLanes))
+                          .getResult();
+                    };
+                    Value zeros = arith::ConstantOp::create(
+                        tb, loc, laneType,
+                        DenseElementsAttr::get(laneType,
+                                               tb.getFloatAttr(element, 0.0)));
+                    auto sums = scf::ForOp::create(
+                        tb, loc, index(tb, 0), count, index(tb, 1),
+                        SmallVector<Value>(group, zeros),
+                        [&](OpBuilder &eb, Location, Value k,
+                            ValueRange partial) {
+                          Value p = listedPosition(eb, loc, listed, k);
+                          Value y =
+                              arith::DivUIOp::create(eb, loc, p, index(eb, ow));
+                          Value x =
+                              arith::RemUIOp::create(eb, loc, p, index(eb, ow));
+                          Value gv = tensor::ExtractOp::create(
+                              eb, loc, rows, ValueRange{row, p});
+                          Value lanes = vector::BroadcastOp::create(
+                              eb, loc, laneType, gv);
+                          Value h = arith::AddIOp::create(eb, loc, y, tap[0]);
+                          Value w = arith::AddIOp::create(eb, loc, x, tap[1]);
+                          SmallVector<Value> updated;
+                          for (int64_t v = 0; v < group; ++v) {
+                            Value in = vector::TransferReadOp::create(
+                                eb, loc, laneType, nhwc,
+                                ValueRange{n, h, w, channel(eb, v)},
+                                floatConstant(eb, loc, element, 0.0),
+                                ArrayRef<bool>(inBounds));
+                            updated.push_back(vector::FMAOp::create(
+                                eb, loc, lanes, in, partial[v]));
+                          }
+                          scf::YieldOp::create(eb, loc, updated);
+                        });
+                    Value written = state;
+                    for (int64_t v = 0; v < group; ++v) {
+                      SmallVector<Value> at = {o, tap[0], tap[1],
+                                               channel(tb, v)};
+                      Value before = vector::TransferReadOp::create(
+                          tb, loc, laneType, written, at,
+                          floatConstant(tb, loc, element, 0.0),
+                          ArrayRef<bool>(inBounds));
+                      written = vector::TransferWriteOp::create(
+                                    tb, loc,
+                                    arith::AddFOp::create(tb, loc, before,
+                                                          sums.getResult(v)),
+                                    written, at, ArrayRef<bool>(inBounds))
+                                    .getResult();
+                    }
+                    return written;
+                  });
+            });
+      });
+  l.markParallel(channelsLast.getDefiningOp<scf::ForOp>());
+  return l.generic(type, ValueRange{channelsLast}, l.empty(type),
+                   {l.pick(4, {0, 2, 3, 1}), l.identity(4)},
+                   {kPar, kPar, kPar, kPar},
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
 Value lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
   // The adjoint of a strided conv: dilate the input by the stride, pad it by
   // k - 1 - p (plus output_padding at the end), and convolve with stride 1
@@ -666,6 +806,12 @@ void mlir::fsnn::lowering::populateConvolutionPatterns(
   addLowering<Conv2DFilterGradOp>(patterns, options,
                                   single(lowerConv2DFilterGradOnGrid),
                                   hasUnitStrides, /*benefit=*/2);
+  addLowering<Conv2DFilterGradOp>(
+      patterns, options, single(lowerMaskedFilterGrad),
+      [vectorBits = options.vectorBits](Conv2DFilterGradOp op) {
+        return fitsMaskedFilterGrad(op, vectorBits);
+      },
+      /*benefit=*/3);
   addLowering<Conv2DOp>(patterns, options, single(lowerSpikeConv2D),
                         isEventDrivenConv, /*benefit=*/2);
   addLowering<ConvTranspose2DOp>(

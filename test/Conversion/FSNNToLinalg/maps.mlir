@@ -151,3 +151,38 @@ func.func @masked_conv_transpose(%rate: tensor<1x2x3x3xf32>, %g: tensor<1x2x3x3x
   %y = fsnn.conv_transpose2d %m, %w strides [2, 2] padding [1, 1] output_padding [1, 1] : tensor<1x2x3x3xf32>, tensor<2x4x3x3xf32> -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// The filter gradient of a masked gradient (the adjoint's), at stride 1 with
+// whole vectors of input channels, visits only the non-zero gradients: the
+// padded input channels last, then per output channel (on threads) and
+// sample the gradient row's non-zero positions are compacted, and per tap
+// and vector of input channels a register sum over them is added to the
+// channels-last gradient, which ends transposed to OIHW.
+// CHECK-LABEL: func.func @masked_filter_grad
+// CHECK: %[[NHWC:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x5x5x16xf32>)
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2, 3]] : tensor<1x2x3x3xf32> into tensor<2x9xf32>
+// CHECK: scf.for %[[O:.*]] = %{{.*}} to %c2{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<2x3x3x16xf32>)
+// CHECK: %[[LIST:.*]]:2 = scf.for {{.*}} -> (tensor<9xi32>, index)
+// CHECK: arith.cmpf une
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[LIST]]#1 {{.*}} -> (vector<16xf32>)
+// CHECK: tensor.extract %[[ROWS]]
+// CHECK: vector.transfer_read %[[NHWC]]{{.*}} : tensor<1x5x5x16xf32>, vector<16xf32>
+// CHECK: vector.fma
+// CHECK: arith.addf %{{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x3x3x16xf32>) outs(%{{.*}} : tensor<2x16x3x3xf32>)
+// Without the mask, the grid form.
+// CHECK-LABEL: func.func @unmasked_filter_grad
+// CHECK-NOT: vector.fma
+// CHECK: return
+func.func @masked_filter_grad(%a: tensor<1x16x3x3xf32>, %rate: tensor<1x2x3x3xf32>, %g: tensor<1x2x3x3xf32>) -> tensor<2x16x3x3xf32> {
+  %d = fsnn.clamp_rate_grad %rate, %g {threshold = 1.0 : f64} : tensor<1x2x3x3xf32>
+  %w = fsnn.conv2d_filter_grad %a, %d strides [1, 1] padding [1, 1] : tensor<1x16x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<2x16x3x3xf32>
+  return %w : tensor<2x16x3x3xf32>
+}
+func.func @unmasked_filter_grad(%a: tensor<1x16x3x3xf32>, %g: tensor<1x2x3x3xf32>) -> tensor<2x16x3x3xf32> {
+  %w = fsnn.conv2d_filter_grad %a, %g strides [1, 1] padding [1, 1] : tensor<1x16x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<2x16x3x3xf32>
+  return %w : tensor<2x16x3x3xf32>
+}
