@@ -322,10 +322,7 @@ Value scatterConvolution(
   Value nhwc = tensor::ExtractSliceOp::create(
       b, loc, windowOut, accumulated, offsets, sizes,
       SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
-  return l.generic(type, ValueRange{nhwc}, l.empty(type),
-                   {l.pick(4, {0, 2, 3, 1}), l.identity(4)},
-                   {kPar, kPar, kPar, kPar},
-                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  return l.permuted(nhwc, type, {0, 2, 3, 1});
 }
 
 /// A conv of spikes, event-driven. At stride s a neuron at padded row
@@ -436,10 +433,7 @@ Value lowerSpikeConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
   auto kernelsType =
       RankedTensorType::get({wType.getDimSize(0), kh, kw, wType.getDimSize(1)},
                             wType.getElementType());
-  Value kernels = l.generic(
-      kernelsType, ValueRange{op.getWeight()}, l.empty(kernelsType),
-      {l.pick(4, {0, 3, 1, 2}), l.identity(4)}, {kPar, kPar, kPar, kPar},
-      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value kernels = l.permuted(op.getWeight(), kernelsType, {0, 3, 1, 2});
   int64_t accH = std::max((height - 1) * sh + kh, type.getDimSize(2) + ph);
   int64_t accW = std::max((width - 1) * sw + kw, type.getDimSize(3) + pw);
   auto k = [&](OpBuilder &nb, int64_t v) { return indexConstant(nb, loc, v); };
@@ -581,10 +575,7 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
 /// clamp's derivative (the adjoint's; zero for silent and saturated
 /// neurons), at stride 1 with whole vectors of input channels.
 bool fitsMaskedFilterGrad(Conv2DFilterGradOp op, unsigned vectorBits) {
-  Operation *producer = op.getGrad().getDefiningOp();
-  if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
-    producer = dropout.getInput().getDefiningOp();
-  return isa_and_nonnull<ClampRateGradOp>(producer) && hasUnitStrides(op) &&
+  return isMaskedGradient(op.getGrad()) && hasUnitStrides(op) &&
          op.getType().getDimSize(1) % (vectorBits / 32) == 0;
 }
 
@@ -621,10 +612,7 @@ Value lowerMaskedFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
   SmallVector<bool> inBounds{true};
   // The padded input channels last, and the gradient's rows per (n, o).
   auto nhwcType = RankedTensorType::get({batch, hp, wp, channels}, element);
-  Value nhwc = l.generic(
-      nhwcType, ValueRange{padded}, l.empty(nhwcType),
-      {l.pick(4, {0, 3, 1, 2}), l.identity(4)}, {kPar, kPar, kPar, kPar},
-      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value nhwc = l.permuted(padded, nhwcType, {0, 3, 1, 2});
   Value rows = tensor::CollapseShapeOp::create(
       b, loc, RankedTensorType::get({batch * out, oh * ow}, element),
       op.getGrad(), SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
@@ -635,12 +623,7 @@ Value lowerMaskedFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
       [&](OpBuilder &ob, ValueRange outer, Value channelResult) -> Value {
         Value o = outer[0];
         // A list per output channel: its iterations run on threads.
-        Value list =
-            l.parallelBatch
-                ? (Value)bufferization::AllocTensorOp::create(ob, loc, listType,
-                                                              ValueRange{})
-                : (Value)tensor::EmptyOp::create(ob, loc, listType.getShape(),
-                                                 listType.getElementType());
+        Value list = l.threadLocalTensor(ob, listType);
         return carriedLoopNest(
             ob, loc, {batch}, channelResult,
             [&](OpBuilder &nb, ValueRange sampleIvs, Value result) -> Value {
@@ -711,10 +694,7 @@ Value lowerMaskedFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
             });
       });
   l.markParallel(channelsLast.getDefiningOp<scf::ForOp>());
-  return l.generic(type, ValueRange{channelsLast}, l.empty(type),
-                   {l.pick(4, {0, 2, 3, 1}), l.identity(4)},
-                   {kPar, kPar, kPar, kPar},
-                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  return l.permuted(channelsLast, type, {0, 2, 3, 1});
 }
 
 Value lowerConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {

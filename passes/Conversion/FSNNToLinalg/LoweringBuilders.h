@@ -11,6 +11,7 @@
 
 #include "dialect/IR/FSNNDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -189,6 +190,28 @@ struct Lowering {
     markParallelIfLarge(op);
     return op.getResult(0);
   }
+  /// A scratch tensor of `type` for one iteration of a loop that may run on
+  /// threads (markParallel): there a bufferization.alloc_tensor, which stays
+  /// in the iteration (loop-invariant code motion would hoist a tensor.empty
+  /// out of the loops, and the threads would share one buffer); else a
+  /// tensor.empty, hoisted and allocated once.
+  Value threadLocalTensor(OpBuilder &nb, RankedTensorType type) {
+    if (parallelBatch && !gpu)
+      return bufferization::AllocTensorOp::create(nb, loc, type, ValueRange{});
+    return tensor::EmptyOp::create(nb, loc, type.getShape(),
+                                   type.getElementType());
+  }
+
+  /// `x` with its dimensions permuted: result[d...] = x[d[inputDims]...] (a
+  /// copy, e.g. NCHW -> NHWC with inputDims {0, 3, 1, 2}).
+  Value permuted(Value x, RankedTensorType type, ArrayRef<unsigned> inputDims) {
+    unsigned rank = type.getRank();
+    return generic(type, ValueRange{x}, empty(type),
+                   {pick(rank, inputDims), identity(rank)},
+                   SmallVector<utils::IteratorType>(rank, kPar),
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  }
+
   /// Marks a generic (kParallelLoopAttr) whose outermost loop is parallel
   /// and indexes the output's first dimension, when it is worth threads:
   /// fsnn-parallelize-batch-loops then runs that loop on them.
@@ -560,14 +583,18 @@ inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
 // The simulation's pieces (Feedback.cpp), shared with the fused GPU kernel
 //===----------------------------------------------------------------------===//
 
-/// Whether `op`'s input is a gradient masked by the clamp's derivative (and
+/// Whether `value` is a gradient masked by the clamp's derivative (and
 /// dropout): zero wherever a neuron is outside the clamp's linear range, as
 /// in the adjoint's operator, which runs up to 30 times per training step.
-inline bool hasMaskedGradientInput(Operation *op) {
-  Operation *producer = op->getOperand(0).getDefiningOp();
+inline bool isMaskedGradient(Value value) {
+  Operation *producer = value.getDefiningOp();
   if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
     producer = dropout.getInput().getDefiningOp();
   return isa_and_nonnull<ClampRateGradOp>(producer);
+}
+/// Whether `op`'s input (its first operand) is such a gradient.
+inline bool hasMaskedGradientInput(Operation *op) {
+  return isMaskedGradient(op->getOperand(0));
 }
 
 /// Marks a linear or conv map whose input is a spike tensor (0/1 values):

@@ -136,16 +136,9 @@ Value mlir::fsnn::lowering::forEachSampleNonZero(
   int64_t batch = type.getDimSize(0);
   auto listType = RankedTensorType::get({type.getDimSize(1)}, l.b.getI32Type());
   bool threaded = l.parallelBatch && !l.gpu;
-  // Samples [from, to) with a list of their own.
+  // Samples [from, to) with a list of their own (per chunk on a thread).
   auto samples = [&](OpBuilder &nb, Value from, Value to, Value init) {
-    // In a chunk that runs on a thread, a bufferization.alloc_tensor stays
-    // there; loop-invariant code motion would hoist a tensor.empty out of
-    // the loops, and the threads would share one list.
-    Value list =
-        threaded ? (Value)bufferization::AllocTensorOp::create(
-                       nb, loc, listType, ValueRange{})
-                 : (Value)tensor::EmptyOp::create(nb, loc, listType.getShape(),
-                                                  listType.getElementType());
+    Value list = l.threadLocalTensor(nb, listType);
     auto loop = scf::ForOp::create(
         nb, loc, from, to, indexConstant(nb, loc, 1), ValueRange{init, list},
         [&](OpBuilder &sb, Location, Value n, ValueRange state) {
