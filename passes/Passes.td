@@ -116,9 +116,11 @@ def FSNNGenerateBackwardPass : Pass<"fsnn-generate-backward",
     the per-sample adjoint residual norms (`adjoint_residual`) and the norms
     of ∂L/∂a the solve started from (`adjoint_rhs_norm`). Rules exist
     for linear maps, dropout, addition, the clamp, training-mode batch norm,
-    the spectral weight and flatten; a single spiking IF layer with static
-    input (reset by subtraction) is what the pass differentiates, and
-    anything else gets a diagnostic that names what is not supported.
+    the spectral weight and flatten; a single spiking layer of IF or LIF
+    neurons with static input and reset by subtraction is what the pass
+    differentiates (a LIF layer's λ-weighted rate through the same
+    equilibrium map, docs/method.md §2.2), and anything else gets a
+    diagnostic that names what is not supported.
 
     Example, on the simulation: `%r, %c = fsnn.feedback %current ...` and
     `%logits = fsnn.linear %r, %C, %c` become, after the readout's gradients,

@@ -244,12 +244,14 @@ LogicalResult checkSupported(FeedbackOp feedback) {
     return feedback.emitOpError()
            << "takes spike frames; fsnn-generate-backward differentiates "
               "static input";
-  NeuronAttr neuron = feedback.getNeuron();
-  if (neuron.getKind() != NeuronKind::IF ||
-      neuron.getReset() != ResetMode::Subtract)
+  // IF and LIF neurons share the equilibrium map (docs/method.md §2.2: the
+  // λ-weighted LIF rate satisfies it approximately, and the method
+  // differentiates it as the IF rate); reset to zero has none.
+  if (feedback.getNeuron().getReset() != ResetMode::Subtract)
     return feedback.emitOpError()
-           << "has a LIF neuron or reset to zero; fsnn-generate-backward "
-              "differentiates IF neurons with reset by subtraction";
+           << "resets to zero; the implicit backward needs the equilibrium "
+              "map a = clamp((W a + F x) / V_th), which only reset by "
+              "subtraction gives (docs/method.md §2)";
   Block &layer = feedback.getLayers()[0].front();
   auto yield = cast<YieldOp>(layer.getTerminator());
   if (!llvm::hasSingleElement(layer) ||

@@ -2,9 +2,9 @@
 // names it.
 // RUN: fsnn-opt %s -split-input-file -fsnn-generate-backward -verify-diagnostics
 
-func.func @lif(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32> {fsnn.trainable}) -> tensor<f32> {
-  // expected-error @+1 {{'fsnn.feedback' op has a LIF neuron or reset to zero; fsnn-generate-backward differentiates IF neurons with reset by subtraction}}
-  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<lif, threshold = 2.0, leak = 0.9> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+func.func @reset_to_zero(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32> {fsnn.trainable}) -> tensor<f32> {
+  // expected-error @+1 {{'fsnn.feedback' op resets to zero; the implicit backward needs the equilibrium map a = clamp((W a + F x) / V_th), which only reset by subtraction gives (docs/method.md §2)}}
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<lif, threshold = 2.0, leak = 0.9, reset = zero> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
     feedback {
     ^bb0(%s: tensor<2x3xf32>):
       %f = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>

@@ -7,6 +7,7 @@
 // RUN: fsnn-opt %s -fsnn-generate-backward | fsnn-opt | FileCheck %s
 // A second run leaves the differentiated function alone.
 // RUN: fsnn-opt %s -fsnn-generate-backward -fsnn-generate-backward | FileCheck %s
+// RUN: fsnn-opt %s -fsnn-generate-backward | FileCheck %s --check-prefix=LIF
 
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: -> (tensor<f32>, tensor<4x3xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>,
@@ -86,4 +87,28 @@ func.func @train_step(%x: tensor<4x6xf32> {fsnn.name = "images"}, %labels: tenso
   %logits = fsnn.linear %rates, %C, %c : tensor<4x5xf32>, tensor<3x5xf32>, tensor<3xf32> -> tensor<4x3xf32>
   %loss, %gl = fsnn.softmax_cross_entropy %logits, %labels : tensor<4x3xf32>, tensor<4xi64> -> tensor<f32>, tensor<4x3xf32>
   return %loss, %logits, %u1, %v1, %mean, %var : tensor<f32>, tensor<4x3xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xf32>
+}
+
+// LIF neurons: the simulation's rates are λ-weighted, and the backward is the
+// IF one (docs/method.md §2.2): the same equilibrium map at the rate, the same
+// adjoint.
+// LIF-LABEL: func.func @lif_step
+// LIF-SAME: {fsnn.name = "grad:w"}
+// LIF: %[[RATES:.*]], %{{.*}} = fsnn.feedback %{{.*}} steps 3 neuron <lif, threshold = 2.0, leak = 0.9>
+// LIF: %[[WA:.*]] = fsnn.linear %[[RATES]], %{{.*}}
+// LIF: %[[Z:.*]] = arith.addf %[[WA]]
+// LIF: fsnn.linear_fixed_point
+// LIF: fsnn.clamp_rate_grad %[[Z]]
+func.func @lif_step(%x: tensor<2x3xf32> {fsnn.name = "images"}, %labels: tensor<2xi64> {fsnn.name = "labels"}, %w: tensor<3x3xf32> {fsnn.trainable, fsnn.name = "w"}) -> (tensor<f32> {fsnn.name = "loss"}) {
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<lif, threshold = 2.0, leak = 0.9> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %f = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %f : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x3xf32>):
+      fsnn.yield %in : tensor<2x3xf32>
+    }
+  %loss, %g = fsnn.softmax_cross_entropy %r, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
 }

@@ -40,14 +40,27 @@ template <typename T> struct Buffer {
   int64_t size() const { return fm::product(shape); }
 };
 
-template <typename T>
-void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
-                       double dropout = 0.2, int64_t timeSteps = 0,
-                       bool emulateGPU = false) {
+/// A training step to compare: the zoo model and how it is run.
+struct StepCase {
+  std::string arch;
+  int64_t batch;
+  double tolerance;
+  double dropout = 0.2;
+  int64_t timeSteps = 0; // 0: the architecture's own
+  bool emulateGPU = false;
+  std::string neuron = "if";
+};
+
+template <typename T> void checkTrainingStep(const StepCase &c) {
+  const int64_t batch = c.batch;
+  const double tolerance = c.tolerance;
+  const bool emulateGPU = c.emulateGPU;
+  const std::string &arch = c.arch;
   fm::ZooOptions zoo;
-  zoo.dropout = dropout;
-  if (timeSteps > 0)
-    zoo.timeSteps = timeSteps;
+  zoo.dropout = c.dropout;
+  zoo.neuron = c.neuron;
+  if (c.timeSteps > 0)
+    zoo.timeSteps = c.timeSteps;
   zoo.seed = 11;
   zoo.dtype = std::is_same_v<T, double> ? fm::TensorProto::FLOAT64
                                         : fm::TensorProto::FLOAT32;
@@ -228,40 +241,58 @@ void checkTrainingStep(const std::string &arch, int64_t batch, double tolerance,
 }
 
 TEST(CompiledGradient, F400Float64MatchesTheReference) {
-  checkTrainingStep<double>("fmnist-f400", 16, 1e-6);
+  checkTrainingStep<double>({"fmnist-f400", 16, 1e-6});
 }
 
 TEST(CompiledGradient, F400WithoutDropoutFloat64MatchesTheReference) {
-  checkTrainingStep<double>("fmnist-f400", 16, 1e-6, 0.0);
+  checkTrainingStep<double>({"fmnist-f400", 16, 1e-6, 0.0});
 }
 
 TEST(CompiledGradient, F400Float32MatchesTheReference) {
-  checkTrainingStep<float>("fmnist-f400", 16, 1e-3);
+  checkTrainingStep<float>({"fmnist-f400", 16, 1e-3});
+}
+
+// LIF neurons (λ = 0.95): the λ-weighted rates of the simulation, the same
+// equilibrium map and implicit backward as IF (docs/method.md §2.2).
+TEST(CompiledGradient, F400LIFFloat64MatchesTheReference) {
+  checkTrainingStep<double>({"fmnist-f400", 16, 1e-6, 0.2, 0, false, "lif"});
+}
+
+TEST(CompiledGradient, F400LIFFloat32MatchesTheReference) {
+  checkTrainingStep<float>({"fmnist-f400", 16, 1e-3, 0.2, 0, false, "lif"});
 }
 
 // The paper's MNIST model: conv input map (stride 2) with training BN, conv
 // feedback (its adjoint a transposed conv), flatten and readout.
 TEST(CompiledGradient, ConvModelFloat64MatchesTheReference) {
-  checkTrainingStep<double>("mnist-64c5", 4, 1e-6, 0.2, 8);
+  checkTrainingStep<double>({"mnist-64c5", 4, 1e-6, 0.2, 8});
 }
 
 TEST(CompiledGradient, ConvModelFloat32MatchesTheReference) {
-  checkTrainingStep<float>("mnist-64c5", 4, 1e-3, 0.2, 8);
+  checkTrainingStep<float>({"mnist-64c5", 4, 1e-3, 0.2, 8});
+}
+
+TEST(CompiledGradient, ConvModelLIFFloat64MatchesTheReference) {
+  checkTrainingStep<double>({"mnist-64c5", 4, 1e-6, 0.2, 8, false, "lif"});
 }
 
 // The training step as the GPU pipeline lowers it (fsnn-compile --train
 // --target cuda): kernels, device buffers, the solver's decisions read back
 // from the device; run on the host by fsnn-gpu-to-host-loops.
 TEST(CompiledGradient, F400Float64OnGPUKernelsMatchesTheReference) {
-  checkTrainingStep<double>("fmnist-f400", 16, 1e-6, 0.2, 0, true);
+  checkTrainingStep<double>({"fmnist-f400", 16, 1e-6, 0.2, 0, true});
 }
 
 TEST(CompiledGradient, F400Float32OnGPUKernelsMatchesTheReference) {
-  checkTrainingStep<float>("fmnist-f400", 16, 1e-3, 0.2, 0, true);
+  checkTrainingStep<float>({"fmnist-f400", 16, 1e-3, 0.2, 0, true});
+}
+
+TEST(CompiledGradient, F400LIFFloat64OnGPUKernelsMatchesTheReference) {
+  checkTrainingStep<double>({"fmnist-f400", 16, 1e-6, 0.2, 0, true, "lif"});
 }
 
 TEST(CompiledGradient, ConvModelFloat64OnGPUKernelsMatchesTheReference) {
-  checkTrainingStep<double>("mnist-64c5", 4, 1e-6, 0.2, 8, true);
+  checkTrainingStep<double>({"mnist-64c5", 4, 1e-6, 0.2, 8, true});
 }
 
 } // namespace
