@@ -69,7 +69,6 @@ mlir::fsnn::checkFSNNToLinalgSupport(Operation *root,
         TypeSwitch<Operation *, LogicalResult>(op)
             .Case<ConvTranspose2DOp>(checkConvTranspose2DSupported)
             .Case<FeedbackOp>(checkFeedbackSupported)
-            .Case<LinearFixedPointOp>(checkLinearFixedPointSupported)
             .Default([](Operation *) { return success(); });
     return failed(supported) ? WalkResult::interrupt() : WalkResult::advance();
   });

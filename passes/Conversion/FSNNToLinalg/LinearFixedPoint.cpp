@@ -2,7 +2,7 @@
 //--------------===//
 //
 // fsnn.linear_fixed_point as an scf.for over its iterations (Broyden with
-// the paper's memory, or plain fixed point) with the operator region
+// the paper's memory, Anderson, or plain fixed point) with the operator region
 // inlined into the body, whose fsnn ops the other patterns lower.
 //
 //===----------------------------------------------------------------------===//
@@ -18,6 +18,97 @@ namespace {
 
 /// The paper's Broyden keeps this many rank-one updates (docs/method.md §3.3).
 constexpr int64_t kBroydenMemory = 27;
+/// Anderson mixes this many past iterates, with the normal equations
+/// regularised by this much of (1 + their trace), as the reference executor
+/// does (runtime/reference/Solvers.h).
+constexpr int64_t kAndersonMemory = 5;
+constexpr double kAndersonRegularization = 1e-10;
+
+/// The Anderson weights of every sample: alpha = G^-1 1 / (1ᵀ G^-1 1) for
+/// the Gram matrix G of its last `used` residuals (slots < used of `gram`,
+/// B x M x M in f64), regularised; the weights of unused slots are 0. Per
+/// (sample, slot) the M x M system is eliminated in registers (Gauss, no
+/// pivoting: G is positive definite), the unused part as the identity with a
+/// zero right-hand side.
+Value andersonWeights(Lowering &l, Value gram, Value used,
+                      RankedTensorType coeffsType) {
+  int64_t m = l.typeOf(gram).getDimSize(1);
+  return l.generic(
+      coeffsType, ValueRange{}, l.empty(coeffsType), {l.identity(2)},
+      {kPar, kPar}, [&](OpBuilder &b, Location loc, ValueRange) -> Value {
+        Type f64 = b.getF64Type();
+        Value sample = linalg::IndexOp::create(b, loc, 0);
+        Value slot = linalg::IndexOp::create(b, loc, 1);
+        auto constant = [&](double v) { return floatConstant(b, loc, f64, v); };
+        SmallVector<Value> inUse;
+        for (int64_t i = 0; i < m; ++i)
+          inUse.push_back(
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                    indexConstant(b, loc, i), used));
+        SmallVector<SmallVector<Value>> a(m, SmallVector<Value>(m));
+        Value trace = constant(0.0);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < m; ++j) {
+            a[i][j] = tensor::ExtractOp::create(
+                b, loc, gram,
+                ValueRange{sample, indexConstant(b, loc, i),
+                           indexConstant(b, loc, j)});
+            if (i == j)
+              trace = arith::AddFOp::create(
+                  b, loc, trace,
+                  arith::SelectOp::create(b, loc, inUse[i], a[i][i],
+                                          constant(0.0)));
+          }
+        Value regularization = arith::MulFOp::create(
+            b, loc, constant(kAndersonRegularization),
+            arith::AddFOp::create(b, loc, constant(1.0), trace));
+        SmallVector<Value> y(m);
+        for (int64_t i = 0; i < m; ++i) {
+          y[i] = arith::SelectOp::create(b, loc, inUse[i], constant(1.0),
+                                         constant(0.0));
+          for (int64_t j = 0; j < m; ++j) {
+            Value both = arith::AndIOp::create(b, loc, inUse[i], inUse[j]);
+            Value entry = i == j ? (Value)arith::AddFOp::create(b, loc, a[i][j],
+                                                                regularization)
+                                 : a[i][j];
+            a[i][j] = arith::SelectOp::create(b, loc, both, entry,
+                                              constant(i == j ? 1.0 : 0.0));
+          }
+        }
+        for (int64_t k = 0; k < m; ++k)
+          for (int64_t i = k + 1; i < m; ++i) {
+            Value factor = arith::DivFOp::create(b, loc, a[i][k], a[k][k]);
+            for (int64_t j = k + 1; j < m; ++j)
+              a[i][j] = arith::SubFOp::create(
+                  b, loc, a[i][j],
+                  arith::MulFOp::create(b, loc, factor, a[k][j]));
+            y[i] = arith::SubFOp::create(
+                b, loc, y[i], arith::MulFOp::create(b, loc, factor, y[k]));
+          }
+        SmallVector<Value> x(m);
+        Value sum = constant(0.0);
+        for (int64_t i = m - 1; i >= 0; --i) {
+          Value rest = y[i];
+          for (int64_t j = i + 1; j < m; ++j)
+            rest = arith::SubFOp::create(
+                b, loc, rest, arith::MulFOp::create(b, loc, a[i][j], x[j]));
+          x[i] = arith::DivFOp::create(b, loc, rest, a[i][i]);
+          sum = arith::AddFOp::create(b, loc, sum, x[i]);
+        }
+        Value weight = constant(0.0);
+        for (int64_t i = 0; i < m; ++i)
+          weight = arith::SelectOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, slot,
+                                    indexConstant(b, loc, i)),
+              x[i], weight);
+        Value normalised = arith::DivFOp::create(b, loc, weight, sum);
+        Type element = coeffsType.getElementType();
+        return element == f64 ? normalised
+                              : (Value)arith::TruncFOp::create(b, loc, element,
+                                                               normalised);
+      });
+}
 
 /// Batch x features views of the solve's variable, and the reductions and
 /// updates of the solvers over them.
@@ -209,11 +300,6 @@ struct SolverBuilder {
   }
 };
 
-/// Broyden and the plain fixed point; Anderson is not lowered yet.
-bool isLoweredSolver(LinearFixedPointOp op) {
-  return op.getSolver() != SolverKind::Anderson;
-}
-
 void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
                            SmallVectorImpl<Value> &results) {
   OpBuilder &b = outer.b;
@@ -223,9 +309,12 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
   Type element = type.getElementType();
   int64_t batch = type.getDimSize(0);
   int64_t dim = type.getNumElements() / batch;
-  int64_t memory = std::max<int64_t>(
-      1, std::min<int64_t>(kBroydenMemory, op.getMaxIterations()));
   bool broyden = op.getSolver() == SolverKind::Broyden;
+  bool anderson = op.getSolver() == SolverKind::Anderson;
+  int64_t memory =
+      anderson ? kAndersonMemory
+               : std::max<int64_t>(1, std::min<int64_t>(kBroydenMemory,
+                                                        op.getMaxIterations()));
   double tolerance = op.getTolerance().convertToDouble();
   auto flatType = RankedTensorType::get({batch, dim}, element);
   auto rowsType = RankedTensorType::get({batch}, element);
@@ -291,13 +380,18 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
                         floatConstant(nb, nl, element, 1.0));
                   });
   SmallVector<Value> init = {x0, r0, step0, x0, norm0, active0};
-  if (broyden) {
+  auto gramType =
+      RankedTensorType::get({batch, memory, memory}, b.getF64Type());
+  if (broyden || anderson) {
     // CPUs read only the slots written so far (project, combine): the
     // history needs no zeros, whose fill cost 2 x B x 27 x D stores per
-    // solve. GPUs read every slot.
+    // solve. GPUs read every slot. (Broyden: its u and w; Anderson: the
+    // past residuals r and map values x + r, and their Gram matrix.)
     for (int copy = 0; copy < 2; ++copy)
       init.push_back(gpu ? l.filled(historyType, 0.0) : l.empty(historyType));
   }
+  if (anderson)
+    init.push_back(l.filled(gramType, 0.0));
   // The global residual of the start, for the protective stop.
   auto scalarType = RankedTensorType::get({}, element);
   auto globalNorm = [&](Lowering &lw, Value norms) -> Value {
@@ -333,12 +427,75 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
         Value x = state[0], r = state[1], step = state[2], best = state[3],
               bestNorm = state[4], active = state[5];
         // Samples that converged keep their iterate.
-        Value next =
-            si.map(ValueRange{x, broyden ? step : r}, ValueRange{active},
-                   [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     return (Value)arith::AddFOp::create(
-                         nb, nl, a[0], multiply(nb, nl, a[1], a[2]));
-                   });
+        Value next;
+        SmallVector<Value> andersonState;
+        if (anderson) {
+          // The history takes (r, x + r) at slot it mod M, the Gram matrix
+          // the new residual's dots with every residual kept, and the
+          // next iterate is the weighted sum of the map values x + r.
+          Value R = state[6], F = state[7], gram = state[8];
+          Value memorySize = indexConstant(lb, loc, memory);
+          Value slot = arith::RemUIOp::create(lb, loc, it, memorySize);
+          Value used = arith::MinUIOp::create(
+              lb, loc,
+              arith::AddIOp::create(lb, loc, it, indexConstant(lb, loc, 1)),
+              memorySize);
+          Value mapped =
+              si.map(ValueRange{x, r}, {},
+                     [](OpBuilder &nb, Location nl, ValueRange a) {
+                       return (Value)arith::AddFOp::create(nb, nl, a[0], a[1]);
+                     });
+          Value RNext = si.store(R, r, slot);
+          Value FNext = si.store(F, mapped, slot);
+          Value dotsWithNew = si.project(RNext, r, used);
+          Value gramNext = li.generic(
+              gramType, ValueRange{dotsWithNew}, gram,
+              {li.pick(3, {0, 2}), li.identity(3)}, {kPar, kPar, kPar},
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Value i = linalg::IndexOp::create(nb, nl, 1);
+                Value j = linalg::IndexOp::create(nb, nl, 2);
+                auto is = [&](Value v) {
+                  return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
+                                               v, slot);
+                };
+                // G[slot][j] = r . R_j (read at (b, j)), and G[i][slot] =
+                // r . R_i, which is read at (b, i): the generic reads the
+                // dots at (b, j), so the column takes them by a second
+                // lookup.
+                Value row = a[0];
+                Value column = tensor::ExtractOp::create(
+                    nb, nl, dotsWithNew,
+                    ValueRange{linalg::IndexOp::create(nb, nl, 0), i});
+                auto widen = [&](Value v) -> Value {
+                  return v.getType() == nb.getF64Type()
+                             ? v
+                             : (Value)arith::ExtFOp::create(nb, nl,
+                                                            nb.getF64Type(), v);
+                };
+                Value updated = arith::SelectOp::create(
+                    nb, nl, is(i), widen(row),
+                    arith::SelectOp::create(nb, nl, is(j), widen(column),
+                                            a[1]));
+                return updated;
+              });
+          Value weights = andersonWeights(li, gramNext, used, coeffsType);
+          Value mixed = si.combine(FNext, weights, x, 0.0, used);
+          next = si.map(ValueRange{mixed, x}, ValueRange{active},
+                        [](OpBuilder &nb, Location nl, ValueRange a) {
+                          Value on = arith::CmpFOp::create(
+                              nb, nl, arith::CmpFPredicate::ONE, a[2],
+                              floatConstant(nb, nl, a[2].getType(), 0.0));
+                          return (Value)arith::SelectOp::create(nb, nl, on,
+                                                                a[0], a[1]);
+                        });
+          andersonState = {RNext, FNext, gramNext};
+        } else {
+          next = si.map(ValueRange{x, broyden ? step : r}, ValueRange{active},
+                        [&](OpBuilder &nb, Location nl, ValueRange a) {
+                          return (Value)arith::AddFOp::create(
+                              nb, nl, a[0], multiply(nb, nl, a[1], a[2]));
+                        });
+        }
         Value rNext = residualOf(si, next);
         Value norm = si.rowNorm(rNext);
         // Keep each sample's best iterate (docs/method.md §3.3).
@@ -414,6 +571,7 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
           yielded.push_back(UNext);
           yielded.push_back(WtNext);
         }
+        yielded.append(andersonState.begin(), andersonState.end());
         Value globalResidual = globalNorm(li, norm);
         Value bounded = arith::CmpFOp::create(
             lb, loc, arith::CmpFPredicate::OLE, globalResidual,
@@ -444,16 +602,8 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
 
 } // namespace
 
-LogicalResult
-mlir::fsnn::lowering::checkLinearFixedPointSupported(LinearFixedPointOp op) {
-  if (isLoweredSolver(op))
-    return success();
-  return op.emitOpError() << "anderson is not lowered yet; use broyden or "
-                             "fixed_point";
-}
-
 void mlir::fsnn::lowering::populateLinearFixedPointPatterns(
     RewritePatternSet &patterns, const LoweringOptions &options) {
-  addLowering<LinearFixedPointOp>(
-      patterns, options, several(lowerLinearFixedPoint), isLoweredSolver);
+  addLowering<LinearFixedPointOp>(patterns, options,
+                                  several(lowerLinearFixedPoint));
 }

@@ -778,7 +778,6 @@ void populateLinearFixedPointPatterns(RewritePatternSet &patterns,
 /// each emits a diagnostic on the op and fails.
 LogicalResult checkConvTranspose2DSupported(ConvTranspose2DOp op);
 LogicalResult checkFeedbackSupported(FeedbackOp op);
-LogicalResult checkLinearFixedPointSupported(LinearFixedPointOp op);
 
 } // namespace mlir::fsnn::lowering
 

@@ -49,6 +49,11 @@ struct StepCase {
   int64_t timeSteps = 0; // 0: the architecture's own
   bool emulateGPU = false;
   std::string neuron = "if";
+  /// The adjoint's solver and its iterations, set in the model ("broyden",
+  /// 0: the zoo's 30). Few enough iterations that the solve has not
+  /// converged make the comparison one of the solver's own iterates.
+  std::string solver = "broyden";
+  int64_t solverIterations = 0;
 };
 
 template <typename T> void checkTrainingStep(const StepCase &c) {
@@ -66,6 +71,14 @@ template <typename T> void checkTrainingStep(const StepCase &c) {
                                         : fm::TensorProto::FLOAT32;
   fm::ModelProto model;
   ASSERT_TRUE(fm::createModel(arch, zoo, model).ok());
+  for (fm::NodeProto &node : *model.mutable_graph()->mutable_nodes())
+    if (node.op_type() == "SpikingFeedback")
+      for (fm::AttributeProto &attribute : *node.mutable_attributes())
+        if (attribute.name() == "solver")
+          attribute.set_s(c.solver);
+        else if (attribute.name() == "solver_iterations" &&
+                 c.solverIterations > 0)
+          attribute.set_i(c.solverIterations);
   fm::ModelInfo info;
   ASSERT_TRUE(fm::validateModel(model, info).ok());
 
@@ -185,6 +198,12 @@ template <typename T> void checkTrainingStep(const StepCase &c) {
   reference.refreshSpectral();
   GradientOptions gradientOptions;
   gradientOptions.run.dropoutSeed = uint64_t(seed);
+  if (c.solver == "anderson") {
+    gradientOptions.adjoint = SolverSettings();
+    gradientOptions.adjoint.kind = SolverKind::Anderson;
+    gradientOptions.adjoint.maxIterations =
+        c.solverIterations > 0 ? int(c.solverIterations) : 30;
+  }
   GradientResult<T> expected;
   ASSERT_TRUE(
       reference.gradients(input, labels, gradientOptions, expected).ok());
@@ -262,6 +281,25 @@ TEST(CompiledGradient, F400LIFFloat32MatchesTheReference) {
   checkTrainingStep<float>({"fmnist-f400", 16, 1e-3, 0.2, 0, false, "lif"});
 }
 
+// The Anderson adjoint (memory 5, as the reference's solver): the same
+// residuals, Gram matrices and mixed iterates. After 7 iterations (its
+// history wrapped around) the solve has not converged, so a different
+// solver's iterate would not match.
+TEST(CompiledGradient, F400AndersonFloat64MatchesTheReference) {
+  checkTrainingStep<double>(
+      {"fmnist-f400", 16, 1e-6, 0.2, 0, false, "if", "anderson", 7});
+}
+
+TEST(CompiledGradient, F400AndersonFloat32MatchesTheReference) {
+  checkTrainingStep<float>(
+      {"fmnist-f400", 16, 1e-3, 0.2, 0, false, "if", "anderson", 7});
+}
+
+TEST(CompiledGradient, F400AndersonConvergedFloat64MatchesTheReference) {
+  checkTrainingStep<double>(
+      {"fmnist-f400", 16, 1e-6, 0.2, 0, false, "if", "anderson"});
+}
+
 // The paper's MNIST model: conv input map (stride 2) with training BN, conv
 // feedback (its adjoint a transposed conv), flatten and readout.
 TEST(CompiledGradient, ConvModelFloat64MatchesTheReference) {
@@ -289,6 +327,11 @@ TEST(CompiledGradient, F400Float32OnGPUKernelsMatchesTheReference) {
 
 TEST(CompiledGradient, F400LIFFloat64OnGPUKernelsMatchesTheReference) {
   checkTrainingStep<double>({"fmnist-f400", 16, 1e-6, 0.2, 0, true, "lif"});
+}
+
+TEST(CompiledGradient, F400AndersonFloat64OnGPUKernelsMatchesTheReference) {
+  checkTrainingStep<double>(
+      {"fmnist-f400", 16, 1e-6, 0.2, 0, true, "if", "anderson", 7});
 }
 
 TEST(CompiledGradient, ConvModelFloat64OnGPUKernelsMatchesTheReference) {
