@@ -16,7 +16,16 @@ children, one after the other:
   * sgemm peak      (torch.mm of 1024 x 1024 float32, the same threads)
 
 and prints images/s, the ratios to PyTorch, fsnn's dense-equivalent GFLOP/s
-against the sgemm peak, and whether the predictions agree. Machines here are
+against the sgemm peak, and whether the predictions agree.
+
+A freshly created model's feedback weight uses random power-iteration
+vectors u and v (docs/method.md §4.1), so its spectral estimate is far from
+sigma(V) and the event-driven maps see unrepresentative spikes (F400: rate
+0.48, a neuron switching on once and for all). --train-steps N first trains
+each model N steps through its compiled training step (the power iteration
+and the BN statistics then settle), as a deployed model would be; PyTorch's
+dense work does not depend on the weights. The default is 30 steps; 0
+measures the models as created. Machines here are
 shared and noisy: every figure is the median of --reps repetitions, compiled
 and PyTorch interleaved one at a time, and the ratios are what to quote.
 
@@ -166,6 +175,23 @@ def fsnn_run(bin_dir, args, reps):
     return statistics.median(rates), result
 
 
+def train(bin_dir, work, arch, model, steps, threads):
+    """Trains `model` in place for `steps` steps through its compiled training
+    step; returns the steps, or 0 (with a note) where it has none."""
+    library = os.path.join(work, arch + ".train.so")
+    try:
+        run([os.path.join(bin_dir, "fsnn-compile"), model, "--train", "--batch", "128", "-o", library])
+    except subprocess.CalledProcessError as e:
+        print(f"{arch}: measured untrained (no compiled training step: {e.stderr.strip().splitlines()[-1]})")
+        return 0
+    trained = os.path.join(work, arch + ".trained.fsnn")
+    run([os.path.join(bin_dir, "fsnn-train"), model, "--dataset", "fashion-mnist", "--data-dir", FMNIST,
+         "--backend", "compiled", "--library", library, "--batch", "128", "--max-steps", str(steps),
+         "--train-limit", str(128 * steps), "--test-limit", "1", "--threads", str(threads), "-o", trained])
+    os.replace(trained, model)
+    return steps
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -177,8 +203,14 @@ def main():
     p.add_argument("--images", type=int, default=0, help="images per model (default: 8192 FC, 256 conv)")
     p.add_argument("--cifar-images", type=int, default=16, help="random images for the CIFAR models")
     p.add_argument("--cifar-batch", type=int, default=8, help="batch of the CIFAR models")
+    p.add_argument("--train-steps", type=int, default=30,
+                   help="first train each model this many steps (batch 128, compiled backend, Fashion-MNIST), "
+                        "so that its spectral estimate and BN statistics are those of a trained model; "
+                        "models without a compiled training step are measured untrained")
     p.add_argument("--json", help="also write the results here")
     a = p.parse_args()
+    if a.train_steps < 0:
+        p.error("--train-steps must be >= 0")
     import torch
     torch.set_num_threads(a.threads)
     bin_dir = os.path.join(a.build, "bin")
@@ -192,6 +224,7 @@ def main():
             batch = a.cifar_batch if cifar else a.batch
             model = os.path.join(work, arch + ".fsnn")
             run([os.path.join(bin_dir, "fsnn-model"), "create", arch, "-o", model, "--T", str(a.T), "--seed", "1"])
+            trained_steps = train(bin_dir, work, arch, model, a.train_steps, a.threads) if a.train_steps else 0
             weights = os.path.join(work, arch + "-weights")
             os.makedirs(weights)
             run([os.path.join(bin_dir, "fsnn-model"), "export-weights", model, weights])
@@ -225,7 +258,8 @@ def main():
             agree = float((ours.argmax(1) == torch_logits.argmax(1)).mean())
             flops = dense_flops_per_image(arch, a.T)
             results["models"][arch] = {
-                "images": n, "batch": batch, "fsnn_compiled_images_per_s": compiled_rate,
+                "images": n, "batch": batch, "trained_steps": trained_steps,
+                "fsnn_compiled_images_per_s": compiled_rate,
                 "fsnn_reference_images_per_s": reference_rate, "pytorch_images_per_s": torch_rate,
                 "compiled_over_pytorch": compiled_rate / torch_rate,
                 "reference_over_pytorch": reference_rate / torch_rate,
@@ -239,11 +273,12 @@ def main():
     peak = results["sgemm_peak_gflops"]
     print(f"threads {a.threads}, batch {a.batch}, T {a.T}, torch {results['torch']}, "
           f"sgemm peak {peak:.1f} GFLOP/s (median of {a.reps} interleaved reps each)")
-    print(f"{'model':22s}{'compiled':>12s}{'reference':>12s}{'pytorch':>12s}"
+    print(f"{'model':22s}{'trained':>8s}{'compiled':>12s}{'reference':>12s}{'pytorch':>12s}"
           f"{'compiled/pt':>13s}{'ref/pt':>9s}{'GFLOP/s':>10s}{'%peak':>7s}{'agree':>8s}")
     for arch, r in results["models"].items():
         g = r["compiled_dense_equivalent_gflops"]
-        print(f"{arch:22s}{r['fsnn_compiled_images_per_s']:12.0f}{r['fsnn_reference_images_per_s']:12.0f}"
+        print(f"{arch:22s}{r['trained_steps']:8d}"
+              f"{r['fsnn_compiled_images_per_s']:12.0f}{r['fsnn_reference_images_per_s']:12.0f}"
               f"{r['pytorch_images_per_s']:12.0f}{r['compiled_over_pytorch']:13.2f}"
               f"{r['reference_over_pytorch']:9.2f}{g:10.2f}{100 * g / peak:7.1f}"
               f"{100 * r['prediction_agreement_with_pytorch']:7.1f}%")
