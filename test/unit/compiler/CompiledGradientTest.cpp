@@ -71,14 +71,17 @@ template <typename T> void checkTrainingStep(const StepCase &c) {
                                         : fm::TensorProto::FLOAT32;
   fm::ModelProto model;
   ASSERT_TRUE(fm::createModel(arch, zoo, model).ok());
-  for (fm::NodeProto &node : *model.mutable_graph()->mutable_nodes())
-    if (node.op_type() == "SpikingFeedback")
-      for (fm::AttributeProto &attribute : *node.mutable_attributes())
-        if (attribute.name() == "solver")
-          attribute.set_s(c.solver);
-        else if (attribute.name() == "solver_iterations" &&
-                 c.solverIterations > 0)
-          attribute.set_i(c.solverIterations);
+  for (fm::NodeProto &node : *model.mutable_graph()->mutable_nodes()) {
+    if (node.op_type() != "SpikingFeedback")
+      continue;
+    for (fm::AttributeProto &attribute : *node.mutable_attributes()) {
+      if (attribute.name() == "solver")
+        attribute.set_s(c.solver);
+      else if (attribute.name() == "solver_iterations" &&
+               c.solverIterations > 0)
+        attribute.set_i(c.solverIterations);
+    }
+  }
   fm::ModelInfo info;
   ASSERT_TRUE(fm::validateModel(model, info).ok());
 

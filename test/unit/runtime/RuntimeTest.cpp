@@ -57,8 +57,9 @@ TEST(Partition, SlicesDifferByAtMostOneAndCoverTheBatch) {
         next = ranges[i].end;
       }
       EXPECT_EQ(next, batch);
-      if (count > 0)
+      if (count > 0) {
         EXPECT_LE(largest - smallest, 1);
+      }
     }
   }
 }
