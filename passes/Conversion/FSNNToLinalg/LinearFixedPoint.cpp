@@ -426,6 +426,13 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
                          historyType, coeffsType, element};
         Value x = state[0], r = state[1], step = state[2], best = state[3],
               bestNorm = state[4], active = state[5];
+        // The history's slots in use once this iteration has written its
+        // own: min(it + 1, memory).
+        Value memorySize = indexConstant(lb, loc, memory);
+        Value slotsAfterThisUpdate = arith::MinUIOp::create(
+            lb, loc,
+            arith::AddIOp::create(lb, loc, it, indexConstant(lb, loc, 1)),
+            memorySize);
         // Samples that converged keep their iterate.
         Value next;
         SmallVector<Value> andersonState;
@@ -434,12 +441,8 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
           // the new residual's dots with every residual kept, and the
           // next iterate is the weighted sum of the map values x + r.
           Value R = state[6], F = state[7], gram = state[8];
-          Value memorySize = indexConstant(lb, loc, memory);
           Value slot = arith::RemUIOp::create(lb, loc, it, memorySize);
-          Value used = arith::MinUIOp::create(
-              lb, loc,
-              arith::AddIOp::create(lb, loc, it, indexConstant(lb, loc, 1)),
-              memorySize);
+          Value used = slotsAfterThisUpdate;
           Value mapped =
               si.map(ValueRange{x, r}, {},
                      [](OpBuilder &nb, Location nl, ValueRange a) {
@@ -541,12 +544,8 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
           // w = Hᵀ dx, H dr, with H = -I + Σ_k u_k w_kᵀ.
           // The slots written so far: min(it, memory) before this
           // iteration's update, one more after it.
-          Value memorySize = indexConstant(lb, loc, memory);
           Value used = arith::MinUIOp::create(lb, loc, it, memorySize);
-          Value usedAfter = arith::MinUIOp::create(
-              lb, loc,
-              arith::AddIOp::create(lb, loc, it, indexConstant(lb, loc, 1)),
-              memorySize);
+          Value usedAfter = slotsAfterThisUpdate;
           Value w = si.combine(Wt, si.project(U, dx, used), dx, -1.0, used);
           Value hdr = si.combine(U, si.project(Wt, dr, used), dr, -1.0, used);
           Value denominator = si.rowSum(w, dr);
