@@ -218,9 +218,10 @@ struct SolverBuilder {
   Value project(Value h, Value x, Value slotsUsed) {
     return dots(h, x, coeffs, l.gpu ? Value() : slotsUsed);
   }
-  /// sign * x + Σ_{k < slotsUsed} H[b, k, d] coeffs[b, k]. The unused slots
-  /// hold zeros, so stopping at slotsUsed leaves every sum as it was while
-  /// the solve reads about half the history on average.
+  /// sign * x + Σ_{k < slotsUsed} H[b, k, d] coeffs[b, k] (the sum alone
+  /// when `x` is null). The unused slots hold zeros, so stopping at
+  /// slotsUsed leaves every sum as it was while the solve reads about half
+  /// the history on average.
   Value combine(Value h, Value coefficients, Value x, double sign,
                 Value slotsUsed) {
     if (!l.gpu) {
@@ -244,6 +245,8 @@ struct SolverBuilder {
         l.generic(flat, ValueRange{h, coefficients}, l.filled(flat, 0.0),
                   {l.identity(3), l.pick(3, {0, 1}), l.pick(3, {0, 2})},
                   {kPar, kRed, kPar}, multiplyAdd);
+    if (!x)
+      return sum;
     return map(ValueRange{x, sum}, {},
                [&](OpBuilder &b, Location loc, ValueRange a) {
                  return (Value)arith::AddFOp::create(
@@ -482,7 +485,7 @@ void lowerLinearFixedPoint(Lowering &outer, LinearFixedPointOp op,
                 return updated;
               });
           Value weights = andersonWeights(li, gramNext, used, coeffsType);
-          Value mixed = si.combine(FNext, weights, x, 0.0, used);
+          Value mixed = si.combine(FNext, weights, Value(), 0.0, used);
           next = si.map(ValueRange{mixed, x}, ValueRange{active},
                         [](OpBuilder &nb, Location nl, ValueRange a) {
                           Value on = arith::CmpFOp::create(
