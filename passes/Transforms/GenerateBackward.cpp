@@ -151,6 +151,44 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
                                            conv.getStridesAttr(),
                                            conv.getPaddingAttr()));
       addBiasCotangent(b, loc, conv, gy, active, cot);
+    } else if (auto convT = dyn_cast<ConvTranspose2DOp>(op)) {
+      Value gy = cot.lookup(convT.getResult());
+      // The conv with the same (IOHW) weight, read as OIHW, is the adjoint;
+      // the rows output padding added reach no input and drop out of it.
+      if (wants(convT.getInput()))
+        cot.add(loc, convT.getInput(),
+                Conv2DOp::create(b, loc, tensorTypeOf(convT.getInput()), gy,
+                                 convT.getWeight(), Value(),
+                                 convT.getStridesAttr(),
+                                 convT.getPaddingAttr()));
+      // ∂W[i, o, kh, kw] = Σ x[b, i, h, w] gy[b, o, s h - p + kh, ...]: the
+      // filter gradient of the conv of gy whose output gradient is x.
+      if (wants(convT.getWeight()))
+        cot.add(loc, convT.getWeight(),
+                Conv2DFilterGradOp::create(
+                    b, loc, tensorTypeOf(convT.getWeight()), gy,
+                    convT.getInput(), convT.getStridesAttr(),
+                    convT.getPaddingAttr()));
+      addBiasCotangent(b, loc, convT, gy, active, cot);
+    } else if (auto bn = dyn_cast<BatchNormOp>(op)) {
+      // On given statistics batch norm is the affine map
+      // x -> (x - mean) γ / sqrt(var + ε) + β; its transpose scales by the
+      // same factor: batch norm of the cotangent with mean and β zero.
+      if (llvm::any_of(ValueRange{bn.getGamma(), bn.getBeta(), bn.getMean(),
+                                  bn.getVariance()},
+                       wants))
+        return op->emitOpError()
+               << "has trainable parameters on running statistics; "
+                  "fsnn-generate-backward differentiates batch norm on "
+                  "running statistics only in its input";
+      if (wants(bn.getInput())) {
+        Value zero = zeros(b, loc, tensorTypeOf(bn.getMean()));
+        cot.add(loc, bn.getInput(),
+                BatchNormOp::create(b, loc, bn.getType(),
+                                    cot.lookup(bn.getResult()), bn.getGamma(),
+                                    zero, zero, bn.getVariance(),
+                                    bn.getEpsilonAttr()));
+      }
     } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
       if (wants(dropout.getInput()))
         cot.add(loc, dropout.getInput(),
@@ -231,15 +269,9 @@ DenseSet<Value> activeValues(ArrayRef<Operation *> ops, ValueRange seeds) {
   return active;
 }
 
-/// The feedback op's layer map must be the identity: the training import
-/// computes the input current before the simulation.
+/// Layer 1's map must be the identity: the training import computes the
+/// input current before the simulation.
 LogicalResult checkSupported(FeedbackOp feedback) {
-  if (feedback.getNumLayers() != 1)
-    return feedback.emitOpError()
-           << "has " << feedback.getNumLayers()
-           << " layers; fsnn-generate-backward differentiates a single "
-              "spiking layer (train multi-layer models with the reference "
-              "backend)";
   if (feedback.getInputKind() != InputKind::Static)
     return feedback.emitOpError()
            << "takes spike frames; fsnn-generate-backward differentiates "
@@ -261,6 +293,77 @@ LogicalResult checkSupported(FeedbackOp feedback) {
               "model for training (fsnn-translate --import --training), "
               "which computes it before the simulation";
   return success();
+}
+
+/// Result names and values of the batch statistics a map computes: the mean
+/// and the unbiased variance of each batch norm, named after its running
+/// statistics (`batch_mean:<running mean>`, `batch_variance:<...>`).
+using BatchStatistics = SmallVector<std::pair<std::string, Value>>;
+
+std::string argumentName(Value value) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg)
+    return "";
+  auto function = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  if (!function)
+    return "";
+  auto name =
+      function.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "fsnn.name");
+  return name ? name.getValue().str() : "";
+}
+
+/// Clones the one-block `region` at the builder with its argument bound to
+/// `input` and returns the value it yields. With `statistics`, batch norm on
+/// running statistics becomes batch norm on the batch's, whose statistics
+/// are appended there.
+Value cloneMap(OpBuilder &b, Region &region, Value input,
+               BatchStatistics *statistics, SmallVector<Operation *> &ops) {
+  Block &block = region.front();
+  IRMapping mapping;
+  mapping.map(block.getArgument(0), input);
+  for (Operation &op : block.without_terminator()) {
+    auto bn = dyn_cast<BatchNormOp>(op);
+    if (!bn || !statistics) {
+      ops.push_back(b.clone(op, mapping));
+      continue;
+    }
+    auto train = BatchNormTrainOp::create(
+        b, bn.getLoc(), bn.getType(), bn.getGamma().getType(),
+        bn.getGamma().getType(), mapping.lookup(bn.getInput()), bn.getGamma(),
+        bn.getBeta(), bn.getEpsilonAttr());
+    ops.push_back(train);
+    mapping.map(bn.getResult(), train.getResult());
+    statistics->push_back(
+        {"batch_mean:" + argumentName(bn.getMean()), train.getBatchMean()});
+    statistics->push_back({"batch_variance:" + argumentName(bn.getVariance()),
+                           train.getBatchVariance()});
+  }
+  return mapping.lookup(cast<YieldOp>(block.getTerminator()).getValues()[0]);
+}
+
+/// One application of the equilibrium map of `feedback` to the last layer's
+/// rate `rate` (docs/method.md §2.3), appended to `ops`; the last op yields
+/// the result.
+Value applyEquilibriumMap(OpBuilder &b, FeedbackOp feedback, Value rate,
+                          BatchStatistics *statistics,
+                          SmallVector<Operation *> &ops) {
+  Location loc = feedback.getLoc();
+  double vth = feedback.getNeuron().getThresholdValue();
+  Value feedbackCurrent =
+      cloneMap(b, feedback.getFeedback(), rate, statistics, ops);
+  auto z = arith::AddFOp::create(b, loc, feedbackCurrent, feedback.getInput());
+  ops.push_back(z);
+  Operation *layerRate =
+      ClampRateOp::create(b, loc, z.getType(), z, b.getF64FloatAttr(vth));
+  ops.push_back(layerRate);
+  for (unsigned l = 1; l < feedback.getNumLayers(); ++l) {
+    Value current = cloneMap(b, feedback.getLayers()[l],
+                             layerRate->getResult(0), statistics, ops);
+    layerRate = ClampRateOp::create(b, loc, current.getType(), current,
+                                    b.getF64FloatAttr(vth));
+    ops.push_back(layerRate);
+  }
+  return layerRate->getResult(0);
 }
 
 SolverKind solverOf(FeedbackOp feedback) {
@@ -310,7 +413,7 @@ LogicalResult generateBackward(func::FuncOp function) {
 
   OpBuilder b(ret);
   Location loc = feedback.getLoc();
-  Value rate = feedback.getRates()[0];
+  Value rate = feedback.getRates().back();
 
   // 1. The readout: from the loss to ∂L/∂a (and the readout's weights).
   SmallVector<Value> seeds(trainable);
@@ -329,24 +432,29 @@ LogicalResult generateBackward(func::FuncOp function) {
     return feedback.emitOpError()
            << "its rate does not reach the loss; nothing to differentiate";
 
-  // 2. The equilibrium map at a: z = W(a) + I, f(a) = σ(z / V_th).
-  Block &fbBlock = feedback.getFeedback().front();
-  IRMapping mapping;
-  mapping.map(fbBlock.getArgument(0), rate);
-  SmallVector<Operation *> mapOps;
-  for (Operation &op : fbBlock.without_terminator())
-    mapOps.push_back(b.clone(op, mapping));
-  Value feedbackCurrent =
-      mapping.lookup(cast<YieldOp>(fbBlock.getTerminator()).getValues()[0]);
-  Value current = feedback.getInput();
-  auto z = arith::AddFOp::create(b, loc, feedbackCurrent, current);
-  mapOps.push_back(z);
-  double vth = feedback.getNeuron().getThresholdValue();
-  auto f = ClampRateOp::create(b, loc, z.getType(), z, b.getF64FloatAttr(vth));
-  mapOps.push_back(f);
+  // 2. The equilibrium map (docs/method.md §2.3): z = W(a_N) + I,
+  // a_1 = σ(z / V_th), a_l = σ(F_l(a_(l-1)) / V_th), f(a_N) = the last.
+  // The parameter gradients go through f at the simulated rate with layers
+  // 2..N's batch norm on the batch's statistics; the adjoint's Jacobian is
+  // of f on running statistics, at that rate (one layer) or at the value of
+  // the first map (several; §3.2).
+  unsigned numLayers = feedback.getNumLayers();
+  BatchStatistics paramStatistics;
+  SmallVector<Operation *> paramOps;
+  Value paramMap =
+      applyEquilibriumMap(b, feedback, rate, &paramStatistics, paramOps);
+  SmallVector<Operation *> jacobianOps;
+  Value jacobianPoint = rate;
+  if (numLayers == 1)
+    jacobianOps = paramOps;
+  else
+    applyEquilibriumMap(b, feedback, paramMap, nullptr, jacobianOps);
+  if (numLayers > 1)
+    jacobianPoint = paramMap;
+  Value jacobianMap = jacobianOps.back()->getResult(0);
 
   // The adjoint: β = J_fᵀβ + ∂L/∂a, with J_fᵀ v the reverse sweep of the
-  // map in the operator region (active: what depends on a).
+  // map in the operator region (active: what depends on the point).
   auto rateType = tensorTypeOf(rate);
   auto residualType = RankedTensorType::get({rateType.getDimSize(0)},
                                             rateType.getElementType());
@@ -364,12 +472,13 @@ LogicalResult generateBackward(func::FuncOp function) {
   {
     OpBuilder::InsertionGuard guard(b);
     Block *block = b.createBlock(&solve.getOperator(), {}, {rateType}, {loc});
-    DenseSet<Value> activeInMap = activeValues(mapOps, ValueRange{rate});
+    DenseSet<Value> activeInMap =
+        activeValues(jacobianOps, ValueRange{jacobianPoint});
     Cotangents inner(b);
-    inner.add(loc, f.getResult(), block->getArgument(0));
-    if (failed(reverse(b, mapOps, activeInMap, inner)))
+    inner.add(loc, jacobianMap, block->getArgument(0));
+    if (failed(reverse(b, jacobianOps, activeInMap, inner)))
       return failure();
-    Value vjp = inner.lookup(rate);
+    Value vjp = inner.lookup(jacobianPoint);
     if (!vjp)
       vjp = zeros(b, loc, rateType);
     YieldOp::create(b, loc, ValueRange{vjp});
@@ -380,13 +489,13 @@ LogicalResult generateBackward(func::FuncOp function) {
   SmallVector<Value> paramSeeds(trainable);
   DenseSet<Value> activeBefore = activeValues(before, paramSeeds);
   DenseSet<Value> activeMap = activeBefore;
-  for (Operation *op : mapOps)
+  for (Operation *op : paramOps)
     for (Value result : op->getResults())
       if (llvm::any_of(op->getOperands(),
                        [&](Value v) { return activeMap.contains(v); }))
         activeMap.insert(result);
-  cot.add(loc, f.getResult(), solve.getSolution());
-  if (failed(reverse(b, mapOps, activeMap, cot)) ||
+  cot.add(loc, paramMap, solve.getSolution());
+  if (failed(reverse(b, paramOps, activeMap, cot)) ||
       failed(reverse(b, before, activeBefore, cot)))
     return failure();
 
@@ -396,6 +505,18 @@ LogicalResult generateBackward(func::FuncOp function) {
     resultAttrs.push_back(function.getResultAttrDict(i)
                               ? Attribute(function.getResultAttrDict(i))
                               : Attribute(b.getDictionaryAttr({})));
+  auto named = [&](StringRef name) {
+    return b.getDictionaryAttr(
+        b.getNamedAttr("fsnn.name", b.getStringAttr(name)));
+  };
+  for (auto &[name, value] : paramStatistics) {
+    if (name.back() == ':')
+      return value.getDefiningOp()->emitOpError()
+             << "normalises with running statistics that are not arguments "
+                "of the function; the trainer could not update them";
+    results.push_back(value);
+    resultAttrs.push_back(named(name));
+  }
   for (Value arg : trainable) {
     Value g = cot.lookup(arg);
     if (!g)
@@ -403,17 +524,14 @@ LogicalResult generateBackward(func::FuncOp function) {
     results.push_back(g);
     auto name = function.getArgAttrOfType<StringAttr>(
         cast<BlockArgument>(arg).getArgNumber(), "fsnn.name");
-    resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
-        "fsnn.name",
-        b.getStringAttr(
-            "grad:" +
-            (name ? name.getValue().str()
-                  : "arg" + std::to_string(
-                                cast<BlockArgument>(arg).getArgNumber()))))));
+    resultAttrs.push_back(named(
+        "grad:" +
+        (name ? name.getValue().str()
+              : "arg" +
+                    std::to_string(cast<BlockArgument>(arg).getArgNumber()))));
   }
   results.push_back(solve.getResidual());
-  resultAttrs.push_back(b.getDictionaryAttr(
-      b.getNamedAttr("fsnn.name", b.getStringAttr("adjoint_residual"))));
+  resultAttrs.push_back(named("adjoint_residual"));
   // |∂L/∂a| per sample, the residual the solve starts from: a trainer
   // reports samples whose solve did not bring it down.
   Value squares = arith::MulFOp::create(b, loc, rateGradient, rateGradient);
@@ -422,8 +540,7 @@ LogicalResult generateBackward(func::FuncOp function) {
     featureDims.push_back(d);
   Value sumOfSquares = sumOver(b, loc, squares, residualType, featureDims);
   results.push_back(math::SqrtOp::create(b, loc, sumOfSquares));
-  resultAttrs.push_back(b.getDictionaryAttr(
-      b.getNamedAttr("fsnn.name", b.getStringAttr("adjoint_rhs_norm"))));
+  resultAttrs.push_back(named("adjoint_rhs_norm"));
   func::ReturnOp::create(b, ret.getLoc(), results);
   ret.erase();
   function.setFunctionType(b.getFunctionType(function.getArgumentTypes(),

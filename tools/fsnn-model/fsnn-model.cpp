@@ -56,6 +56,9 @@ Commands addCommands(CLI::App &app, Flags &f) {
   c.timeSteps = c.create->add_option("--T", f.timeSteps, "Time steps (>= 1)");
   c.create->add_option("--vth", f.zoo.threshold, "Firing threshold V_th (> 0)");
   c.create->add_option("--seed", f.zoo.seed, "Seed of the initialisation");
+  c.create->add_option(
+      "--channel-divisor", f.zoo.channelDivisor,
+      "Divide every spiking layer's width by this (rounded up; default 1)");
   c.create->add_option("--dtype", f.dtypeName, "Parameter precision")
       ->check(CLI::IsMember({"float32", "float64"}));
 

@@ -324,12 +324,22 @@ Status createModel(const std::string &arch, const ZooOptions &options,
     return Status::error("--vth must be > 0");
   if (!(options.dropout >= 0 && options.dropout < 1))
     return Status::error("dropout must be in [0, 1)");
+  if (options.channelDivisor < 1 || options.channelDivisor > 1024)
+    return Status::error("--channel-divisor must be in [1, 1024], got " +
+                         std::to_string(options.channelDivisor));
+  auto width = [&](int64_t channels) {
+    return (channels + options.channelDivisor - 1) / options.channelDivisor;
+  };
 
   model.Clear();
   model.set_format_version(kFormatVersion);
   model.set_producer("fsnn-model");
-  model.set_doc_string(std::string(spec->description) + ", seed " +
-                       std::to_string(options.seed));
+  model.set_doc_string(
+      std::string(spec->description) +
+      (options.channelDivisor > 1
+           ? ", channels / " + std::to_string(options.channelDivisor)
+           : std::string()) +
+      ", seed " + std::to_string(options.seed));
   Builder b(options, model);
   GraphProto &g = b.graph();
   g.set_name(arch);
@@ -346,17 +356,18 @@ Status createModel(const std::string &arch, const ZooOptions &options,
   std::vector<std::vector<int64_t>> layerShapes;
   if (fc) {
     Builder::valueInfo(g.add_inputs(), "images", {784}, options.dtype);
-    b.spectralWeight({400, 400}, 0);
+    b.spectralWeight({width(400), width(400)}, 0);
   } else if (!cifar) {
     std::vector<int64_t> input =
         nmnist ? std::vector<int64_t>{timeSteps, 2, 34, 34}
                : std::vector<int64_t>{1, 28, 28};
     Builder::valueInfo(g.add_inputs(), nmnist ? "frames" : "images", input,
                        options.dtype);
-    b.spectralWeight({64, 64, 5, 5}, 0);
+    b.spectralWeight({width(64), width(64), 5, 5}, 0);
   } else {
     Builder::valueInfo(g.add_inputs(), "images", {3, 32, 32}, options.dtype);
-    int64_t first = alexnet ? 96 : 128, last = alexnet ? 256 : 512;
+    int64_t first = width(alexnet ? 96 : 128),
+            last = width(alexnet ? 256 : 512);
     b.spectralWeight({last, first, 3, 3}, 1);
   }
 
@@ -398,14 +409,14 @@ Status createModel(const std::string &arch, const ZooOptions &options,
       };
 
   if (fc) {
-    addLayer("f", {784}, "Linear", {400, 784}, {}, {}, {400});
+    addLayer("f", {784}, "Linear", {width(400), 784}, {}, {}, {width(400)});
   } else if (!cifar) {
     int64_t hw = nmnist ? 17 : 14;
     addLayer("f",
              nmnist ? std::vector<int64_t>{2, 34, 34}
                     : std::vector<int64_t>{1, 28, 28},
-             "Conv2d", {64, nmnist ? 2 : 1, 5, 5}, {2, 2}, {2, 2},
-             {64, hw, hw});
+             "Conv2d", {width(64), nmnist ? 2 : 1, 5, 5}, {2, 2}, {2, 2},
+             {width(64), hw, hw});
   } else {
     std::vector<int64_t> channels =
         alexnet ? std::vector<int64_t>{96, 256, 384, 384, 256}
@@ -414,10 +425,9 @@ Status createModel(const std::string &arch, const ZooOptions &options,
     std::vector<int64_t> in = {3, 32, 32};
     for (int l = 0; l < 5; ++l) {
       int64_t hw = in[1] / strides[l];
-      std::vector<int64_t> out = {channels[l], hw, hw};
+      std::vector<int64_t> out = {width(channels[l]), hw, hw};
       addLayer("layer" + std::to_string(l + 1), in, "Conv2d",
-               {channels[l], in[0], 3, 3}, {strides[l], strides[l]}, {1, 1},
-               out);
+               {out[0], in[0], 3, 3}, {strides[l], strides[l]}, {1, 1}, out);
       in = out;
     }
   }

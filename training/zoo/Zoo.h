@@ -19,6 +19,9 @@ struct ZooOptions {
   std::optional<int64_t> timeSteps; // 5 (F-MNIST), 30 otherwise
   double threshold = 2.0;           // V_th
   double dropout = 0.2;
+  /// Every spiking layer's channel count divided by this (rounded up): the
+  /// paper's structure at a width that tests and quick experiments afford.
+  int64_t channelDivisor = 1;
   uint64_t seed = 0;
   TensorProto::DataType dtype = TensorProto::FLOAT32;
 };

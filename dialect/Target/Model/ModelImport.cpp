@@ -317,10 +317,11 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
 
   Operation *savedMaskPoint = maskInsertionPoint;
   maskInsertionPoint = op;
-  if (options.training && numLayers == 1 && inputKind == InputKind::Static) {
+  if (options.training && inputKind == InputKind::Static) {
     // The current F(x) is the same at every step: computed before the
     // simulation, it is also the current of the equilibrium map that the
-    // backward differentiates, and its batch statistics are results.
+    // backward differentiates, and its batch statistics are results. Layers
+    // 2..N stay in their regions, on running statistics (§1.7).
     {
       OpBuilder::InsertionGuard guard(builder);
       Block *identity =
@@ -338,6 +339,9 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
     Value current = lookup(map.outputs(0).name());
     scopes.pop_back();
     op->setOperand(0, current);
+    for (int l = 1; l < numLayers; ++l)
+      if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
+        return failure();
   } else {
     for (int l = 0; l < numLayers; ++l)
       if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
