@@ -60,3 +60,45 @@ func.func @no_simulation(%x: tensor<2x3xf32>, %labels: tensor<2xi64>) -> tensor<
   %loss, %g = fsnn.softmax_cross_entropy %x, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
   return %loss : tensor<f32>
 }
+
+// -----
+
+func.func @trainable_running_batch_norm(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32>, %gamma: tensor<3xf32> {fsnn.trainable}, %beta: tensor<3xf32>, %mean: tensor<3xf32>, %var: tensor<3xf32>) -> tensor<f32> {
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %f = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %f : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x3xf32>):
+      fsnn.yield %in : tensor<2x3xf32>
+    }
+  // expected-error @+1 {{'fsnn.batch_norm' op has trainable parameters on running statistics; fsnn-generate-backward differentiates batch norm on running statistics only in its input}}
+  %n = fsnn.batch_norm %r, %gamma, %beta, %mean, %var {epsilon = 1.0e-5 : f64} : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+  %loss, %g = fsnn.softmax_cross_entropy %n, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+func.func @running_statistics_not_arguments(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32> {fsnn.trainable}, %w2: tensor<3x3xf32> {fsnn.trainable}, %gamma: tensor<3xf32>, %beta: tensor<3xf32>) -> tensor<f32> {
+  %mean = arith.constant dense<0.0> : tensor<3xf32>
+  %var = arith.constant dense<1.0> : tensor<3xf32>
+  %r:2, %c:2 = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input static : tensor<2x3xf32> -> (tensor<2x3xf32>, tensor<2x3xf32>), (tensor<2x3xi32>, tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %f = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %f : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x3xf32>):
+      fsnn.yield %in : tensor<2x3xf32>
+    }, {
+    ^bb0(%s1: tensor<2x3xf32>):
+      %i = fsnn.linear %s1, %w2 : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      // expected-error @+1 {{'fsnn.batch_norm_train' op normalises with running statistics that are not arguments of the function; the trainer could not update them}}
+      %n = fsnn.batch_norm %i, %gamma, %beta, %mean, %var {epsilon = 1.0e-5 : f64} : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+      fsnn.yield %n : tensor<2x3xf32>
+    }
+  %loss, %g = fsnn.softmax_cross_entropy %r#1, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}

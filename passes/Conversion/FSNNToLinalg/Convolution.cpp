@@ -447,10 +447,12 @@ Value lowerSpikeConvTranspose2D(Lowering &l, ConvTranspose2DOp op) {
       /*spikeValues=*/op->hasAttr(kSpikeInput));
 }
 
-/// The event-driven form applies to a conv of spikes whose padding stays
+/// The event-driven form applies to a conv of spikes or of a masked
+/// gradient (the adjoint of a transposed-conv feedback) whose padding stays
 /// within the kernel.
 bool isEventDrivenConv(Conv2DOp op) {
-  return op->hasAttr(kSpikeInput) && paddingWithinKernel(op);
+  return (op->hasAttr(kSpikeInput) || hasMaskedGradientInput(op)) &&
+         paddingWithinKernel(op);
 }
 
 Value lowerConv2D(Lowering &l, Conv2DOp op) {
@@ -462,8 +464,7 @@ Value lowerConv2D(Lowering &l, Conv2DOp op) {
 
 /// ∂W[o, c, kh, kw] = Σ_{n, oh, ow} g[n, o, oh, ow] x_pad[n, c, oh·s + kh,
 /// ow·s + kw] as a linalg contraction over (o, c, kh, kw, n, oh, ow): on
-/// GPUs at every stride (one thread per weight), on CPUs at strides other
-/// than 1.
+/// GPUs at every stride (one thread per weight).
 Value lowerConv2DFilterGradContraction(Lowering &l, Conv2DFilterGradOp op) {
   RankedTensorType type = op.getType();
   ArrayRef<int64_t> stride = op.getStrides();
@@ -490,12 +491,13 @@ bool hasUnitStrides(Conv2DFilterGradOp op) {
   return op.getStrides()[0] == 1 && op.getStrides()[1] == 1;
 }
 
-Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
-  RankedTensorType type = op.getType();
+/// The stride-1 filter gradient of the conv of `input` (padded already)
+/// whose output gradient is `grad`, on the input's grid, added to `init`.
+Value filterGradOnGrid(Lowering &l, Value input, Value grad, Value init) {
+  RankedTensorType type = l.typeOf(init);
   Type element = type.getElementType();
-  Value input = l.padSpatially(op.getInput(), op.getPadding());
   MLIRContext *ctx = l.b.getContext();
-  RankedTensorType padded = l.typeOf(input), gType = l.typeOf(op.getGrad());
+  RankedTensorType padded = l.typeOf(input), gType = l.typeOf(grad);
   int64_t n = padded.getDimSize(0), c = padded.getDimSize(1);
   int64_t wp = padded.getDimSize(3), hp = padded.getDimSize(2);
   int64_t o = gType.getDimSize(1), ho = gType.getDimSize(2),
@@ -508,7 +510,6 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   // The gradient on the grid, 0 at the positions between rows.
   auto gridType = RankedTensorType::get({n, o, positions}, element);
-  Value grad = op.getGrad();
   Value grid = l.generic(
       gridType, ValueRange{}, l.empty(gridType), {l.identity(3)},
       {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
@@ -534,7 +535,7 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
   // taps. (One sum over (n, p) per weight read the whole gradient and input
   // channel for every weight: the 64C5s step streamed about 30 GB.)
   Value filterGrad = carriedLoopNest(
-      l.b, loc, {o}, l.filled(type, 0.0),
+      l.b, loc, {o}, init,
       [&](OpBuilder &ob, ValueRange outer, Value channelResult) -> Value {
         return carriedLoopNest(
             ob, loc, {n, c, kh, kw}, channelResult,
@@ -569,6 +570,77 @@ Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
       });
   l.markParallel(filterGrad.getDefiningOp<scf::ForOp>());
   return filterGrad;
+}
+
+Value lowerConv2DFilterGradOnGrid(Lowering &l, Conv2DFilterGradOp op) {
+  return filterGradOnGrid(l, l.padSpatially(op.getInput(), op.getPadding()),
+                          op.getGrad(), l.filled(op.getType(), 0.0));
+}
+
+/// The CPU form at other strides: tap (kh, kw) of output (oh, ow) reads the
+/// padded input at (oh sh + kh, ow sw + kw), which is the phase plane
+/// (kh % sh, kw % sw) (rows kh % sh, kh % sh + sh, ...) at (oh + kh / sh,
+/// ow + kw / sw). So the taps of one phase are the filter gradient of a
+/// stride-1 conv of that plane, on its grid, and each phase's taps are
+/// written into every sh-th row and sw-th column of the result. (The
+/// contraction over all seven loops read the input per weight: 17% of an
+/// AlexNet-F training step for its stride-2 layer.)
+Value lowerStridedFilterGrad(Lowering &l, Conv2DFilterGradOp op) {
+  OpBuilder &b = l.b;
+  Location loc = l.loc;
+  RankedTensorType type = op.getType();
+  Type element = type.getElementType();
+  int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
+  Value padded = l.padSpatially(op.getInput(), op.getPadding());
+  RankedTensorType pType = l.typeOf(padded);
+  int64_t n = pType.getDimSize(0), c = pType.getDimSize(1),
+          hp = pType.getDimSize(2), wp = pType.getDimSize(3);
+  int64_t o = type.getDimSize(0), kh = type.getDimSize(2),
+          kw = type.getDimSize(3);
+  Value result = l.filled(type, 0.0);
+  for (int64_t ph = 0; ph < std::min(sh, kh); ++ph)
+    for (int64_t pw = 0; pw < std::min(sw, kw); ++pw) {
+      int64_t taps[2] = {(kh - ph + sh - 1) / sh, (kw - pw + sw - 1) / sw};
+      auto planeType = RankedTensorType::get(
+          {n, c, (hp - ph + sh - 1) / sh, (wp - pw + sw - 1) / sw}, element);
+      Value plane = l.generic(
+          planeType, ValueRange{}, l.empty(planeType), {l.identity(4)},
+          {kPar, kPar, kPar, kPar},
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            auto at = [&](unsigned d, int64_t stride, int64_t offset) {
+              return arith::AddIOp::create(
+                  nb, nl,
+                  arith::MulIOp::create(nb, nl,
+                                        linalg::IndexOp::create(nb, nl, d),
+                                        indexConstant(nb, nl, stride)),
+                  indexConstant(nb, nl, offset));
+            };
+            return (Value)tensor::ExtractOp::create(
+                nb, nl, padded,
+                ValueRange{linalg::IndexOp::create(nb, nl, 0),
+                           linalg::IndexOp::create(nb, nl, 1), at(2, sh, ph),
+                           at(3, sw, pw)});
+          });
+      auto tapsType = RankedTensorType::get({o, c, taps[0], taps[1]}, element);
+      // Accumulated in the strided slice of the result, in place once
+      // bufferized (an insert_slice of a fresh tensor would become a strided
+      // memref copy, a call into the MLIR runtime library).
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                           b.getIndexAttr(ph),
+                                           b.getIndexAttr(pw)},
+                                sizes = {b.getIndexAttr(o), b.getIndexAttr(c),
+                                         b.getIndexAttr(taps[0]),
+                                         b.getIndexAttr(taps[1])},
+                                strides = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                           b.getIndexAttr(sh),
+                                           b.getIndexAttr(sw)};
+      Value slice = tensor::ExtractSliceOp::create(b, loc, tapsType, result,
+                                                   offsets, sizes, strides);
+      Value copied = filterGradOnGrid(l, plane, op.getGrad(), slice);
+      result = tensor::InsertSliceOp::create(b, loc, copied, result, offsets,
+                                             sizes, strides);
+    }
+  return result;
 }
 
 /// The filter gradient of a conv whose output gradient is masked by the
@@ -786,6 +858,10 @@ void mlir::fsnn::lowering::populateConvolutionPatterns(
   addLowering<Conv2DFilterGradOp>(patterns, options,
                                   single(lowerConv2DFilterGradOnGrid),
                                   hasUnitStrides, /*benefit=*/2);
+  addLowering<Conv2DFilterGradOp>(
+      patterns, options, single(lowerStridedFilterGrad),
+      [](Conv2DFilterGradOp op) { return !hasUnitStrides(op); },
+      /*benefit=*/2);
   addLowering<Conv2DFilterGradOp>(
       patterns, options, single(lowerMaskedFilterGrad),
       [vectorBits = options.vectorBits](Conv2DFilterGradOp op) {

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "passes/Conversion/FSNNToLinalg/FSNNToLinalg.h"
 #include "passes/Passes.h"
 
@@ -586,8 +587,18 @@ inline Value batchNormApply(OpBuilder &b, Location loc, Value x, Value mean,
 /// Whether `value` is a gradient masked by the clamp's derivative (and
 /// dropout): zero wherever a neuron is outside the clamp's linear range, as
 /// in the adjoint's operator, which runs up to 30 times per training step.
+/// A scaling per channel keeps the zeros: batch norm with mean and β zero
+/// (the transpose of batch norm on running statistics, as
+/// fsnn-generate-backward writes it for the multi-layer adjoint).
 inline bool isMaskedGradient(Value value) {
+  auto isZeroFill = [](Value v) {
+    auto fill = v.getDefiningOp<linalg::FillOp>();
+    return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+  };
   Operation *producer = value.getDefiningOp();
+  if (auto bn = dyn_cast_or_null<BatchNormOp>(producer))
+    if (isZeroFill(bn.getMean()) && isZeroFill(bn.getBeta()))
+      producer = bn.getInput().getDefiningOp();
   if (auto dropout = dyn_cast_or_null<DropoutOp>(producer))
     producer = dropout.getInput().getDefiningOp();
   return isa_and_nonnull<ClampRateGradOp>(producer);
