@@ -11,6 +11,13 @@ Fashion-MNIST training images, one after the other:
   * fsnn reference  (fsnn-train --backend reference)
   * PyTorch         (ide_torch.train_step: SGD steps with the Broyden adjoint)
 
+For the CIFAR models (--models cifar10-alexnet-f) the images are Fashion-MNIST
+in the CIFAR-10 layout (scripts/fashion-mnist-as-cifar.py) and PyTorch runs
+IDEMulti.train_step of ide_torch_multi.py; --skip-reference leaves out fsnn's
+reference backend, which takes minutes per step there:
+  . ../shared/baseline/env.sh && /usr/bin/python3 bench/bench_training.py \
+      --models cifar10-alexnet-f --steps 4 --skip-reference
+
 Every run is the paper's full training step at batch 128: spectral refresh,
 dropout, the T-step simulation, the adjoint (Broyden, 30 iterations at most,
 the paper's stopping rule) and the optimiser. It prints images/s, the ratios
@@ -52,9 +59,21 @@ def peak_rss_mib(cmd):
     return out.stdout, float("nan")
 
 
-def fsnn_train(bin_dir, model, backend, steps, batch, work, threads, extra=()):
+def dataset_of(arch, work, images):
+    """(fsnn-train --dataset, --data-dir) for arch: Fashion-MNIST, or for the
+    CIFAR models Fashion-MNIST in the CIFAR-10 layout (scripts/fashion-mnist-as-cifar.py)."""
+    if not arch.startswith("cifar"):
+        return "fashion-mnist", FMNIST
+    out = os.path.join(work, "fmnist-as-cifar")
+    if not os.path.exists(out):
+        run([sys.executable, os.path.join(ROOT, "scripts", "fashion-mnist-as-cifar.py"), out,
+             "--train-limit", str(images), "--test-limit", "1"])
+    return "cifar10" if arch.startswith("cifar10-") else "cifar100", out
+
+
+def fsnn_train(bin_dir, model, backend, steps, batch, work, threads, extra=(), dataset=("fashion-mnist", FMNIST)):
     log = os.path.join(work, f"{backend}.jsonl")
-    cmd = [os.path.join(bin_dir, "fsnn-train"), model, "--dataset", "fashion-mnist", "--data-dir", FMNIST,
+    cmd = [os.path.join(bin_dir, "fsnn-train"), model, "--dataset", dataset[0], "--data-dir", dataset[1],
            "-o", os.path.join(work, f"{backend}-trained.fsnn"), "--backend", backend, "--batch", str(batch),
            "--train-limit", str(steps * batch), "--test-limit", "1", "--max-steps", str(steps),
            "--log", log, "--threads", str(threads)] + list(extra)
@@ -63,19 +82,31 @@ def fsnn_train(bin_dir, model, backend, steps, batch, work, threads, extra=()):
     return epochs[-1]["images_per_second"], rss
 
 
-def torch_training(arch, T, weights, steps, batch, threads):
-    """Images/s of ide_torch.train_step on the same weights, in a child process
-    (its own peak RSS)."""
+def torch_training(arch, T, weights, steps, batch, threads, data_dir):
+    """Images/s of ide_torch.train_step (the CIFAR models: IDEMulti.train_step,
+    ide_torch_multi.py) on the same weights and images, in a child process (its
+    own peak RSS)."""
     code = f"""
-import json, resource, sys, time, torch
+import json, resource, sys, time, numpy as np, torch
 sys.path.insert(0, {BASELINE!r}); sys.path.insert(0, {os.path.join(ROOT, 'bench')!r})
 torch.set_num_threads({threads})
 from ide_torch import load_fashion_mnist, make_optimizer, train_step
 from bench_inference import baseline_module
 m = baseline_module({arch!r}, {T}, {weights!r})
 m.dropout = 0.2
-m.enable_weight_cache(False)
-x, y = load_fashion_mnist("train")
+if hasattr(m, "enable_weight_cache"):
+    m.enable_weight_cache(False)
+if {arch.startswith("cifar")!r}:
+    # The CIFAR-layout records fsnn-train reads, normalised as it does.
+    raw = np.concatenate([np.fromfile(f"{data_dir}/data_batch_{{i}}.bin", dtype=np.uint8).reshape(-1, 3073)
+                          for i in range(1, 6)])
+    y = torch.from_numpy(raw[:, 0].astype(np.int64))
+    mean = np.array([0.4914, 0.4822, 0.4465], np.float32).reshape(1, 3, 1, 1)
+    std = np.array([0.2023, 0.1994, 0.2010], np.float32).reshape(1, 3, 1, 1)
+    x = torch.from_numpy((raw[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255 - mean) / std)
+    train_step = lambda model, opt, xb, yb: model.train_step(opt, xb, yb)
+else:
+    x, y = load_fashion_mnist("train")
 B = {batch}
 xb = [x[i * B:(i + 1) * B] for i in range({steps} + 2)]
 yb = [y[i * B:(i + 1) * B] for i in range({steps} + 2)]
@@ -88,7 +119,10 @@ for i in range({steps}):
 rate = {steps} * B / (time.perf_counter() - t0)
 print(json.dumps({{"rate": rate, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
-    out = run([sys.executable, "-c", code])
+    try:
+        out = run([sys.executable, "-c", code])
+    except subprocess.CalledProcessError as e:
+        sys.exit(f"the PyTorch run failed:\n{e.stderr}")
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return r["rate"], r["rss"]
 
@@ -104,6 +138,8 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--memory", default="", help="T values for the peak RSS of training each model, e.g. 5,30,100,300")
     p.add_argument("--skip-speed", action="store_true", help="only the --memory runs")
+    p.add_argument("--skip-reference", action="store_true",
+                   help="leave out fsnn's reference backend (minutes per step on the CIFAR models)")
     p.add_argument("--json", help="also write the results here")
     a = p.parse_args()
     bin_dir = os.path.join(a.build, "bin")
@@ -125,16 +161,19 @@ def main():
                 compiled = False
             rates = {"compiled": [], "reference": [], "pytorch": []}
             rss = {}
+            dataset = dataset_of(arch, work, (a.steps + 2) * a.batch)
             for _ in range(a.reps):  # interleaved, so that noise hits all alike
                 if compiled:
                     r, m = fsnn_train(bin_dir, model, "compiled", a.steps, a.batch, work, a.threads,
-                                      ["--library", library])
+                                      ["--library", library], dataset)
                     rates["compiled"].append(r)
                     rss["compiled"] = m
-                r, m = fsnn_train(bin_dir, model, "reference", max(4, a.steps // 3), a.batch, work, a.threads)
-                rates["reference"].append(r)
-                rss["reference"] = m
-                r, m = torch_training(arch, a.T, weights, a.steps, a.batch, a.threads)
+                if not a.skip_reference:
+                    r, m = fsnn_train(bin_dir, model, "reference", max(4, a.steps // 3), a.batch, work, a.threads,
+                                      dataset=dataset)
+                    rates["reference"].append(r)
+                    rss["reference"] = m
+                r, m = torch_training(arch, a.T, weights, a.steps, a.batch, a.threads, dataset[1])
                 rates["pytorch"].append(r)
                 rss["pytorch"] = m
             med = {k: statistics.median(v) for k, v in rates.items() if v}
@@ -159,9 +198,10 @@ def main():
           f"{'RSS comp':>10s}{'RSS ref':>9s}{'RSS pt':>8s}  (images/s, MiB)")
     for arch, r in results["models"].items():
         i, q, s = r["images_per_s"], r["ratios_to_pytorch"], r["peak_rss_mib"]
-        print(f"{arch:14s}{i.get('compiled', float('nan')):10.0f}{i['reference']:11.0f}{i['pytorch']:10.0f}"
-              f"{q.get('compiled', float('nan')):9.2f}{q['reference']:8.2f}"
-              f"{s.get('compiled', float('nan')):10.0f}{s['reference']:9.0f}{s['pytorch']:8.0f}")
+        nan = float("nan")
+        print(f"{arch:14s}{i.get('compiled', nan):10.1f}{i.get('reference', nan):11.1f}{i['pytorch']:10.1f}"
+              f"{q.get('compiled', nan):9.2f}{q.get('reference', nan):8.2f}"
+              f"{s.get('compiled', nan):10.0f}{s.get('reference', nan):9.0f}{s['pytorch']:8.0f}")
     for arch, by_t in results["memory"].items():
         print(f"{arch}: peak RSS of training (MiB, batch {a.batch}) against T:")
         for T, m in by_t.items():

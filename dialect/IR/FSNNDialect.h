@@ -31,6 +31,11 @@ namespace mlir::fsnn {
 /// The shortest decimal that parses back to exactly `value`, with a decimal
 /// point or an exponent (2.0, 0.95, 1e-05). Used by printers and diagnostics.
 std::string formatShortestDouble(double value);
+
+/// Marks the op whose result is the input current of the equilibrium map when
+/// the simulation takes spike frames (the training import's map of the
+/// time-averaged input, docs/method.md §2.4); fsnn-generate-backward reads it.
+constexpr llvm::StringLiteral kEquilibriumCurrent = "fsnn.equilibrium_current";
 } // namespace mlir::fsnn
 
 #include "dialect/IR/FSNNInterfaces.h.inc"

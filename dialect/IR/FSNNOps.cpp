@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -369,6 +370,29 @@ LogicalResult DropoutMaskOp::verify() {
 //===----------------------------------------------------------------------===//
 // FlattenOp and AvgPool2DOp
 //===----------------------------------------------------------------------===//
+
+LogicalResult AverageFramesOp::verify() {
+  RankedTensorType input = tensorType(getInput());
+  RankedTensorType result = getType();
+  if (input.getRank() < 3)
+    return emitOpError() << "input must have rank >= 3 (batch x T x ...), got "
+                         << input;
+  double leak = getLeak().convertToDouble();
+  if (!(leak > 0.0 && leak <= 1.0))
+    return emitOpError() << "leak must be in (0, 1], got " << leak;
+  if (failed(checkElementTypes(getOperation(),
+                               {{"input", input}, {"result", result}})))
+    return failure();
+  SmallVector<int64_t> expected = {input.getDimSize(0)};
+  llvm::append_range(expected, input.getShape().drop_front(2));
+  if (failed(verifyCompatibleShape(result.getShape(), expected)))
+    return emitOpError() << "result must be the input without its time "
+                            "dimension ("
+                         << RankedTensorType::get(expected,
+                                                  input.getElementType())
+                         << "), got " << result;
+  return success();
+}
 
 LogicalResult FlattenOp::verify() {
   RankedTensorType input = tensorType(getInput());

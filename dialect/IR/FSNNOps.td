@@ -232,6 +232,30 @@ def FSNN_FlattenOp : FSNN_Op<"flatten", [Pure]> {
   let hasVerifier = 1;
 }
 
+def FSNN_AverageFramesOp : FSNN_Op<"average_frames", [Pure]> {
+  let summary = "the (λ-weighted) time average of spike frames";
+  let description = [{
+    `input` is `batch x T x ...` (spike frames, batch first); the result,
+    `batch x ...`, is `Σ_t λ^(T-1-t) input[:, t] / Σ_t λ^(T-1-t)`: the input
+    x* of the equilibrium map for spike-frame input (docs/method.md §2.4;
+    the plain mean for IF, λ = 1, and the λ-weighted mean of §1.4 for LIF).
+    Training uses it for the input layer's batch statistics (§1.7). The terms
+    are summed from t = T - 1 down to 0, with each weight the previous one
+    times λ in the element type, as the reference executor sums them.
+
+    Example:
+    ```mlir
+    %avg = fsnn.average_frames %frames leak 0.95
+        : tensor<128x30x2x34x34xf32> -> tensor<128x2x34x34xf32>
+    ```
+  }];
+  let arguments = (ins FSNN_FloatTensor:$input, F64Attr:$leak);
+  let results = (outs FSNN_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `leak` $leak attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def FSNN_AvgPool2DOp : FSNN_Op<"avg_pool2d", [Pure]> {
   let summary = "2-D average pooling without padding";
   let description = [{

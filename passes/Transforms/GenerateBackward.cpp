@@ -272,10 +272,6 @@ DenseSet<Value> activeValues(ArrayRef<Operation *> ops, ValueRange seeds) {
 /// Layer 1's map must be the identity: the training import computes the
 /// input current before the simulation.
 LogicalResult checkSupported(FeedbackOp feedback) {
-  if (feedback.getInputKind() != InputKind::Static)
-    return feedback.emitOpError()
-           << "takes spike frames; fsnn-generate-backward differentiates "
-              "static input";
   // IF and LIF neurons share the equilibrium map (docs/method.md §2.2: the
   // λ-weighted LIF rate satisfies it approximately, and the method
   // differentiates it as the IF rate); reset to zero has none.
@@ -284,6 +280,8 @@ LogicalResult checkSupported(FeedbackOp feedback) {
            << "resets to zero; the implicit backward needs the equilibrium "
               "map a = clamp((W a + F x) / V_th), which only reset by "
               "subtraction gives (docs/method.md §2)";
+  if (feedback.getInputKind() == InputKind::SpikeFrames)
+    return success();
   Block &layer = feedback.getLayers()[0].front();
   auto yield = cast<YieldOp>(layer.getTerminator());
   if (!llvm::hasSingleElement(layer) ||
@@ -341,26 +339,26 @@ Value cloneMap(OpBuilder &b, Region &region, Value input,
   return mapping.lookup(cast<YieldOp>(block.getTerminator()).getValues()[0]);
 }
 
-/// One application of the equilibrium map of `feedback` to the last layer's
-/// rate `rate` (docs/method.md §2.3), appended to `ops`; the last op yields
-/// the result.
-Value applyEquilibriumMap(OpBuilder &b, FeedbackOp feedback, Value rate,
-                          BatchStatistics *statistics,
+/// One application of the equilibrium map of `feedback` with layer 1's input
+/// current `current` to the last layer's rate `rate` (docs/method.md §2.3),
+/// appended to `ops`; the last op yields the result.
+Value applyEquilibriumMap(OpBuilder &b, FeedbackOp feedback, Value current,
+                          Value rate, BatchStatistics *statistics,
                           SmallVector<Operation *> &ops) {
   Location loc = feedback.getLoc();
   double vth = feedback.getNeuron().getThresholdValue();
   Value feedbackCurrent =
       cloneMap(b, feedback.getFeedback(), rate, statistics, ops);
-  auto z = arith::AddFOp::create(b, loc, feedbackCurrent, feedback.getInput());
+  auto z = arith::AddFOp::create(b, loc, feedbackCurrent, current);
   ops.push_back(z);
   Operation *layerRate =
       ClampRateOp::create(b, loc, z.getType(), z, b.getF64FloatAttr(vth));
   ops.push_back(layerRate);
   for (unsigned l = 1; l < feedback.getNumLayers(); ++l) {
-    Value current = cloneMap(b, feedback.getLayers()[l],
-                             layerRate->getResult(0), statistics, ops);
-    layerRate = ClampRateOp::create(b, loc, current.getType(), current,
-                                    b.getF64FloatAttr(vth));
+    Value layerCurrent = cloneMap(b, feedback.getLayers()[l],
+                                  layerRate->getResult(0), statistics, ops);
+    layerRate = ClampRateOp::create(b, loc, layerCurrent.getType(),
+                                    layerCurrent, b.getF64FloatAttr(vth));
     ops.push_back(layerRate);
   }
   return layerRate->getResult(0);
@@ -398,6 +396,22 @@ LogicalResult generateBackward(func::FuncOp function) {
               "fsnn.feedback and one fsnn.softmax_cross_entropy";
   if (failed(checkSupported(feedback)))
     return failure();
+  // Layer 1's current at x*: the simulation's input (static input, computed
+  // before it), or for spike frames the marked map of the averaged input.
+  Value current = feedback.getInput();
+  if (feedback.getInputKind() == InputKind::SpikeFrames) {
+    current = Value();
+    for (Operation &op : body)
+      if (op.hasAttr(kEquilibriumCurrent) && op.getNumResults() == 1)
+        current = op.getResult(0);
+    if (!current || current.getType() != feedback.getRates()[0].getType())
+      return feedback.emitOpError()
+             << "takes spike frames, and no op of layer 1's shape is marked "
+                "as the current of the time-averaged input ("
+             << kEquilibriumCurrent
+             << "); import the model for training (fsnn-translate --import "
+                "--training), which computes it";
+  }
 
   SmallVector<Value> trainable;
   for (BlockArgument arg : function.getArguments())
@@ -441,14 +455,14 @@ LogicalResult generateBackward(func::FuncOp function) {
   unsigned numLayers = feedback.getNumLayers();
   BatchStatistics paramStatistics;
   SmallVector<Operation *> paramOps;
-  Value paramMap =
-      applyEquilibriumMap(b, feedback, rate, &paramStatistics, paramOps);
+  Value paramMap = applyEquilibriumMap(b, feedback, current, rate,
+                                       &paramStatistics, paramOps);
   SmallVector<Operation *> jacobianOps;
   Value jacobianPoint = rate;
   if (numLayers == 1)
     jacobianOps = paramOps;
   else
-    applyEquilibriumMap(b, feedback, paramMap, nullptr, jacobianOps);
+    applyEquilibriumMap(b, feedback, current, paramMap, nullptr, jacobianOps);
   if (numLayers > 1)
     jacobianPoint = paramMap;
   Value jacobianMap = jacobianOps.back()->getResult(0);

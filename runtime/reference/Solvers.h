@@ -37,7 +37,18 @@ struct SolverSettings {
   double protectFactor = 1e6;
 };
 
-bool parseSolverKind(const std::string &name, SolverKind &kind);
+/// The solver a model names (`solver` of its SpikingFeedback node).
+inline bool parseSolverKind(const std::string &name, SolverKind &kind) {
+  if (name == "broyden")
+    kind = SolverKind::Broyden;
+  else if (name == "fixed_point")
+    kind = SolverKind::FixedPoint;
+  else if (name == "anderson")
+    kind = SolverKind::Anderson;
+  else
+    return false;
+  return true;
+}
 
 struct SolveReport {
   int iterations = 0;

@@ -102,3 +102,21 @@ func.func @running_statistics_not_arguments(%x: tensor<2x3xf32>, %labels: tensor
   %loss, %g = fsnn.softmax_cross_entropy %r#1, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
   return %loss : tensor<f32>
 }
+
+// -----
+
+func.func @frames_without_current(%x: tensor<2x3x4xf32>, %labels: tensor<2xi64>, %f: tensor<3x4xf32> {fsnn.trainable}, %w: tensor<3x3xf32>) -> tensor<f32> {
+  // expected-error @+1 {{'fsnn.feedback' op takes spike frames, and no op of layer 1's shape is marked as the current of the time-averaged input (fsnn.equilibrium_current); import the model for training (fsnn-translate --import --training), which computes it}}
+  %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input spike_frames : tensor<2x3x4xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
+    feedback {
+    ^bb0(%s: tensor<2x3xf32>):
+      %fb = fsnn.linear %s, %w : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+      fsnn.yield %fb : tensor<2x3xf32>
+    } layers {
+    ^bb0(%in: tensor<2x4xf32>):
+      %i = fsnn.linear %in, %f : tensor<2x4xf32>, tensor<3x4xf32> -> tensor<2x3xf32>
+      fsnn.yield %i : tensor<2x3xf32>
+    }
+  %loss, %g = fsnn.softmax_cross_entropy %r, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
+  return %loss : tensor<f32>
+}

@@ -15,6 +15,12 @@ using namespace mlir::fsnn;
 namespace fm = ::fsnn::model;
 
 namespace {
+/// The ε of the input map's batch norm on spike frames in training: std =
+/// sqrt(unbiased variance + 1e-8) (docs/method.md §1.7).
+constexpr double kFrameStatisticsEpsilon = 1e-8;
+} // namespace
+
+namespace {
 
 class Importer {
 public:
@@ -98,6 +104,12 @@ private:
   /// layers 2..N during the simulation), and its statistics could not leave
   /// the region anyway.
   int regionDepth = 0;
+  /// Dropout masks by node name.
+  llvm::StringMap<Value> masksByNode;
+  /// Spike frames in training: the input map's batch norms normalise every
+  /// frame with the batch's statistics of the map of the time-averaged input
+  /// (mean, unbiased variance), by node name.
+  llvm::StringMap<std::pair<Value, Value>> frameStatistics;
 };
 
 OwningOpRef<ModuleOp> Importer::run() {
@@ -342,6 +354,42 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
     for (int l = 1; l < numLayers; ++l)
       if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
         return failure();
+  } else if (options.training) {
+    // Spike frames (docs/method.md §1.7, §2.4): the map of the (λ-weighted)
+    // time-averaged input x*, on the batch's statistics, is the current of
+    // the equilibrium map that the backward differentiates (marked for it);
+    // its statistics, with std = sqrt(unbiased variance + 1e-8), normalise
+    // every frame in the simulation.
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(op);
+    const fm::GraphProto &map = layerMaps.Get(0);
+    RankedTensorType framesType =
+        cast<RankedTensorType>(op.getInput().getType());
+    SmallVector<int64_t> averageShape = {framesType.getDimSize(0)};
+    llvm::append_range(averageShape, framesType.getShape().drop_front(2));
+    Value average = AverageFramesOp::create(
+        builder, loc, RankedTensorType::get(averageShape, elementType),
+        op.getInput(),
+        builder.getF64FloatAttr(lif ? floatAttr("leak", 1.0) : 1.0));
+    size_t statisticsBefore = trainingResults.size();
+    scopes.emplace_back();
+    scopes.back()[map.inputs(0).name()] = average;
+    for (const fm::NodeProto &inner : map.nodes())
+      if (failed(importNode(inner)))
+        return failure();
+    Value current = lookup(map.outputs(0).name());
+    scopes.pop_back();
+    current.getDefiningOp()->setAttr(kEquilibriumCurrent,
+                                     builder.getUnitAttr());
+    for (const fm::NodeProto &inner : map.nodes())
+      if (inner.op_type() == "BatchNorm")
+        for (size_t i = statisticsBefore; i + 1 < trainingResults.size(); ++i)
+          if (trainingResults[i].first == "batch_mean:" + inner.inputs(3))
+            frameStatistics[inner.name()] = {trainingResults[i].second,
+                                             trainingResults[i + 1].second};
+    for (int l = 0; l < numLayers; ++l)
+      if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
+        return failure();
   } else {
     for (int l = 0; l < numLayers; ++l)
       if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
@@ -409,6 +457,13 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
     trainingResults.push_back(
         {"batch_variance:" + node.inputs(4), bn.getBatchVariance()});
     result = bn.getResult();
+  } else if (op == "BatchNorm" && frameStatistics.count(node.name())) {
+    auto [mean, variance] = frameStatistics.lookup(node.name());
+    Value input = lookup(node.inputs(0));
+    result = BatchNormOp::create(
+        builder, loc, input.getType(), input, lookup(node.inputs(1)),
+        lookup(node.inputs(2)), mean, variance,
+        builder.getF64FloatAttr(kFrameStatisticsEpsilon));
   } else if (op == "BatchNorm") {
     const fm::AttributeProto *epsilon = attribute(node, "epsilon");
     Value input = lookup(node.inputs(0));
@@ -424,10 +479,14 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
     else
       maskBuilder.setInsertionPoint(builder.getInsertionBlock(),
                                     builder.getInsertionPoint());
-    Value mask = DropoutMaskOp::create(
-        maskBuilder, loc, input.getType(), dropoutSeed,
-        maskBuilder.getF64FloatAttr(attribute(node, "rate")->f()),
-        maskBuilder.getI64IntegerAttr(dropoutStream++));
+    // A map imported twice (spike frames in training: the equilibrium's
+    // current and the simulation's) draws its masks once.
+    Value &mask = masksByNode[node.name()];
+    if (!mask)
+      mask = DropoutMaskOp::create(
+          maskBuilder, loc, input.getType(), dropoutSeed,
+          maskBuilder.getF64FloatAttr(attribute(node, "rate")->f()),
+          maskBuilder.getI64IntegerAttr(dropoutStream++));
     result = DropoutOp::create(builder, loc, input.getType(), input, mask);
   } else if (op == "Flatten") {
     result = FlattenOp::create(builder, loc, activationTypeOf(node.outputs(0)),

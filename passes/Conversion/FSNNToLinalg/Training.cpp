@@ -85,6 +85,56 @@ Value elementwise(Lowering &l, RankedTensorType type, ValueRange inputs,
                    SmallVector<IteratorType>(rank, kPar), body);
 }
 
+/// Σ_t λ^(T-1-t) x[:, t] / Σ_t λ^(T-1-t), summed from the last frame back
+/// with each weight the previous one times λ, as the reference executor
+/// sums (the normaliser is that sum of weights, in the element type).
+Value lowerAverageFrames(Lowering &l, AverageFramesOp op) {
+  RankedTensorType type = op.getType(), inType = l.typeOf(op.getInput());
+  Type element = type.getElementType();
+  unsigned rank = type.getRank();
+  int64_t steps = inType.getDimSize(1);
+  double leak = op.getLeak().convertToDouble();
+  auto normaliser = [&](auto zero) {
+    using F = decltype(zero);
+    F norm = 0, weight = 1;
+    for (int64_t t = 0; t < steps; ++t) {
+      norm += weight;
+      weight *= F(leak);
+    }
+    return double(norm);
+  };
+  double norm = element.isF64() ? normaliser(0.0) : normaliser(0.0f);
+  Value input = op.getInput();
+  return l.generic(
+      type, ValueRange{}, l.empty(type), {l.identity(rank)},
+      SmallVector<IteratorType>(rank, kPar),
+      [&](OpBuilder &b, Location loc, ValueRange) {
+        SmallVector<Value> at;
+        for (unsigned d = 0; d < rank; ++d)
+          at.push_back(linalg::IndexOp::create(b, loc, d));
+        auto loop = scf::ForOp::create(
+            b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, steps),
+            indexConstant(b, loc, 1),
+            ValueRange{floatConstant(b, loc, element, 0.0),
+                       floatConstant(b, loc, element, 1.0)},
+            [&](OpBuilder &fb, Location fl, Value t, ValueRange carried) {
+              Value frame = arith::SubIOp::create(
+                  fb, fl, indexConstant(fb, fl, steps - 1), t);
+              SmallVector<Value> index = {at[0], frame};
+              index.append(at.begin() + 1, at.end());
+              Value x = tensor::ExtractOp::create(fb, fl, input, index);
+              Value sum = arith::AddFOp::create(
+                  fb, fl, carried[0],
+                  arith::MulFOp::create(fb, fl, carried[1], x));
+              Value weight = arith::MulFOp::create(
+                  fb, fl, carried[1], floatConstant(fb, fl, element, leak));
+              scf::YieldOp::create(fb, fl, ValueRange{sum, weight});
+            });
+        return (Value)arith::DivFOp::create(
+            b, loc, loop.getResult(0), floatConstant(b, loc, element, norm));
+      });
+}
+
 /// x / max(|x|, 1e-12) for a vector, as the reference normalises.
 Value normalise(Lowering &l, Value x) {
   RankedTensorType type = l.typeOf(x);
@@ -452,6 +502,7 @@ void mlir::fsnn::lowering::populateTrainingPatterns(
     RewritePatternSet &patterns, const LoweringOptions &options) {
   addLowering<DropoutMaskOp>(patterns, options, single(lowerDropoutMask));
   addLowering<DropoutOp>(patterns, options, single(lowerDropout));
+  addLowering<AverageFramesOp>(patterns, options, single(lowerAverageFrames));
   addLowering<SpectralPowerIterationOp>(patterns, options,
                                         several(lowerPowerIteration));
   addLowering<BatchNormTrainOp>(patterns, options,

@@ -76,3 +76,10 @@ func.func @clamp_rate(%z: tensor<4x400xf64>) -> tensor<4x400xf64> {
   %a = fsnn.clamp_rate %z {threshold = 2.0} : tensor<4x400xf64>
   return %a : tensor<4x400xf64>
 }
+
+// CHECK-LABEL: func.func @average_frames
+func.func @average_frames(%frames: tensor<4x30x2x34x34xf32>) -> tensor<4x2x34x34xf32> {
+  // CHECK: fsnn.average_frames %{{.*}} leak 5.000000e-01 : tensor<4x30x2x34x34xf32> -> tensor<4x2x34x34xf32>
+  %a = fsnn.average_frames %frames leak 0.5 : tensor<4x30x2x34x34xf32> -> tensor<4x2x34x34xf32>
+  return %a : tensor<4x2x34x34xf32>
+}

@@ -165,15 +165,18 @@ template <typename T> void checkTrainingStep(const StepCase &c) {
   std::normal_distribution<double> normal(0.0, 1.0);
   int64_t inputSize = arguments[0].size() / batch;
   Matrix<T> input(batch, inputSize);
+  // Spike frames (batch x T x C x H x W) get 0/1 spikes, images normal
+  // values.
+  bool frames = arguments[0].shape.size() == 5;
   for (int64_t i = 0; i < input.size(); ++i)
-    input.data()[i] = T(normal(random));
+    input.data()[i] = frames ? T(random() % 10 < 3) : T(normal(random));
   for (int64_t b = 0; b < batch; ++b)
     labels[b] = int64_t(random() % 10);
   std::map<std::string, std::vector<double>> initial;
   for (const fm::TensorProto &t : model.graph().initializers())
     initial[t.name()] = fm::tensorValues(t);
   for (Buffer<T> &a : arguments)
-    if (a.name == "images")
+    if (&a == &arguments[0]) // the images or frames
       a.data.assign(input.data(), input.data() + input.size());
     else
       a.data.assign(initial.at(a.name).begin(), initial.at(a.name).end());
@@ -219,9 +222,9 @@ template <typename T> void checkTrainingStep(const StepCase &c) {
   reference.refreshSpectral();
   GradientOptions gradientOptions;
   gradientOptions.run.dropoutSeed = uint64_t(seed);
-  if (c.solver == "anderson") {
+  if (c.solver != "broyden") {
     gradientOptions.adjoint = SolverSettings();
-    gradientOptions.adjoint.kind = SolverKind::Anderson;
+    ASSERT_TRUE(parseSolverKind(c.solver, gradientOptions.adjoint.kind));
     gradientOptions.adjoint.maxIterations =
         c.solverIterations > 0 ? int(c.solverIterations) : 30;
   }
@@ -393,9 +396,43 @@ TEST(CompiledGradient, AlexNetFFloat32MatchesTheReference) {
   checkTrainingStep<float>(c);
 }
 
+TEST(CompiledGradient, AlexNetFLIFFloat64MatchesTheReference) {
+  StepCase c{"cifar10-alexnet-f", 4, 1e-6, 0.2, 8, false, "lif"};
+  c.channelDivisor = 16;
+  checkTrainingStep<double>(c);
+}
+
+TEST(CompiledGradient, CIFARNetFFloat32MatchesTheReference) {
+  StepCase c{"cifar10-cifarnet-f", 4, 1e-3, 0.2, 8};
+  c.channelDivisor = 32;
+  checkTrainingStep<float>(c);
+}
+
 TEST(CompiledGradient, CIFARNetFLIFFloat64MatchesTheReference) {
   StepCase c{"cifar100-cifarnet-f", 4, 1e-6, 0.2, 8, false, "lif"};
   c.channelDivisor = 32;
+  checkTrainingStep<double>(c);
+}
+
+// The paper's N-MNIST model: spike frames, the equilibrium's input the
+// time-averaged frames, the simulation's input BN on the statistics of the
+// averaged input's map with std = sqrt(unbiased var + 1e-8) (docs/method.md
+// §1.7), and the fixed-point adjoint of the paper's code (§3.4).
+TEST(CompiledGradient, SpikeFramesFloat64MatchesTheReference) {
+  StepCase c{"nmnist-64c5", 4, 1e-6, 0.2, 6, false, "if", "fixed_point"};
+  c.channelDivisor = 8;
+  checkTrainingStep<double>(c);
+}
+
+TEST(CompiledGradient, SpikeFramesLIFFloat32MatchesTheReference) {
+  StepCase c{"nmnist-64c5", 4, 1e-3, 0.2, 6, false, "lif", "fixed_point"};
+  c.channelDivisor = 8;
+  checkTrainingStep<float>(c);
+}
+
+TEST(CompiledGradient, SpikeFramesFloat64OnGPUKernelsMatchesTheReference) {
+  StepCase c{"nmnist-64c5", 4, 1e-6, 0.2, 6, true, "if", "fixed_point"};
+  c.channelDivisor = 8;
   checkTrainingStep<double>(c);
 }
 
@@ -403,6 +440,22 @@ TEST(CompiledGradient, AlexNetFFloat64OnGPUKernelsMatchesTheReference) {
   StepCase c{"cifar10-alexnet-f", 4, 1e-6, 0.2, 8, true};
   c.channelDivisor = 16;
   checkTrainingStep<double>(c);
+}
+
+TEST(CompiledGradient, AlexNetFFloat32OnGPUKernelsMatchesTheReference) {
+  StepCase c{"cifar10-alexnet-f", 4, 1e-3, 0.2, 8, true};
+  c.channelDivisor = 16;
+  checkTrainingStep<float>(c);
+}
+
+TEST(CompiledGradient, CIFARNetFLIFFloat64OnGPUKernelsMatchesTheReference) {
+  StepCase c{"cifar100-cifarnet-f", 4, 1e-6, 0.2, 8, true, "lif"};
+  c.channelDivisor = 32;
+  checkTrainingStep<double>(c);
+}
+
+TEST(CompiledGradient, ConvModelFloat32OnGPUKernelsMatchesTheReference) {
+  checkTrainingStep<float>({"mnist-64c5", 4, 1e-3, 0.2, 8, true});
 }
 
 } // namespace
