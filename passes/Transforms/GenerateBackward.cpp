@@ -459,12 +459,12 @@ LogicalResult generateBackward(func::FuncOp function) {
                                        &paramStatistics, paramOps);
   SmallVector<Operation *> jacobianOps;
   Value jacobianPoint = rate;
-  if (numLayers == 1)
+  if (numLayers == 1) {
     jacobianOps = paramOps;
-  else
-    applyEquilibriumMap(b, feedback, current, paramMap, nullptr, jacobianOps);
-  if (numLayers > 1)
+  } else {
     jacobianPoint = paramMap;
+    applyEquilibriumMap(b, feedback, current, paramMap, nullptr, jacobianOps);
+  }
   Value jacobianMap = jacobianOps.back()->getResult(0);
 
   // The adjoint: β = J_fᵀβ + ∂L/∂a, with J_fᵀ v the reverse sweep of the

@@ -58,10 +58,10 @@ Status applyProtocol(TrainingRequest &request) {
     return s;
   options.optimizer.kind =
       request.optimizer == "adam" ? OptimizerKind::Adam : OptimizerKind::SGD;
-  request.backendOptions.solver =
-      request.solver == "broyden"    ? reference::SolverKind::Broyden
-      : request.solver == "anderson" ? reference::SolverKind::Anderson
-                                     : reference::SolverKind::FixedPoint;
+  if (!reference::parseSolverKind(request.solver,
+                                  request.backendOptions.solver))
+    return Status::error("unknown adjoint solver '" + request.solver +
+                         "'; expected broyden, fixed_point or anderson");
   options.outputPath = request.outputPath;
   options.logPath = request.logPath;
   options.checkpointPath = request.checkpointPath.empty()

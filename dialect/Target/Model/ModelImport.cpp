@@ -15,12 +15,10 @@ using namespace mlir::fsnn;
 namespace fm = ::fsnn::model;
 
 namespace {
+
 /// The ε of the input map's batch norm on spike frames in training: std =
 /// sqrt(unbiased variance + 1e-8) (docs/method.md §1.7).
 constexpr double kFrameStatisticsEpsilon = 1e-8;
-} // namespace
-
-namespace {
 
 class Importer {
 public:
@@ -106,10 +104,11 @@ private:
   int regionDepth = 0;
   /// Dropout masks by node name.
   llvm::StringMap<Value> masksByNode;
-  /// Spike frames in training: the input map's batch norms normalise every
-  /// frame with the batch's statistics of the map of the time-averaged input
-  /// (mean, unbiased variance), by node name.
-  llvm::StringMap<std::pair<Value, Value>> frameStatistics;
+  /// The statistics (mean, unbiased variance) of each batch norm imported on
+  /// the batch's statistics, by node name. With spike frames in training the
+  /// input map is imported again inside the simulation, whose batch norms
+  /// normalise every frame with them (those of the time-averaged input).
+  llvm::StringMap<std::pair<Value, Value>> batchStatistics;
 };
 
 OwningOpRef<ModuleOp> Importer::run() {
@@ -329,6 +328,8 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
 
   Operation *savedMaskPoint = maskInsertionPoint;
   maskInsertionPoint = op;
+  // The layer maps imported into the op's regions from this one on.
+  int firstRegionMap = 0;
   if (options.training && inputKind == InputKind::Static) {
     // The current F(x) is the same at every step: computed before the
     // simulation, it is also the current of the equilibrium map that the
@@ -351,9 +352,7 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
     Value current = lookup(map.outputs(0).name());
     scopes.pop_back();
     op->setOperand(0, current);
-    for (int l = 1; l < numLayers; ++l)
-      if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
-        return failure();
+    firstRegionMap = 1;
   } else if (options.training) {
     // Spike frames (docs/method.md §1.7, §2.4): the map of the (λ-weighted)
     // time-averaged input x*, on the batch's statistics, is the current of
@@ -371,7 +370,6 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
         builder, loc, RankedTensorType::get(averageShape, elementType),
         op.getInput(),
         builder.getF64FloatAttr(lif ? floatAttr("leak", 1.0) : 1.0));
-    size_t statisticsBefore = trainingResults.size();
     scopes.emplace_back();
     scopes.back()[map.inputs(0).name()] = average;
     for (const fm::NodeProto &inner : map.nodes())
@@ -381,20 +379,10 @@ LogicalResult Importer::importFeedback(const fm::NodeProto &node) {
     scopes.pop_back();
     current.getDefiningOp()->setAttr(kEquilibriumCurrent,
                                      builder.getUnitAttr());
-    for (const fm::NodeProto &inner : map.nodes())
-      if (inner.op_type() == "BatchNorm")
-        for (size_t i = statisticsBefore; i + 1 < trainingResults.size(); ++i)
-          if (trainingResults[i].first == "batch_mean:" + inner.inputs(3))
-            frameStatistics[inner.name()] = {trainingResults[i].second,
-                                             trainingResults[i + 1].second};
-    for (int l = 0; l < numLayers; ++l)
-      if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
-        return failure();
-  } else {
-    for (int l = 0; l < numLayers; ++l)
-      if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
-        return failure();
   }
+  for (int l = firstRegionMap; l < numLayers; ++l)
+    if (failed(importMap(layerMaps.Get(l), op.getLayers()[l])))
+      return failure();
   if (failed(importMap(feedbackMap, op.getFeedback())))
     return failure();
   maskInsertionPoint = savedMaskPoint;
@@ -452,13 +440,14 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
         builder, loc, input.getType(), gamma.getType(), gamma.getType(), input,
         gamma, lookup(node.inputs(2)),
         builder.getF64FloatAttr(epsilon ? epsilon->f() : 1e-5));
+    batchStatistics[node.name()] = {bn.getBatchMean(), bn.getBatchVariance()};
     trainingResults.push_back(
         {"batch_mean:" + node.inputs(3), bn.getBatchMean()});
     trainingResults.push_back(
         {"batch_variance:" + node.inputs(4), bn.getBatchVariance()});
     result = bn.getResult();
-  } else if (op == "BatchNorm" && frameStatistics.count(node.name())) {
-    auto [mean, variance] = frameStatistics.lookup(node.name());
+  } else if (op == "BatchNorm" && batchStatistics.count(node.name())) {
+    auto [mean, variance] = batchStatistics.lookup(node.name());
     Value input = lookup(node.inputs(0));
     result = BatchNormOp::create(
         builder, loc, input.getType(), input, lookup(node.inputs(1)),
