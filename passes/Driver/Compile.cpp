@@ -92,6 +92,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::fsnn::importForCompilation(
   ImportOptions importOptions;
   importOptions.batch = options.batch;
   importOptions.training = options.training;
+  importOptions.shardStatistics = options.sharded;
   OwningOpRef<ModuleOp> module =
       importModel(model, info, &context.getContext(), importOptions);
   if (!module)

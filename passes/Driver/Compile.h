@@ -60,6 +60,10 @@ struct CompileOptions {
   /// buildCPUTrainingPipeline) instead of inference. The library's
   /// descriptor says `kind training`; it runs one compiled batch per call.
   bool training = false;
+  /// With `training`: the step of one shard of a larger batch, on batch
+  /// statistics the trainer passes in (ImportOptions::shardStatistics), for
+  /// data-parallel training and batches larger than the compiled one.
+  bool sharded = false;
   /// The host CPU the code is tuned for: "host" (the compiling machine's
   /// CPU and features) or an LLVM CPU name (x86-64-v3, znver4, ...) for a
   /// library that runs on other machines.

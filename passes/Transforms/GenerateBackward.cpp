@@ -173,22 +173,44 @@ LogicalResult reverse(OpBuilder &b, ArrayRef<Operation *> ops,
     } else if (auto bn = dyn_cast<BatchNormOp>(op)) {
       // On given statistics batch norm is the affine map
       // x -> (x - mean) γ / sqrt(var + ε) + β; its transpose scales by the
-      // same factor: batch norm of the cotangent with mean and β zero.
-      if (llvm::any_of(ValueRange{bn.getGamma(), bn.getBeta(), bn.getMean(),
-                                  bn.getVariance()},
-                       wants))
+      // same factor: batch norm of the cotangent with mean and β zero. γ and
+      // β (a sharded step's input map, on the whole batch's statistics) take
+      // the per-channel sums of the cotangent times x̂, and of the cotangent.
+      if (wants(bn.getMean()) || wants(bn.getVariance()))
         return op->emitOpError()
-               << "has trainable parameters on running statistics; "
-                  "fsnn-generate-backward differentiates batch norm on "
-                  "running statistics only in its input";
-      if (wants(bn.getInput())) {
-        Value zero = zeros(b, loc, tensorTypeOf(bn.getMean()));
+               << "has trainable statistics; fsnn-generate-backward "
+                  "differentiates batch norm on given statistics in its "
+                  "input, γ and β";
+      Value g = cot.lookup(bn.getResult());
+      RankedTensorType channelType = tensorTypeOf(bn.getMean());
+      Value zero = zeros(b, loc, channelType);
+      if (wants(bn.getInput()))
         cot.add(loc, bn.getInput(),
-                BatchNormOp::create(b, loc, bn.getType(),
-                                    cot.lookup(bn.getResult()), bn.getGamma(),
+                BatchNormOp::create(b, loc, bn.getType(), g, bn.getGamma(),
                                     zero, zero, bn.getVariance(),
                                     bn.getEpsilonAttr()));
+      SmallVector<int64_t> allButChannel = {0};
+      for (int64_t d = 2; d < tensorTypeOf(bn.getInput()).getRank(); ++d)
+        allButChannel.push_back(d);
+      if (wants(bn.getGamma())) {
+        Value one = arith::ConstantOp::create(
+            b, loc, channelType.getElementType(),
+            b.getFloatAttr(channelType.getElementType(), 1.0));
+        Value ones = linalg::FillOp::create(b, loc, ValueRange{one},
+                                            ValueRange{tensor::EmptyOp::create(
+                                                b, loc, channelType.getShape(),
+                                                channelType.getElementType())})
+                         .getResult(0);
+        Value normalised = BatchNormOp::create(
+            b, loc, bn.getType(), bn.getInput(), ones, zero, bn.getMean(),
+            bn.getVariance(), bn.getEpsilonAttr());
+        cot.add(loc, bn.getGamma(),
+                sumOver(b, loc, arith::MulFOp::create(b, loc, g, normalised),
+                        channelType, allButChannel));
       }
+      if (wants(bn.getBeta()))
+        cot.add(loc, bn.getBeta(),
+                sumOver(b, loc, g, channelType, allButChannel));
     } else if (auto dropout = dyn_cast<DropoutOp>(op)) {
       if (wants(dropout.getInput()))
         cot.add(loc, dropout.getInput(),

@@ -6,6 +6,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace fsnn::bind {
@@ -45,7 +46,13 @@ public:
   Status checkParameters() {
     for (int32_t p = 0; p < fsnn_model_num_parameters(library); ++p) {
       fsnn_tensor_info param = fsnn_model_parameter(library, p);
-      const fm::TensorProto *tensor = initializer(param.name);
+      // A sharded training step takes the batch statistics of a batch norm
+      // as parameters named after its running statistics, of their shape.
+      std::string name = param.name;
+      for (const char *prefix : {"statistics_mean:", "statistics_variance:"})
+        if (name.rfind(prefix, 0) == 0)
+          name = name.substr(std::strlen(prefix));
+      const fm::TensorProto *tensor = initializer(name);
       if (!tensor)
         return mismatch("needs parameter '" + std::string(param.name) +
                         "', which the model file lacks");

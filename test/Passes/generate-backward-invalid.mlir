@@ -63,7 +63,7 @@ func.func @no_simulation(%x: tensor<2x3xf32>, %labels: tensor<2xi64>) -> tensor<
 
 // -----
 
-func.func @trainable_running_batch_norm(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32>, %gamma: tensor<3xf32> {fsnn.trainable}, %beta: tensor<3xf32>, %mean: tensor<3xf32>, %var: tensor<3xf32>) -> tensor<f32> {
+func.func @trainable_batch_norm_statistics(%x: tensor<2x3xf32>, %labels: tensor<2xi64>, %w: tensor<3x3xf32>, %gamma: tensor<3xf32>, %beta: tensor<3xf32>, %mean: tensor<3xf32> {fsnn.trainable}, %var: tensor<3xf32>) -> tensor<f32> {
   %r, %c = fsnn.feedback %x steps 3 neuron #fsnn.neuron<if> input static : tensor<2x3xf32> -> (tensor<2x3xf32>), (tensor<2x3xi32>)
     feedback {
     ^bb0(%s: tensor<2x3xf32>):
@@ -73,7 +73,7 @@ func.func @trainable_running_batch_norm(%x: tensor<2x3xf32>, %labels: tensor<2xi
     ^bb0(%in: tensor<2x3xf32>):
       fsnn.yield %in : tensor<2x3xf32>
     }
-  // expected-error @+1 {{'fsnn.batch_norm' op has trainable parameters on running statistics; fsnn-generate-backward differentiates batch norm on running statistics only in its input}}
+  // expected-error @+1 {{'fsnn.batch_norm' op has trainable statistics; fsnn-generate-backward differentiates batch norm on given statistics in its input, γ and β}}
   %n = fsnn.batch_norm %r, %gamma, %beta, %mean, %var {epsilon = 1.0e-5 : f64} : tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
   %loss, %g = fsnn.softmax_cross_entropy %n, %labels : tensor<2x3xf32>, tensor<2xi64> -> tensor<f32>, tensor<2x3xf32>
   return %loss : tensor<f32>

@@ -100,6 +100,13 @@ static cl::opt<bool>
                    "implicit backward, gradients) instead of inference; "
                    "fsnn-train --backend compiled runs it"),
           cl::cat(category));
+static cl::opt<bool> sharded(
+    "sharded",
+    cl::desc("With --train: compile the step of one shard of a larger global "
+             "batch, batch norm on the statistics of the whole batch that "
+             "fsnn-train passes in (data-parallel training over MPI, and "
+             "fsnn-train --batch a multiple of the compiled batch)"),
+    cl::cat(category));
 static cl::opt<std::string> maxMemory(
     "max-memory",
     cl::desc("Refuse models that would need more than this at run time, "
@@ -161,6 +168,9 @@ int main(int argc, char **argv) {
   options.dumpPipeline = dumpPipeline;
   options.profileLines = profileLines;
   options.training = train;
+  options.sharded = sharded;
+  if (sharded && !train)
+    return fail("--sharded compiles a training step; add --train");
   options.threads = !noThreads;
   options.openmpLibrary = openmpLibrary;
   options.target = target;

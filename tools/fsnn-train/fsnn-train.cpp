@@ -140,6 +140,17 @@ int run(int argc, char **argv) {
   app.set_version_flag(
       "--version", fsnn::model::versionText("fsnn-train", "no LLVM/MLIR linked "
                                                           "(runtime side)"));
+  // Under mpirun or srun this process is one rank of a data-parallel job.
+  std::unique_ptr<train::Communicator> communicator;
+  if (model::Status s = train::makeCommunicator(argc, argv, communicator))
+    return fail(s.message());
+  const bool many = communicator->size() > 1;
+  // A rank that fails ends the job: the others would wait for it forever.
+  auto failJob = [&](const std::string &message) {
+    if (many)
+      communicator->abort("fsnn-train: error: " + message);
+    return fail(message);
+  };
   Flags flags;
   addFlags(app, flags);
   try {
@@ -152,9 +163,17 @@ int run(int argc, char **argv) {
     request.warmup = flags.warmup;
   request.solverFlagsGiven =
       app.count("--solver") || app.count("--solver-iters");
+  if (many) {
+    request.options.communicator = communicator.get();
+    // One GPU per rank on each machine (a CUDA step's device), unless set.
+    setenv("FSNN_CUDA_DEVICE",
+           std::to_string(communicator->localRank()).c_str(),
+           /*overwrite=*/0);
+  }
+  const bool speaks = communicator->rank() == 0;
   train::TrainingSession session;
   if (model::Status s = train::prepareTraining(request, session))
-    return fail(s.message());
+    return failJob(s.message());
 
   struct sigaction action = {};
   action.sa_handler = onInterrupt;
@@ -167,13 +186,17 @@ int run(int argc, char **argv) {
     progressOptions.plainInterval = flags.progressEvery;
   train::ConsoleProgress console(std::cerr, std::cout, progressOptions);
 
-  std::cout << train::startLine(request, session) << std::endl;
+  if (speaks)
+    std::cout << train::startLine(request, session) << std::endl;
   train::TrainReport report;
   if (model::Status s =
           train::train(session.model, *session.backend, *session.trainSet,
                        session.testSet.get(), session.options,
-                       console.callbacks(), interrupted, report))
-    return fail(s.message());
+                       speaks ? console.callbacks() : train::Progress(),
+                       interrupted, report))
+    return failJob(s.message());
+  if (!speaks)
+    return report.interrupted ? 130 : 0;
   if (report.interrupted) {
     const std::string &checkpoint = session.options.checkpointPath;
     std::cerr << "\nfsnn-train: interrupted after " << report.steps

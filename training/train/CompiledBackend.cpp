@@ -83,6 +83,14 @@ public:
     return Status();
   }
 
+  /// Whether the step was compiled with --sharded.
+  bool sharded() const {
+    for (int32_t i = 0; i < fsnn_model_num_parameters(train.get()); ++i)
+      if (isShardedStatisticsName(fsnn_model_parameter(train.get(), i).name))
+        return true;
+    return false;
+  }
+
   Status step(Tensors &tensors, const std::vector<float> &input,
               const std::vector<int64_t> &labels, uint64_t dropoutSeed,
               StepResult &result) override {
@@ -217,6 +225,23 @@ Status makeCompiledBackend(const fm::ModelProto &model,
   auto compiled = std::make_unique<CompiledBackend>();
   if (Status s = compiled->init(model, trainLibrary, evalLibrary, options))
     return s;
+  static std::unique_ptr<Communicator> alone = makeSingleProcess();
+  Communicator &communicator =
+      options.communicator ? *options.communicator : *alone;
+  if (compiled->sharded()) {
+    int64_t globalBatch =
+        options.globalBatch > 0 ? options.globalBatch : compiled->fixedBatch();
+    return makeShardedBackend(model, std::move(compiled), globalBatch,
+                              communicator, backend);
+  }
+  if (communicator.size() > 1)
+    return Status::error(
+        trainLibrary +
+        " is the step of one process's batch; data-parallel "
+        "training over " +
+        std::to_string(communicator.size()) +
+        " processes needs a sharded step: fsnn-compile --train --sharded "
+        "--batch <--batch / processes or less>");
   backend = std::move(compiled);
   return Status();
 }

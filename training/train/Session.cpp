@@ -124,6 +124,15 @@ Status loadDatasets(const TrainingRequest &request, const fm::ModelInfo &info,
 
 Status makeBackend(const TrainingRequest &request, TrainingSession &session) {
   BackendOptions backendOptions = request.backendOptions;
+  backendOptions.communicator = request.options.communicator;
+  backendOptions.globalBatch = request.options.batch;
+  const int processes =
+      backendOptions.communicator ? backendOptions.communicator->size() : 1;
+  if (request.backend != "compiled" && processes > 1)
+    return Status::error(
+        "data-parallel training over " + std::to_string(processes) +
+        " processes runs the compiled backend: fsnn-compile m.fsnn --train "
+        "--sharded --batch <shard>, then --backend compiled --library");
   if (const fm::AttributeProto *t =
           feedbackAttribute(session.model, "solver_tolerance"))
     backendOptions.solverTolerance = t->f();

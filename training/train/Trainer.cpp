@@ -118,13 +118,17 @@ void writeTensors(const Tensors &tensors, fm::ModelProto &model) {
 
 Status evaluateAccuracy(Backend &backend, const Tensors &tensors,
                         const data::Dataset &test, int64_t batch,
-                        double &accuracy) {
+                        double &accuracy, Communicator *communicator) {
   const int64_t n = test.size(), elements = test.sampleElements();
   const int64_t classes = test.classes();
+  const int processes = communicator ? communicator->size() : 1;
+  const int rank = communicator ? communicator->rank() : 0;
+  // Process r evaluates samples [r n / N, (r+1) n / N); counts are exact.
+  const int64_t first = n * rank / processes, end = n * (rank + 1) / processes;
   int64_t correct = 0;
   std::vector<float> input, logits;
-  for (int64_t begin = 0; begin < n; begin += batch) {
-    int64_t count = std::min(batch, n - begin);
+  for (int64_t begin = first; begin < end; begin += batch) {
+    int64_t count = std::min(batch, end - begin);
     input.resize(count * elements);
     for (int64_t i = 0; i < count; ++i)
       test.fill(begin + i, input.data() + i * elements, 0);
@@ -140,6 +144,12 @@ Status evaluateAccuracy(Backend &backend, const Tensors &tensors,
       correct +=
           std::max_element(row, row + classes) - row == test.label(begin + i);
     }
+  }
+  if (communicator) {
+    std::vector<int64_t> total = {correct};
+    if (Status s = communicator->sum(total))
+      return s;
+    correct = total[0];
   }
   accuracy = n ? double(correct) / double(n) : 0;
   return Status();
@@ -194,9 +204,14 @@ Status train(fm::ModelProto &model, Backend &backend,
   }
   int64_t step = optimizer.completedSteps();
 
+  // In a data-parallel job every process takes the same steps and rank 0
+  // writes the files.
+  Communicator *communicator = options.communicator;
+  const bool writes = !communicator || communicator->rank() == 0;
   MetricsLog log;
-  if (Status s = log.open(options.logPath, resumed))
-    return s;
+  if (writes)
+    if (Status s = log.open(options.logPath, resumed))
+      return s;
   auto svgPath = [&] {
     std::string path = options.logPath;
     size_t dot = path.rfind('.');
@@ -206,7 +221,9 @@ Status train(fm::ModelProto &model, Backend &backend,
     return path + ".svg";
   };
 
-  auto save = [&](const std::string &path, int64_t completedEpochs) {
+  auto save = [&](const std::string &path, int64_t completedEpochs) -> Status {
+    if (!writes || path.empty())
+      return Status();
     writeTensors(tensors, model);
     fm::TrainingState *state = model.mutable_training();
     state->set_epoch(completedEpochs);
@@ -232,14 +249,17 @@ Status train(fm::ModelProto &model, Backend &backend,
     double lossSum = 0;
     int64_t seen = 0, correct = 0, lossSteps = 0;
     for (int64_t k = step - epoch * stepsPerEpoch; k < stepsPerEpoch; ++k) {
-      if (stop.load()) {
+      bool stopping = stop.load();
+      if (communicator)
+        if (Status s = communicator->any(stopping))
+          return s;
+      if (stopping) {
         report.interrupted = true;
         std::string path = options.checkpointPath.empty()
                                ? options.outputPath
                                : options.checkpointPath;
-        if (!path.empty())
-          if (Status s = save(path, epoch))
-            return s;
+        if (Status s = save(path, epoch))
+          return s;
         report.steps = step;
         report.seconds = seconds(started);
         return Status();
@@ -347,8 +367,9 @@ Status train(fm::ModelProto &model, Backend &backend,
     e.seconds = seconds(epochStart);
     e.imagesPerSecond = seen / std::max(e.seconds, 1e-9);
     if (testSet && options.evaluateEachEpoch) {
-      if (Status s = evaluateAccuracy(backend, tensors, *testSet,
-                                      options.testBatch, e.testAccuracy))
+      if (Status s =
+              evaluateAccuracy(backend, tensors, *testSet, options.testBatch,
+                               e.testAccuracy, communicator))
         return s;
       report.bestTestAccuracy =
           std::max(report.bestTestAccuracy, e.testAccuracy);
@@ -374,7 +395,7 @@ Status train(fm::ModelProto &model, Backend &backend,
              {"nonfinite_steps", report.nonFiniteSteps},
              {"diverging_steps", report.divergingSteps}}))
       return s;
-    if (!options.logPath.empty())
+    if (writes && !options.logPath.empty())
       if (Status s = writePlot(options.logPath, svgPath()))
         return s;
     bool epochComplete = step == (epoch + 1) * stepsPerEpoch;
@@ -385,10 +406,9 @@ Status train(fm::ModelProto &model, Backend &backend,
   }
   report.steps = step;
   report.seconds = seconds(started);
-  if (!options.outputPath.empty())
-    if (Status s = save(options.outputPath, step / stepsPerEpoch))
-      return s;
-  if (!options.logPath.empty())
+  if (Status s = save(options.outputPath, step / stepsPerEpoch))
+    return s;
+  if (writes && !options.logPath.empty())
     if (Status s = writePlot(options.logPath, svgPath()))
       return s;
   return Status();

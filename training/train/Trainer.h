@@ -16,6 +16,7 @@
 #include "runtime/model/Validate.h"
 #include "runtime/reference/Solvers.h"
 #include "training/data/Dataset.h"
+#include "training/dist/Communicator.h"
 #include "training/train/Optimizer.h"
 
 #include <atomic>
@@ -77,6 +78,11 @@ struct BackendOptions {
   /// (the model's solver_tolerance).
   double solverTolerance = 0.0;
   int threads = 2;
+  /// The processes of a data-parallel job (null: this one alone), and the
+  /// global batch they share: a sharded compiled step (fsnn-compile --train
+  /// --sharded) trains it in shards of its compiled batch.
+  Communicator *communicator = nullptr;
+  int64_t globalBatch = 0;
 };
 
 /// What computes a training step and evaluates: the reference executor, or
@@ -108,11 +114,27 @@ Status makeReferenceBackend(const fsnn::model::ModelProto &model,
 /// The training step compiled by `fsnn-compile --train` (its structure hash
 /// must match the model), with evaluation on an inference library compiled
 /// by `fsnn-compile`, or on the reference executor if `evalLibrary` is empty.
+/// A step compiled with --sharded trains options.globalBatch in shards, over
+/// the processes of options.communicator (makeShardedBackend).
 Status makeCompiledBackend(const fsnn::model::ModelProto &model,
                            const std::string &trainLibrary,
                            const std::string &evalLibrary,
                            const BackendOptions &options,
                            std::unique_ptr<Backend> &backend);
+
+/// Whether a parameter of a compiled step is one of the batch statistics
+/// that a sharded step takes (`statistics_mean:`, `statistics_variance:`).
+bool isShardedStatisticsName(const std::string &name);
+
+/// Trains `globalBatch` samples per step as shards of `shardStep`'s compiled
+/// batch (a step compiled with --sharded), spread over the processes of
+/// `communicator`, with batch norm on the whole batch's statistics and every
+/// sum in an order that does not depend on the number of processes
+/// (ShardedBackend.cpp).
+Status makeShardedBackend(const fsnn::model::ModelProto &model,
+                          std::unique_ptr<Backend> shardStep,
+                          int64_t globalBatch, Communicator &communicator,
+                          std::unique_ptr<Backend> &backend);
 
 struct TrainOptions {
   int64_t epochs = 100;
@@ -136,6 +158,10 @@ struct TrainOptions {
   /// Abort after this many consecutive steps with a non-finite or diverging
   /// loss (their updates are skipped).
   int64_t maxBadSteps = 20;
+  /// The processes of a data-parallel job (null: this one alone). All take
+  /// the same steps; the test set is split between them, and only rank 0
+  /// writes checkpoints, the log, its plot and the output model.
+  Communicator *communicator = nullptr;
 };
 
 struct EpochReport {
@@ -172,10 +198,11 @@ Status train(fsnn::model::ModelProto &model, Backend &backend,
              const TrainOptions &options, const Progress &progress,
              const std::atomic<bool> &stop, TrainReport &report);
 
-/// Test-set accuracy of the model's current tensors.
+/// Test-set accuracy of the model's current tensors; with a communicator,
+/// each process evaluates its part of the test set.
 Status evaluateAccuracy(Backend &backend, const Tensors &tensors,
                         const data::Dataset &test, int64_t batch,
-                        double &accuracy);
+                        double &accuracy, Communicator *communicator = nullptr);
 
 /// Reads the initializers of a model into Tensors, and writes them back.
 Tensors readTensors(const fsnn::model::ModelProto &model);

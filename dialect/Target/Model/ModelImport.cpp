@@ -109,7 +109,49 @@ private:
   /// input map is imported again inside the simulation, whose batch norms
   /// normalise every frame with them (those of the time-averaged input).
   llvm::StringMap<std::pair<Value, Value>> batchStatistics;
+  /// Sharded training: the (mean, biased variance) arguments of each batch
+  /// norm of the input map, by node name.
+  llvm::StringMap<std::pair<Value, Value>> shardStatistics;
 };
+
+/// The batch norms of a sharded training step's input map, or a diagnostic
+/// naming why the model cannot be trained in shards.
+LogicalResult shardedBatchNorms(const fm::ModelProto &model, Location loc,
+                                std::vector<const fm::NodeProto *> &norms) {
+  const fm::NodeProto *feedback = fm::findFeedbackNode(model);
+  if (!feedback)
+    return emitError(loc) << "sharded training needs a SpikingFeedback node";
+  const fm::AttributeProto *layers = fm::findAttribute(*feedback, "layers");
+  const fm::AttributeProto *kind = fm::findAttribute(*feedback, "input_kind");
+  if (layers->graphs().values_size() != 1)
+    return emitError(loc)
+           << "sharded training synchronises the batch statistics of the "
+              "input map only; '"
+           << feedback->name() << "' has " << layers->graphs().values_size()
+           << " layers, whose batch norms 2..N take batch statistics inside "
+              "the step";
+  if (kind && kind->s() != "static")
+    return emitError(loc) << "sharded training needs static input; '"
+                          << feedback->name() << "' takes " << kind->s();
+  const fm::GraphProto &map = layers->graphs().values(0);
+  for (const fm::NodeProto &node : map.nodes()) {
+    if (node.op_type() != "BatchNorm")
+      continue;
+    // The trainer computes the statistics of the map's first op on the
+    // input (docs/training.md): the norm must follow it directly.
+    const fm::NodeProto &first = map.nodes(0);
+    bool affine = first.op_type() == "Linear" || first.op_type() == "Conv2d";
+    if (!affine || first.inputs(0) != map.inputs(0).name() ||
+        node.inputs(0) != first.outputs(0))
+      return emitError(loc)
+             << "sharded training needs the input map's batch norm '"
+             << node.name()
+             << "' to normalise the output of its first op, a Linear or "
+                "Conv2d of the map's input";
+    norms.push_back(&node);
+  }
+  return success();
+}
 
 OwningOpRef<ModuleOp> Importer::run() {
   const fm::GraphProto &graph = model.graph();
@@ -178,6 +220,36 @@ OwningOpRef<ModuleOp> Importer::run() {
         }
       };
   scan(graph);
+  std::vector<const fm::NodeProto *> shardedNorms;
+  if (options.training && options.shardStatistics) {
+    if (failed(shardedBatchNorms(model, fileLoc, shardedNorms)))
+      return nullptr;
+    auto initializer = [&](const std::string &name) {
+      for (const fm::TensorProto &tensor : graph.initializers())
+        if (tensor.name() == name)
+          return &tensor;
+      llvm_unreachable("the validator guarantees every input is defined");
+    };
+    for (const fm::NodeProto *norm : shardedNorms)
+      for (auto [prefix, input] : {std::pair{"statistics_mean:", 3},
+                                   std::pair{"statistics_variance:", 4}}) {
+        const std::string &running = norm->inputs(input);
+        std::vector<double> data = fm::tensorValues(*initializer(running));
+        auto type = RankedTensorType::get({int64_t(data.size())}, elementType);
+        Attribute value;
+        if (elementType.isF64())
+          value = DenseElementsAttr::get(type, ArrayRef<double>(data));
+        else
+          value = DenseElementsAttr::get(
+              type,
+              ArrayRef<float>(std::vector<float>(data.begin(), data.end())));
+        argTypes.push_back(type);
+        argAttrs.push_back(builder.getDictionaryAttr(
+            {builder.getNamedAttr("fsnn.name",
+                                  builder.getStringAttr(prefix + running)),
+             builder.getNamedAttr("fsnn.value", value)}));
+      }
+  }
   if (hasDropout) {
     argTypes.push_back(builder.getI64Type());
     argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
@@ -215,6 +287,10 @@ OwningOpRef<ModuleOp> Importer::run() {
     labels = entry->getArgument(arg++);
   for (const fm::TensorProto &tensor : graph.initializers())
     scopes.back()[tensor.name()] = entry->getArgument(arg++);
+  for (const fm::NodeProto *norm : shardedNorms) {
+    Value mean = entry->getArgument(arg++);
+    shardStatistics[norm->name()] = {mean, entry->getArgument(arg++)};
+  }
   if (hasDropout)
     dropoutSeed = entry->getArgument(arg++);
 
@@ -432,6 +508,15 @@ LogicalResult Importer::importNode(const fm::NodeProto &node) {
         lookup(node.inputs(1)), optionalInput(node, 2),
         pair(node, "strides", {1, 1}), pair(node, "pads", {0, 0}),
         pair(node, "output_padding", {0, 0}));
+  } else if (op == "BatchNorm" && shardStatistics.count(node.name()) &&
+             regionDepth == 0) {
+    const fm::AttributeProto *epsilon = attribute(node, "epsilon");
+    auto [mean, variance] = shardStatistics.lookup(node.name());
+    Value input = lookup(node.inputs(0));
+    result = BatchNormOp::create(
+        builder, loc, input.getType(), input, lookup(node.inputs(1)),
+        lookup(node.inputs(2)), mean, variance,
+        builder.getF64FloatAttr(epsilon ? epsilon->f() : 1e-5));
   } else if (op == "BatchNorm" && options.training && regionDepth == 0) {
     const fm::AttributeProto *epsilon = attribute(node, "epsilon");
     Value input = lookup(node.inputs(0));

@@ -31,6 +31,15 @@ struct ImportOptions {
   /// `batch_variance:<running variance>`). fsnn-generate-backward then adds
   /// the gradients.
   bool training = false;
+  /// Training only: the step of one shard of a larger batch
+  /// (docs/training.md, "Data-parallel training"). The input map's batch
+  /// norm normalises with statistics of the whole batch that the caller
+  /// passes in, as parameters `statistics_mean:<running mean>` and
+  /// `statistics_variance:<running variance>` (the biased variance), and
+  /// returns no batch statistics; the backward treats them as constants and
+  /// the trainer adds their part of the gradient. Single-layer models with
+  /// static input only: other models are refused with a diagnostic.
+  bool shardStatistics = false;
 };
 
 /// Imports a model that validateModel accepted (`info` is what it returned).
