@@ -15,6 +15,7 @@ PACKAGES=(
   libeigen3-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev libomp-22-dev
   nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
+  libopenmpi-dev openmpi-bin
 )
 
 installed() {

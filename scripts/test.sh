@@ -48,9 +48,23 @@ if grep -rnE '#include *[<"](mlir|llvm)/' "${wall[@]}"; then
 fi
 runtime_build="${build}-runtime"
 cmake -G Ninja -S "$root" -B "$runtime_build" -DFSNN_ENABLE_COMPILER=OFF \
-  -DCMAKE_BUILD_TYPE=Release >/dev/null
+  -DFSNN_ENABLE_MPI=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$runtime_build"
 ctest --test-dir "$runtime_build" --output-on-failure --no-tests=error -j2
+# Built without MPI (as here), fsnn-train started as one of several ranks
+# refuses instead of training alone and writing what the others write.
+no_mpi_log="$(mktemp)"
+if OMPI_COMM_WORLD_SIZE=2 "$runtime_build/bin/fsnn-train" model.fsnn \
+  --dataset mnist --data-dir . -o out.fsnn >"$no_mpi_log" 2>&1; then
+  echo "test: fsnn-train without MPI ran as one of 2 ranks" >&2
+  exit 1
+fi
+if ! grep -q "this fsnn was built without MPI" "$no_mpi_log"; then
+  cat "$no_mpi_log" >&2
+  echo "test: fsnn-train without MPI did not say why it refused 2 ranks" >&2
+  exit 1
+fi
+rm -f "$no_mpi_log"
 
 echo "=== sanitizers: the runtime side's unit tests under ASan + UBSan ==="
 # The loader, the descriptor, the C API, the model format, the reference

@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -32,6 +33,17 @@ fashion_mnist = "/usr/share/datasets/fashion-mnist"
 if os.path.exists(os.path.join(fashion_mnist, "t10k-images-idx3-ubyte.gz")):
     config.available_features.add("fashion-mnist")
 config.substitutions.append(("%fashion_mnist", fashion_mnist))
+
+# Data-parallel training: fsnn-train built with Open MPI, and its mpirun.
+# Several ranks on this machine (--oversubscribe: more ranks than cores),
+# as root where the tests run as root.
+mpirun = shutil.which("mpirun")
+if config.fsnn_have_mpi.upper() in ("TRUE", "1", "ON") and mpirun:
+    config.available_features.add("mpi")
+    flags = " --oversubscribe --bind-to none"
+    if os.geteuid() == 0:
+        flags += " --allow-run-as-root"
+    config.substitutions.append(("%mpirun", mpirun + flags))
 
 # CUDA's ptxas (CUDA 13 at /usr/local/cuda), for the checks of the GPU path
 # that need no GPU.
