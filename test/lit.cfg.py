@@ -1,6 +1,7 @@
 # -*- Python -*-
 import os
 import shutil
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -44,6 +45,20 @@ if config.fsnn_have_mpi.upper() in ("TRUE", "1", "ON") and mpirun:
     if os.geteuid() == 0:
         flags += " --allow-run-as-root"
     config.substitutions.append(("%mpirun", mpirun + flags))
+
+# The Python package (build/python/fsnn) on Debian's python3.
+python_package = os.path.join(config.fsnn_obj_root, "python")
+if os.path.exists(os.path.join(python_package, "fsnn", "__init__.py")):
+    config.available_features.add("python-fsnn")
+config.substitutions.append(
+    ("%fsnn_python", f"env PYTHONPATH={python_package} /usr/bin/python3"))
+# The PyTorch baseline (python3-torch and ../shared/baseline), for interop.
+baseline = os.path.join(os.path.dirname(config.fsnn_src_root), "shared", "baseline")
+if os.path.exists(os.path.join(baseline, "ide_torch.py")) and subprocess.run(
+        ["/usr/bin/python3", "-c", "import torch"],
+        capture_output=True).returncode == 0:
+    config.available_features.add("torch-baseline")
+config.substitutions.append(("%torch_baseline", baseline))
 
 # CUDA's ptxas (CUDA 13 at /usr/local/cuda), for the checks of the GPU path
 # that need no GPU.

@@ -24,8 +24,12 @@ uint64_t mix(uint64_t a, uint64_t b) {
   return fsnn_mix64(a ^ (b + FSNN_GOLDEN_GAMMA + (a << 6) + (a >> 2)));
 }
 
-/// The sample order of an epoch: Fisher-Yates on our own generator, so the
-/// order is the same on every standard library.
+} // namespace
+
+uint64_t stepDropoutSeed(uint64_t seed, int64_t step) {
+  return mix(seed, uint64_t(step));
+}
+
 std::vector<int64_t> epochOrder(uint64_t seed, int64_t epoch, int64_t size) {
   std::vector<int64_t> order(size);
   for (int64_t i = 0; i < size; ++i)
@@ -38,6 +42,24 @@ std::vector<int64_t> epochOrder(uint64_t seed, int64_t epoch, int64_t size) {
   }
   return order;
 }
+
+void applyStep(const StepResult &result, double bnMomentum, double learningRate,
+               Optimizer &optimizer, Tensors &tensors) {
+  const float m = static_cast<float>(bnMomentum);
+  for (const StepResult::BatchStatistics &s : result.batchStatistics) {
+    std::vector<float> &mean = tensors.values.at(s.meanName);
+    std::vector<float> &var = tensors.values.at(s.varianceName);
+    for (size_t c = 0; c < mean.size(); ++c) {
+      mean[c] = (1 - m) * mean[c] + m * s.mean[c];
+      var[c] = (1 - m) * var[c] + m * s.variance[c];
+    }
+  }
+  for (const auto &[name, gradient] : result.gradients)
+    optimizer.update(name, tensors.values.at(name), gradient, learningRate);
+  optimizer.finishStep();
+}
+
+namespace {
 
 /// Branch-free over the bits (an all-ones exponent is an infinity or a NaN),
 /// so that it vectorizes: it reads every gradient after every step.
@@ -281,7 +303,7 @@ Status train(fm::ModelProto &model, Backend &backend,
         labels[i] = trainSet.label(index);
       }
       if (Status s = backend.step(tensors, input, labels,
-                                  mix(options.seed, uint64_t(step)), result))
+                                  stepDropoutSeed(options.seed, step), result))
         return Status::error("step " + std::to_string(step) + ": " +
                              s.message());
       bool finite = std::isfinite(result.loss);
@@ -315,19 +337,9 @@ Status train(fm::ModelProto &model, Backend &backend,
         }
       } else {
         consecutiveBad = 0;
-        const float m = static_cast<float>(options.bnMomentum);
-        for (const StepResult::BatchStatistics &s : result.batchStatistics) {
-          std::vector<float> &mean = tensors.values.at(s.meanName);
-          std::vector<float> &var = tensors.values.at(s.varianceName);
-          for (size_t c = 0; c < mean.size(); ++c) {
-            mean[c] = (1 - m) * mean[c] + m * s.mean[c];
-            var[c] = (1 - m) * var[c] + m * s.variance[c];
-          }
-        }
-        double lr = learningRate(options.schedule, epoch, step);
-        for (const auto &[name, gradient] : result.gradients)
-          optimizer.update(name, tensors.values.at(name), gradient, lr);
-        optimizer.finishStep();
+        applyStep(result, options.bnMomentum,
+                  learningRate(options.schedule, epoch, step), optimizer,
+                  tensors);
         lossSum += result.loss;
         ++lossSteps;
       }

@@ -204,6 +204,18 @@ Status evaluateAccuracy(Backend &backend, const Tensors &tensors,
                         const data::Dataset &test, int64_t batch,
                         double &accuracy, Communicator *communicator = nullptr);
 
+/// The sample order of an epoch: Fisher-Yates on our own generator (the
+/// same order on every standard library).
+std::vector<int64_t> epochOrder(uint64_t seed, int64_t epoch, int64_t size);
+
+/// The dropout seed of optimiser step `step` of a run seeded `seed`.
+uint64_t stepDropoutSeed(uint64_t seed, int64_t step);
+
+/// What follows a good step: the running statistics move toward the
+/// batch's by `bnMomentum`, then the optimiser steps at `learningRate`.
+void applyStep(const StepResult &result, double bnMomentum, double learningRate,
+               Optimizer &optimizer, Tensors &tensors);
+
 /// Reads the initializers of a model into Tensors, and writes them back.
 Tensors readTensors(const fsnn::model::ModelProto &model);
 void writeTensors(const Tensors &tensors, fsnn::model::ModelProto &model);
