@@ -16,6 +16,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev libomp-22-dev
   nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
   libopenmpi-dev openmpi-bin
+  python3-dev pybind11-dev python3-numpy python3-matplotlib python3-torch
 )
 
 installed() {

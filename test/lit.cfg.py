@@ -52,6 +52,9 @@ if os.path.exists(os.path.join(python_package, "fsnn", "__init__.py")):
     config.available_features.add("python-fsnn")
 config.substitutions.append(
     ("%fsnn_python", f"env PYTHONPATH={python_package} /usr/bin/python3"))
+if subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("matplotlib")
 # The PyTorch baseline (python3-torch and ../shared/baseline), for interop.
 baseline = os.path.join(os.path.dirname(config.fsnn_src_root), "shared", "baseline")
 if os.path.exists(os.path.join(baseline, "ide_torch.py")) and subprocess.run(
