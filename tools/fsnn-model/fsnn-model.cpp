@@ -34,6 +34,7 @@ struct Flags {
   ZooOptions zoo;
   double leak = 0;
   int64_t timeSteps = 0;
+  bool json = false;
 };
 
 struct Commands {
@@ -65,6 +66,7 @@ Commands addCommands(CLI::App &app, Flags &f) {
   c.info = app.add_subcommand(
       "info", "Print the architecture, shapes and parameter/neuron counts");
   c.info->add_option("model", f.input, "Model file")->required();
+  c.info->add_flag("--json", f.json, "Print one JSON object");
 
   c.convert = app.add_subcommand(
       "convert", "Convert between the binary and the text form");
@@ -133,7 +135,9 @@ int run(int argc, char **argv) {
   Format format;
   if (Status status = loadValidModel(f.input, model, info, &format))
     return fail(status.message());
-  if (c.info->parsed()) {
+  if (c.info->parsed() && f.json) {
+    std::cout << describeModelJson(model, info);
+  } else if (c.info->parsed()) {
     std::cout << "file: " << f.input << " ("
               << (format == Format::Text ? "text" : "binary") << ")\n"
               << describeModel(model, info);
