@@ -240,10 +240,6 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
                 const EvaluateOptions &options, const BatchForward &forward,
                 EvaluateReport &report,
                 const std::function<void(int64_t, int64_t)> &progress) {
-  report = EvaluateReport();
-  if (options.batch < 1)
-    return Status::error("--batch must be >= 1, got " +
-                         std::to_string(options.batch));
   if (!(options.std > 0))
     return Status::error("the normalisation std must be > 0");
   fm::ModelInfo info;
@@ -255,6 +251,33 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
     return Status::error("the model takes " + std::to_string(inputSize) +
                          " values per sample, the images have " +
                          std::to_string(pixelsPerImage) + " pixels");
+  auto source = [&](int64_t first, int64_t batch, Matrix<float> &input) {
+    input = normalisedBatch(pixels, pixelsPerImage, first, batch, options);
+    return Status();
+  };
+  return evaluateSamples(model, source, pixelsPerImage, images, labels,
+                         options, forward, report, progress);
+}
+
+Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,
+                       int64_t elements, int64_t images,
+                       const std::vector<int64_t> &labels,
+                       const EvaluateOptions &options,
+                       const BatchForward &forward, EvaluateReport &report,
+                       const std::function<void(int64_t, int64_t)> &progress) {
+  report = EvaluateReport();
+  if (options.batch < 1)
+    return Status::error("--batch must be >= 1, got " +
+                         std::to_string(options.batch));
+  fm::ModelInfo info;
+  if (Status status = fm::validateModel(model, info))
+    return status;
+  int64_t inputSize =
+      product(info.values.at(model.graph().inputs(0).name()).shape);
+  if (inputSize != elements)
+    return Status::error("the model takes " + std::to_string(inputSize) +
+                         " values per sample, the input has " +
+                         std::to_string(elements));
   std::vector<double> fanOut = fanOutPerLayer(model, info);
   const fm::NodeProto *node = fm::findFeedbackNode(model);
   int64_t steps = node ? fm::findAttribute(*node, "time_steps")->i() : 1;
@@ -265,10 +288,11 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
   std::map<int, int64_t> neurons;
 
   auto start = std::chrono::steady_clock::now();
+  Matrix<float> input;
   for (int64_t first = 0; first < total; first += options.batch) {
     int64_t batch = std::min(options.batch, total - first);
-    Matrix<float> input =
-        normalisedBatch(pixels, pixelsPerImage, first, batch, options);
+    if (Status status = source(first, batch, input))
+      return status;
     BatchResult result;
     if (Status status = forward(input, result))
       return status;
@@ -288,6 +312,9 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
       neurons[layer] = counts.cols();
       if (layer < int(fanOut.size()))
         report.synapticOperationsPerImage += layerSpikes * fanOut[layer];
+      if (options.keepCounts)
+        report.counts[layer].insert(report.counts[layer].end(), counts.data(),
+                                    counts.data() + counts.size());
     }
     if (progress)
       progress(first + batch, total);

@@ -31,6 +31,8 @@ struct EvaluateOptions {
   /// Evaluate only the first `limit` images (0: all).
   int64_t limit = 0;
   bool keepLogits = false;
+  /// Keep every reported layer's spike counts (EvaluateReport::counts).
+  bool keepCounts = false;
 };
 
 struct EvaluateReport {
@@ -45,6 +47,8 @@ struct EvaluateReport {
   /// (dense-equivalent fan-out: the map's MACs per input neuron).
   double synapticOperationsPerImage = 0;
   std::vector<float> logits; // images x classes, with keepLogits
+  /// With keepCounts: per reported layer, images x neurons.
+  std::map<int, std::vector<float>> counts;
 };
 
 /// What a backend returns for one batch: the logits, and the spike counts
@@ -72,6 +76,20 @@ using BatchForward =
 Status makeReferenceForward(const fsnn::model::ModelProto &model, int threads,
                             BatchForward &forward,
                             bool doublePrecision = false);
+
+/// Fills samples [first, first + batch) into `input` (batch x elements).
+using SampleSource =
+    std::function<Status(int64_t first, int64_t batch, Matrix<float> &input)>;
+
+/// Runs `images` samples of `elements` values from `source` batch by batch
+/// through `forward`, and collects the figures. `progress(done, total)` is
+/// called after every batch.
+Status evaluateSamples(const fsnn::model::ModelProto &model,
+                       const SampleSource &source, int64_t elements,
+                       int64_t images, const std::vector<int64_t> &labels,
+                       const EvaluateOptions &options,
+                       const BatchForward &forward, EvaluateReport &report,
+                       const std::function<void(int64_t, int64_t)> &progress);
 
 /// Normalises the images, runs them batch by batch through `forward`, and
 /// collects the figures. `progress(done, total)` is called after every batch.

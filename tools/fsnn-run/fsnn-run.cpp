@@ -13,7 +13,9 @@
 #include "runtime/model/Model.h"
 #include "runtime/model/Version.h"
 #include "runtime/reference/Evaluate.h"
+#include "training/data/Dataset.h"
 #include "training/data/Idx.h"
+#include "training/data/Npy.h"
 
 #include "fsnnrt/cuda.h"
 
@@ -53,6 +55,8 @@ struct Flags {
   bind::RunTarget target;
   std::vector<std::string> files;
   std::string modelPath, imagesPath, labelsPath, dumpPath;
+  std::string inputPath, dataset, dataDirectory, split = "test";
+  std::vector<std::string> outputs;
   std::string maxMemory = "4G";
   reference::EvaluateOptions options;
   bool json = false, compare = false;
@@ -66,9 +70,26 @@ void addFlags(CLI::App &app, Flags &flags) {
       ->expected(0, 2);
   app.add_option("--model", flags.modelPath,
                  "Model file (the same as giving it positionally)");
-  app.add_option("--images", flags.imagesPath, "IDX images, raw or .gz")
-      ->required();
-  app.add_option("--labels", flags.labelsPath, "IDX labels, raw or .gz");
+  app.add_option("--images", flags.imagesPath,
+                 "IDX images, raw or .gz (normalised with --mean, --std)");
+  app.add_option("--input", flags.inputPath,
+                 "A .npy array, samples x the model's input (float32 or "
+                 "float64 as the model takes them; uint8 pixels normalised "
+                 "with --mean, --std)");
+  app.add_option("--dataset", flags.dataset,
+                 "A dataset as fsnn-train reads it (with --data-dir): its "
+                 "samples, normalised as in training, and its labels")
+      ->check(CLI::IsMember(data::datasetNames()));
+  app.add_option("--data-dir", flags.dataDirectory, "The dataset's directory");
+  app.add_option("--split", flags.split, "test (default) or train")
+      ->check(CLI::IsMember({"test", "train"}));
+  app.add_option("--labels", flags.labelsPath,
+                 "Labels: IDX (raw or .gz) or .npy (integers)");
+  app.add_option("--output", flags.outputs,
+                 "Write an output as .npy: logits=PATH (float32, samples x "
+                 "classes), counts=PATH (int32 spike counts of the last "
+                 "reported layer, samples x its shape), counts:L=PATH "
+                 "(layer L, from 1); repeatable");
   app.add_option("--batch", flags.options.batch, "Images per batch")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   app.add_option("--threads", flags.options.threads, "Threads over the batch")
@@ -111,6 +132,50 @@ void addFlags(CLI::App &app, Flags &flags) {
                "above 1e-4 relative logit difference");
 }
 
+/// The .npy files of --output: logits, and spike counts in the layer's
+/// shape (layer -2: the last one reported).
+model::Status
+writeOutputs(const model::ModelProto &proto, const model::ModelInfo &info,
+             const reference::EvaluateReport &report,
+             const std::vector<std::pair<int, std::string>> &files) {
+  for (const auto &[layer, path] : files) {
+    if (layer == -1) {
+      if (model::Status s = data::writeNpy(
+              path, {report.images, report.classes}, report.logits))
+        return s;
+      continue;
+    }
+    if (report.counts.empty())
+      return model::Status::error("--output counts: the backend reports no "
+                                  "spike counts");
+    int index = layer == -2 ? report.counts.rbegin()->first : layer;
+    auto it = report.counts.find(index);
+    if (it == report.counts.end())
+      return model::Status::error(
+          "--output counts:" + std::to_string(layer + 1) +
+          ": the backend reports the spike counts of layer(s) " +
+          [&] {
+            std::string list;
+            for (const auto &entry : report.counts)
+              list += (list.empty() ? "" : ", ") +
+                      std::to_string(entry.first + 1);
+            return list;
+          }());
+    std::vector<int64_t> shape = {report.images};
+    const model::NodeProto *node = model::findFeedbackNode(proto);
+    if (node && index < node->outputs_size() / 2) {
+      const std::vector<int64_t> &s = info.values.at(node->outputs(index)).shape;
+      shape.insert(shape.end(), s.begin(), s.end());
+    } else {
+      shape.push_back(int64_t(it->second.size()) / std::max<int64_t>(1, report.images));
+    }
+    std::vector<int32_t> counts(it->second.begin(), it->second.end());
+    if (model::Status s = data::writeNpy(path, shape, counts))
+      return s;
+  }
+  return model::Status();
+}
+
 int run(int argc, char **argv) {
   CLI::App app{"fsnn-run: evaluate a model on IDX images"};
   app.set_version_flag(
@@ -141,19 +206,105 @@ int run(int argc, char **argv) {
   if (model::Status s =
           model::checkMemoryFlag(info, options.batch, flags.maxMemory))
     return fail(target.modelPath + ": " + s.message());
+  // The samples: IDX pixels, a .npy array, or a dataset as fsnn-train
+  // reads it.
+  int sources = !flags.imagesPath.empty() + !flags.inputPath.empty() +
+                !flags.dataset.empty();
+  if (sources != 1)
+    return fail("give the samples as one of --images (IDX), --input (.npy) "
+                "or --dataset with --data-dir");
+  const int64_t classes = model::outputClasses(proto, info);
   data::IdxArray images;
+  data::NpyArray array;
+  std::unique_ptr<data::Dataset> dataset;
   std::vector<int64_t> labels;
-  if (model::Status s = data::loadImagesAndLabels(
-          flags.imagesPath, flags.labelsPath, images, labels,
-          model::outputClasses(proto, info), options.limit))
-    return fail(s.message());
-  options.keepLogits = !flags.dumpPath.empty();
+  int64_t samples = 0, elements = 0;
+  if (!flags.imagesPath.empty()) {
+    bool npyLabels = flags.labelsPath.size() > 4 &&
+                     flags.labelsPath.substr(flags.labelsPath.size() - 4) ==
+                         ".npy";
+    if (model::Status s = data::loadImagesAndLabels(
+            flags.imagesPath, npyLabels ? "" : flags.labelsPath, images,
+            labels, classes, options.limit))
+      return fail(s.message());
+    samples = images.items();
+    elements = images.itemSize();
+  } else if (!flags.inputPath.empty()) {
+    if (model::Status s = data::readNpy(flags.inputPath, array))
+      return fail(s.message());
+    samples = array.shape.empty() ? 0 : array.shape[0];
+    elements = samples ? int64_t(array.values.size()) / samples : 0;
+  } else {
+    if (flags.dataDirectory.empty())
+      return fail("--dataset needs --data-dir");
+    data::DatasetOptions dataOptions;
+    dataOptions.name = flags.dataset;
+    dataOptions.directory = flags.dataDirectory;
+    dataOptions.split =
+        flags.split == "train" ? data::Split::Train : data::Split::Test;
+    dataOptions.limit = options.limit;
+    const model::NodeProto *node = model::findFeedbackNode(proto);
+    if (const model::AttributeProto *t =
+            node ? model::findAttribute(*node, "time_steps") : nullptr)
+      dataOptions.timeSteps = t->i();
+    if (model::Status s = data::loadDataset(dataOptions, dataset))
+      return fail(s.message());
+    samples = dataset->size();
+    elements = dataset->sampleElements();
+    for (int64_t i = 0; i < samples; ++i)
+      labels.push_back(dataset->label(i));
+  }
+  if (flags.labelsPath.size() > 4 &&
+      flags.labelsPath.substr(flags.labelsPath.size() - 4) == ".npy") {
+    data::NpyArray labelArray;
+    if (model::Status s = data::readNpy(flags.labelsPath, labelArray))
+      return fail(s.message());
+    if (labelArray.integers.size() != labelArray.values.size() ||
+        labelArray.shape.size() != 1)
+      return fail(flags.labelsPath + ": labels must be a 1-D integer array");
+    labels = labelArray.integers;
+    if (int64_t(labels.size()) < std::min(samples, options.limit > 0
+                                                       ? options.limit
+                                                       : samples))
+      return fail(flags.labelsPath + " has " + std::to_string(labels.size()) +
+                  " labels for " + std::to_string(samples) + " samples");
+    for (int64_t label : labels)
+      if (label < 0 || label >= classes)
+        return fail(flags.labelsPath + ": label " + std::to_string(label) +
+                    " is not one of the model's " + std::to_string(classes) +
+                    " classes");
+  }
+  // The outputs to write, checked before anything runs.
+  std::vector<std::pair<int, std::string>> outputFiles; // -1: logits
+  for (const std::string &output : flags.outputs) {
+    size_t equals = output.find('=');
+    std::string kind = output.substr(0, equals);
+    if (equals == std::string::npos || equals + 1 == output.size())
+      return fail("--output " + output + ": expected KIND=PATH");
+    std::string path = output.substr(equals + 1);
+    if (model::Status s = model::checkOutputPath(path))
+      return fail(s.message());
+    if (kind == "logits")
+      outputFiles.emplace_back(-1, path);
+    else if (kind == "counts")
+      outputFiles.emplace_back(-2, path);
+    else if (kind.rfind("counts:", 0) == 0 &&
+             std::atoi(kind.c_str() + 7) >= 1)
+      outputFiles.emplace_back(std::atoi(kind.c_str() + 7) - 1, path);
+    else
+      return fail("--output " + output +
+                  ": KIND is logits, counts or counts:L (L from 1)");
+  }
+  options.keepLogits = !flags.dumpPath.empty() || !outputFiles.empty();
+  options.keepCounts = !outputFiles.empty();
   reference::BatchForward forward;
   if (model::Status s =
           bind::makeRunForward(proto, info, target, options.threads, forward))
     return fail(s.message());
 
   if (flags.compare) {
+    if (flags.imagesPath.empty())
+      return fail("--compare-reference runs on --images (IDX)");
     reference::CompareReport c;
     if (model::Status s = bind::compareWithReference(
             proto, target, images.data, images.itemSize(), images.items(),
@@ -165,19 +316,45 @@ int run(int argc, char **argv) {
                   " backend disagrees with the reference");
     return 0;
   }
+  reference::SampleSource source = [&](int64_t first, int64_t batch,
+                                       reference::Matrix<float> &input) {
+    input.resize(batch, elements);
+    if (dataset) {
+      for (int64_t i = 0; i < batch; ++i)
+        dataset->fill(first + i, input.data() + i * elements, 0);
+    } else if (array.descr == "|u1" || array.descr == "<u1") {
+      for (int64_t i = 0; i < batch * elements; ++i)
+        input.data()[i] = float(
+            (array.values[first * elements + i] / 255.0 - options.mean) /
+            options.std);
+    } else {
+      std::memcpy(input.data(), array.values.data() + first * elements,
+                  sizeof(float) * batch * elements);
+    }
+    return model::Status();
+  };
   bool tty = isatty(2) && !flags.json;
   auto start = std::chrono::steady_clock::now();
   reference::EvaluateReport report;
-  if (model::Status s = reference::evaluate(
-          proto, images.data, images.itemSize(), images.items(), labels,
-          options, forward, report, [&](int64_t done, int64_t total) {
+  auto progress = [&](int64_t done, int64_t total) {
             if (tty)
               bind::drawProgressBar(
                   std::cerr, done, total,
                   std::chrono::duration<double>(
                       std::chrono::steady_clock::now() - start)
                       .count());
-          }))
+  };
+  model::Status evaluated =
+      flags.imagesPath.empty()
+          ? reference::evaluateSamples(proto, source, elements, samples,
+                                       labels, options, forward, report,
+                                       progress)
+          : reference::evaluate(proto, images.data, images.itemSize(),
+                                images.items(), labels, options, forward,
+                                report, progress);
+  if (evaluated)
+    return fail(evaluated.message());
+  if (model::Status s = writeOutputs(proto, info, report, outputFiles))
     return fail(s.message());
   if (!flags.dumpPath.empty()) {
     std::string bytes(report.logits.size() * sizeof(float), '\0');
