@@ -20,6 +20,7 @@ config.environment["FILECHECK_OPTS"] = (
 )
 
 config.substitutions.append(("%fsnn_src_root", config.fsnn_src_root))
+config.substitutions.append(("%fsnn_obj_root", config.fsnn_obj_root))
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -1,6 +1,7 @@
 //===- CompiledModel.cpp - a compiled library bound to its model ----------===//
 
 #include "runtime/bind/CompiledModel.h"
+#include "runtime/src/status_internal.h"
 
 #include "runtime/model/Model.h"
 
@@ -180,6 +181,36 @@ private:
 
 } // namespace
 
+Status checkBinding(const fm::ModelProto &model, const fm::ModelInfo &info,
+                    fsnn_model *raw, const std::string &libraryPath,
+                    bool training) {
+  uint64_t expected = fm::modelStructureHash(model);
+  if (fsnn_model_hash(raw) != expected)
+    return Status::error("model_mismatch: " + libraryPath +
+                         " was compiled from another model (structure hash " +
+                         hex(fsnn_model_hash(raw)) + ", the model file has " +
+                         hex(expected) + "); recompile it with fsnn-compile");
+  if (bool(fsnn_model_is_training(raw)) != training)
+    return Status::error(
+        libraryPath +
+        (training ? " is an inference library; compile the training step with "
+                    "fsnn-compile --train"
+                  : " is a training step; this needs an inference library "
+                    "(fsnn-compile without --train)"));
+  Binder binder(model, info, raw, libraryPath);
+  if (Status s = binder.checkParameters())
+    return s;
+  if (Status s = binder.checkInputs(training))
+    return s;
+  if (Status s = binder.checkOutputs(training))
+    return s;
+  return Status();
+}
+
+void setRuntimeError(const std::string &message) {
+  fsnnrt::setLastError(message);
+}
+
 Status openCompiledModel(const fm::ModelProto &model, const fm::ModelInfo &info,
                          const std::string &libraryPath,
                          const CompiledModelOptions &options,
@@ -198,26 +229,7 @@ Status openCompiledModel(const fm::ModelProto &model, const fm::ModelInfo &info,
                "with --device cuda"
              : " was compiled for the CPU; for --device " + options.device +
                    ", compile it with fsnn-compile --target cuda"));
-  uint64_t expected = fm::modelStructureHash(model);
-  if (fsnn_model_hash(raw) != expected)
-    return Status::error("model_mismatch: " + libraryPath +
-                         " was compiled from another model (structure hash " +
-                         hex(fsnn_model_hash(raw)) + ", the model file has " +
-                         hex(expected) + "); recompile it with fsnn-compile");
-  if (bool(fsnn_model_is_training(raw)) != options.training)
-    return Status::error(
-        libraryPath +
-        (options.training
-             ? " is an inference library; compile the training step with "
-               "fsnn-compile --train"
-             : " is a training step; this needs an inference library "
-               "(fsnn-compile without --train)"));
-  Binder binder(model, info, raw, libraryPath);
-  if (Status s = binder.checkParameters())
-    return s;
-  if (Status s = binder.checkInputs(options.training))
-    return s;
-  if (Status s = binder.checkOutputs(options.training))
+  if (Status s = checkBinding(model, info, raw, libraryPath, options.training))
     return s;
   library = std::move(opened);
   return Status();

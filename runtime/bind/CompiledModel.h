@@ -54,6 +54,17 @@ Status makeCompiledForward(const fsnn::model::ModelProto &model,
 /// The dims of a runtime tensor as "[a, b]".
 std::string formatDims(const fsnn_tensor_info &info);
 
+/// Whether `library` (opened from `libraryPath`) was compiled from `model`:
+/// the structure hash, then every parameter, input and output by name,
+/// shape and dtype (a sharded step's statistics against their running
+/// statistics).
+Status checkBinding(const fsnn::model::ModelProto &model,
+                    const fsnn::model::ModelInfo &info, fsnn_model *library,
+                    const std::string &libraryPath, bool training);
+
+/// Sets the message fsnn_last_error() returns on this thread.
+void setRuntimeError(const std::string &message);
+
 } // namespace fsnn::bind
 
 #endif // FSNN_RUNTIME_BIND_COMPILEDMODEL_H

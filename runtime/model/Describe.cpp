@@ -57,9 +57,9 @@ std::string describeModelJson(const ModelProto &model, const ModelInfo &info) {
   json inputs = json::array(), outputs = json::array(), layers = json::array(),
        initializers = json::array();
   for (const ValueInfoProto &in : graph.inputs())
-    inputs.push_back(
-        {{"name", in.name()},
-         {"shape", std::vector<int64_t>(in.shape().begin(), in.shape().end())}});
+    inputs.push_back({{"name", in.name()},
+                      {"shape", std::vector<int64_t>(in.shape().begin(),
+                                                     in.shape().end())}});
   for (const ValueInfoProto &o : graph.outputs())
     outputs.push_back({{"name", o.name()},
                        {"shape", info.values.at(o.name()).shape},

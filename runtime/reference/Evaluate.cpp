@@ -255,8 +255,8 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
     input = normalisedBatch(pixels, pixelsPerImage, first, batch, options);
     return Status();
   };
-  return evaluateSamples(model, source, pixelsPerImage, images, labels,
-                         options, forward, report, progress);
+  return evaluateSamples(model, source, pixelsPerImage, images, labels, options,
+                         forward, report, progress);
 }
 
 Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,

@@ -153,21 +153,22 @@ writeOutputs(const model::ModelProto &proto, const model::ModelInfo &info,
     if (it == report.counts.end())
       return model::Status::error(
           "--output counts:" + std::to_string(layer + 1) +
-          ": the backend reports the spike counts of layer(s) " +
-          [&] {
+          ": the backend reports the spike counts of layer(s) " + [&] {
             std::string list;
             for (const auto &entry : report.counts)
-              list += (list.empty() ? "" : ", ") +
-                      std::to_string(entry.first + 1);
+              list +=
+                  (list.empty() ? "" : ", ") + std::to_string(entry.first + 1);
             return list;
           }());
     std::vector<int64_t> shape = {report.images};
     const model::NodeProto *node = model::findFeedbackNode(proto);
     if (node && index < node->outputs_size() / 2) {
-      const std::vector<int64_t> &s = info.values.at(node->outputs(index)).shape;
+      const std::vector<int64_t> &s =
+          info.values.at(node->outputs(index)).shape;
       shape.insert(shape.end(), s.begin(), s.end());
     } else {
-      shape.push_back(int64_t(it->second.size()) / std::max<int64_t>(1, report.images));
+      shape.push_back(int64_t(it->second.size()) /
+                      std::max<int64_t>(1, report.images));
     }
     std::vector<int32_t> counts(it->second.begin(), it->second.end());
     if (model::Status s = data::writeNpy(path, shape, counts))
@@ -220,12 +221,12 @@ int run(int argc, char **argv) {
   std::vector<int64_t> labels;
   int64_t samples = 0, elements = 0;
   if (!flags.imagesPath.empty()) {
-    bool npyLabels = flags.labelsPath.size() > 4 &&
-                     flags.labelsPath.substr(flags.labelsPath.size() - 4) ==
-                         ".npy";
+    bool npyLabels =
+        flags.labelsPath.size() > 4 &&
+        flags.labelsPath.substr(flags.labelsPath.size() - 4) == ".npy";
     if (model::Status s = data::loadImagesAndLabels(
-            flags.imagesPath, npyLabels ? "" : flags.labelsPath, images,
-            labels, classes, options.limit))
+            flags.imagesPath, npyLabels ? "" : flags.labelsPath, images, labels,
+            classes, options.limit))
       return fail(s.message());
     samples = images.items();
     elements = images.itemSize();
@@ -263,9 +264,8 @@ int run(int argc, char **argv) {
         labelArray.shape.size() != 1)
       return fail(flags.labelsPath + ": labels must be a 1-D integer array");
     labels = labelArray.integers;
-    if (int64_t(labels.size()) < std::min(samples, options.limit > 0
-                                                       ? options.limit
-                                                       : samples))
+    if (int64_t(labels.size()) <
+        std::min(samples, options.limit > 0 ? options.limit : samples))
       return fail(flags.labelsPath + " has " + std::to_string(labels.size()) +
                   " labels for " + std::to_string(samples) + " samples");
     for (int64_t label : labels)
@@ -288,8 +288,7 @@ int run(int argc, char **argv) {
       outputFiles.emplace_back(-1, path);
     else if (kind == "counts")
       outputFiles.emplace_back(-2, path);
-    else if (kind.rfind("counts:", 0) == 0 &&
-             std::atoi(kind.c_str() + 7) >= 1)
+    else if (kind.rfind("counts:", 0) == 0 && std::atoi(kind.c_str() + 7) >= 1)
       outputFiles.emplace_back(std::atoi(kind.c_str() + 7) - 1, path);
     else
       return fail("--output " + output +
@@ -324,9 +323,9 @@ int run(int argc, char **argv) {
         dataset->fill(first + i, input.data() + i * elements, 0);
     } else if (array.descr == "|u1" || array.descr == "<u1") {
       for (int64_t i = 0; i < batch * elements; ++i)
-        input.data()[i] = float(
-            (array.values[first * elements + i] / 255.0 - options.mean) /
-            options.std);
+        input.data()[i] =
+            float((array.values[first * elements + i] / 255.0 - options.mean) /
+                  options.std);
     } else {
       std::memcpy(input.data(), array.values.data() + first * elements,
                   sizeof(float) * batch * elements);
@@ -337,18 +336,16 @@ int run(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   reference::EvaluateReport report;
   auto progress = [&](int64_t done, int64_t total) {
-            if (tty)
-              bind::drawProgressBar(
-                  std::cerr, done, total,
-                  std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - start)
-                      .count());
+    if (tty)
+      bind::drawProgressBar(std::cerr, done, total,
+                            std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
   };
   model::Status evaluated =
       flags.imagesPath.empty()
-          ? reference::evaluateSamples(proto, source, elements, samples,
-                                       labels, options, forward, report,
-                                       progress)
+          ? reference::evaluateSamples(proto, source, elements, samples, labels,
+                                       options, forward, report, progress)
           : reference::evaluate(proto, images.data, images.itemSize(),
                                 images.items(), labels, options, forward,
                                 report, progress);
