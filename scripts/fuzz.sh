@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang-22 (ASan + UBSan) into build-fuzz/
 # and runs each for a bounded time (default 60 s each; FSNN_FUZZ_TARGETS
-# picks some of model, runtime, compile). Fails on any crash or sanitizer
+# picks some of model, runtime, compile, npy). Fails on any crash or sanitizer
 # report. Prints each target's execution count.
 #   model:   parse + validate + import + export, seeded with the zoo and the
 #            hand-written test models;
@@ -9,12 +9,14 @@
 #            (ELF headers, the descriptor), seeded with descriptors and a
 #            small shared object;
 #   compile: validated models through import and the CPU lowering
-#            pipeline, seeded with the small hand-written models.
+#            pipeline, seeded with the small hand-written models;
+#   npy:     NumPy's .npy format as fsnn-run reads it, seeded with arrays
+#            of each element type.
 # Usage: scripts/fuzz.sh [seconds per target]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
-targets="${FSNN_FUZZ_TARGETS:-model runtime compile}"
+targets="${FSNN_FUZZ_TARGETS:-model runtime compile npy}"
 build="${FSNN_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 tools="${FSNN_BUILD_DIR:-$root/build}/bin"
 
@@ -53,6 +55,23 @@ seed_runtime() {
   { printf '\001'; cat "$work/seed.so"; } >"$work/runtime/seed-elf"
 }
 seed_compile() { seed_small_models "$work/compile"; }
+seed_npy() {
+  mkdir -p "$work/npy"
+  python3 - "$work/npy" <<'PY'
+import struct, sys
+for name, descr, shape, item in (("f4", "<f4", (2, 3), 4), ("f8", "<f8", (4,), 8),
+                                  ("u1", "|u1", (2, 2, 2), 1), ("i8", "<i8", (3,), 8),
+                                  ("i4", "<i4", (1, 1), 4), ("scalar", "<f4", (), 4)):
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * ((64 - (11 + len(header)) % 64) % 64) + "\n"
+    count = 1
+    for d in shape:
+        count *= d
+    with open(f"{sys.argv[1]}/{name}.npy", "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)))
+        f.write(header.encode() + bytes(range(count * item)))
+PY
+}
 
 total=0
 for target in $targets; do

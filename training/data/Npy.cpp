@@ -70,6 +70,11 @@ Status readNpy(const std::string &path, NpyArray &array) {
   if (!in)
     return Status::error(path + ": cannot open");
   std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  return parseNpy(bytes, path, array);
+}
+
+Status parseNpy(const std::string &bytes, const std::string &path,
+                NpyArray &array) {
   auto bad = [&](const std::string &why) {
     return Status::error(path + ": not a .npy array fsnn reads: " + why);
   };

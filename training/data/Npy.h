@@ -35,6 +35,10 @@ struct NpyArray {
 /// order. Integers are also kept exactly in `integers`.
 Status readNpy(const std::string &path, NpyArray &array);
 
+/// The same from the file's bytes; `name` names it in messages.
+Status parseNpy(const std::string &bytes, const std::string &name,
+                NpyArray &array);
+
 /// Writes a float32 or int32 array (atomically).
 Status writeNpy(const std::string &path, const std::vector<int64_t> &shape,
                 const std::vector<float> &values);
