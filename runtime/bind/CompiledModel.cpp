@@ -47,13 +47,8 @@ public:
   Status checkParameters() {
     for (int32_t p = 0; p < fsnn_model_num_parameters(library); ++p) {
       fsnn_tensor_info param = fsnn_model_parameter(library, p);
-      // A sharded training step takes the batch statistics of a batch norm
-      // as parameters named after its running statistics, of their shape.
-      std::string name = param.name;
-      for (const char *prefix : {"statistics_mean:", "statistics_variance:"})
-        if (name.rfind(prefix, 0) == 0)
-          name = name.substr(std::strlen(prefix));
-      const fm::TensorProto *tensor = initializer(name);
+      const fm::TensorProto *tensor =
+          initializer(initializerOfParameter(param.name));
       if (!tensor)
         return mismatch("needs parameter '" + std::string(param.name) +
                         "', which the model file lacks");
@@ -205,6 +200,13 @@ Status checkBinding(const fm::ModelProto &model, const fm::ModelInfo &info,
   if (Status s = binder.checkOutputs(training))
     return s;
   return Status();
+}
+
+std::string initializerOfParameter(const std::string &parameterName) {
+  for (const char *prefix : {"statistics_mean:", "statistics_variance:"})
+    if (parameterName.rfind(prefix, 0) == 0)
+      return parameterName.substr(std::strlen(prefix));
+  return parameterName;
 }
 
 void setRuntimeError(const std::string &message) {

@@ -62,6 +62,12 @@ Status checkBinding(const fsnn::model::ModelProto &model,
                     const fsnn::model::ModelInfo &info, fsnn_model *library,
                     const std::string &libraryPath, bool training);
 
+/// The model initializer a library parameter is read from: its own name,
+/// or for a sharded training step's batch statistics
+/// (`statistics_mean:<running mean>`, `statistics_variance:<running
+/// variance>`) the running statistic of the same shape.
+std::string initializerOfParameter(const std::string &parameterName);
+
 /// Sets the message fsnn_last_error() returns on this thread.
 void setRuntimeError(const std::string &message);
 

@@ -46,10 +46,7 @@ extern "C" fsnn_status fsnn_parameters_load(const fsnn_model *model,
     auto result = std::make_unique<fsnn_parameters>();
     for (int32_t p = 0; p < fsnn_model_num_parameters(model); ++p) {
       fsnn_tensor_info param = fsnn_model_parameter(model, p);
-      std::string name = param.name;
-      for (const char *prefix : {"statistics_mean:", "statistics_variance:"})
-        if (name.rfind(prefix, 0) == 0)
-          name = name.substr(std::strlen(prefix));
+      std::string name = fsnn::bind::initializerOfParameter(param.name);
       const fm::TensorProto *tensor = nullptr;
       for (const fm::TensorProto &t : proto.graph().initializers())
         if (t.name() == name)

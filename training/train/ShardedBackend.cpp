@@ -17,6 +17,7 @@
 #include "training/train/Trainer.h"
 
 #include "fsnnrt/hash.h"
+#include "runtime/bind/CompiledModel.h"
 #include "runtime/reference/Kernels.h"
 
 #include <cmath>
@@ -385,8 +386,7 @@ private:
 } // namespace
 
 bool isShardedStatisticsName(const std::string &name) {
-  return name.rfind(kStatisticsMean, 0) == 0 ||
-         name.rfind(kStatisticsVariance, 0) == 0;
+  return bind::initializerOfParameter(name) != name;
 }
 
 Status makeShardedBackend(const fm::ModelProto &model,
