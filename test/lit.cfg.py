@@ -56,9 +56,17 @@ config.substitutions.append(
 if subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
                   capture_output=True).returncode == 0:
     config.available_features.add("matplotlib")
-# The PyTorch baseline (python3-torch and ../shared/baseline), for interop.
-baseline = os.path.join(os.path.dirname(config.fsnn_src_root), "shared", "baseline")
-if os.path.exists(os.path.join(baseline, "ide_torch.py")) and subprocess.run(
+# The PyTorch baseline (python3-torch and the baseline's ide_torch.py), for
+# interop: FSNN_TORCH_BASELINE, else ../shared/baseline beside the checkout,
+# else where this project's machines keep it.
+baseline = next(
+    (path for path in (os.environ.get("FSNN_TORCH_BASELINE"),
+                       os.path.join(os.path.dirname(config.fsnn_src_root),
+                                    "shared", "baseline"),
+                       "/work/shared/baseline")
+     if path and os.path.exists(os.path.join(path, "ide_torch.py"))),
+    "")
+if baseline and subprocess.run(
         ["/usr/bin/python3", "-c", "import torch"],
         capture_output=True).returncode == 0:
     config.available_features.add("torch-baseline")
