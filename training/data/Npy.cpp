@@ -126,9 +126,10 @@ Status parseNpy(const std::string &bytes, const std::string &path,
     if (end == dim.c_str() || value < 0 || value > kMaxElements)
       return bad("shape (" + shapeText + ")");
     array.shape.push_back(value);
-    count *= value;
-    if (count > kMaxElements)
+    // Checked before the product, which could overflow.
+    if (value != 0 && count > kMaxElements / value)
       return bad("more than 2^34 elements");
+    count *= value;
   }
   if (uint64_t(count) * itemSize != bytes.size() - dataStart)
     return bad("shape (" + shapeText + ") needs " +
