@@ -234,6 +234,16 @@ Status compareBackends(const fm::ModelProto &model,
   return Status();
 }
 
+/// evaluateSamples, its size mismatch worded for the kind of input.
+static Status
+evaluateSource(const fm::ModelProto &model, const SampleSource &source,
+               int64_t elements, int64_t images,
+               const std::vector<int64_t> &labels,
+               const EvaluateOptions &options, const BatchForward &forward,
+               EvaluateReport &report,
+               const std::function<void(int64_t, int64_t)> &progress,
+               const char *inputPhrase, const char *unit);
+
 Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
                 int64_t pixelsPerImage, int64_t images,
                 const std::vector<int64_t> &labels,
@@ -242,21 +252,13 @@ Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
                 const std::function<void(int64_t, int64_t)> &progress) {
   if (!(options.std > 0))
     return Status::error("the normalisation std must be > 0");
-  fm::ModelInfo info;
-  if (Status status = fm::validateModel(model, info))
-    return status;
-  int64_t inputSize =
-      product(info.values.at(model.graph().inputs(0).name()).shape);
-  if (inputSize != pixelsPerImage)
-    return Status::error("the model takes " + std::to_string(inputSize) +
-                         " values per sample, the images have " +
-                         std::to_string(pixelsPerImage) + " pixels");
   auto source = [&](int64_t first, int64_t batch, Matrix<float> &input) {
     input = normalisedBatch(pixels, pixelsPerImage, first, batch, options);
     return Status();
   };
-  return evaluateSamples(model, source, pixelsPerImage, images, labels, options,
-                         forward, report, progress);
+  return evaluateSource(model, source, pixelsPerImage, images, labels, options,
+                        forward, report, progress, "the images have",
+                        " pixels");
 }
 
 Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,
@@ -265,6 +267,18 @@ Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,
                        const EvaluateOptions &options,
                        const BatchForward &forward, EvaluateReport &report,
                        const std::function<void(int64_t, int64_t)> &progress) {
+  return evaluateSource(model, source, elements, images, labels, options,
+                        forward, report, progress, "the input has", "");
+}
+
+static Status
+evaluateSource(const fm::ModelProto &model, const SampleSource &source,
+               int64_t elements, int64_t images,
+               const std::vector<int64_t> &labels,
+               const EvaluateOptions &options, const BatchForward &forward,
+               EvaluateReport &report,
+               const std::function<void(int64_t, int64_t)> &progress,
+               const char *inputPhrase, const char *unit) {
   report = EvaluateReport();
   if (options.batch < 1)
     return Status::error("--batch must be >= 1, got " +
@@ -276,8 +290,8 @@ Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,
       product(info.values.at(model.graph().inputs(0).name()).shape);
   if (inputSize != elements)
     return Status::error("the model takes " + std::to_string(inputSize) +
-                         " values per sample, the input has " +
-                         std::to_string(elements));
+                         " values per sample, " + inputPhrase + " " +
+                         std::to_string(elements) + unit);
   std::vector<double> fanOut = fanOutPerLayer(model, info);
   const fm::NodeProto *node = fm::findFeedbackNode(model);
   int64_t steps = node ? fm::findAttribute(*node, "time_steps")->i() : 1;
