@@ -15,7 +15,7 @@ PACKAGES=(
   libeigen3-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libcli11-dev libclang-rt-22-dev libomp-22-dev
   nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
-  libopenmpi-dev openmpi-bin
+  libopenmpi-dev openmpi-bin libhdf5-dev python3-h5py
   python3-dev pybind11-dev python3-numpy python3-matplotlib python3-torch
 )
 

@@ -53,6 +53,10 @@ if os.path.exists(os.path.join(python_package, "fsnn", "__init__.py")):
     config.available_features.add("python-fsnn")
 config.substitutions.append(
     ("%fsnn_python", f"env PYTHONPATH={python_package} /usr/bin/python3"))
+# h5py and numpy write the NIR test files (test/tools/fsnn-model/Inputs).
+if subprocess.run(["/usr/bin/python3", "-c", "import h5py, numpy"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("h5py")
 if subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
                   capture_output=True).returncode == 0:
     config.available_features.add("matplotlib")

@@ -9,6 +9,7 @@
 #include "runtime/model/Model.h"
 #include "runtime/model/Validate.h"
 #include "runtime/model/Version.h"
+#include "runtime/nir/Nir.h"
 #include "training/zoo/Zoo.h"
 
 #include "tools/GuardedMain.h"
@@ -35,10 +36,15 @@ struct Flags {
   double leak = 0;
   int64_t timeSteps = 0;
   bool json = false;
+  fsnn::nir::ImportOptions nirImport;
+  fsnn::nir::ExportOptions nirExport;
+  std::string nirDtype = "float32";
+  bool ignoreEmbedded = false, noEmbed = false;
 };
 
 struct Commands {
-  CLI::App *create, *info, *convert, *exportWeights, *validate;
+  CLI::App *create, *info, *convert, *exportWeights, *validate, *importNir,
+      *exportNir;
   CLI::Option *leak, *timeSteps;
 };
 
@@ -94,7 +100,81 @@ Commands addCommands(CLI::App &app, Flags &f) {
                                      "problem");
   c.validate->add_option("model", f.input, "Model file")->required();
 
+  c.importNir = app.add_subcommand(
+      "import-nir", "Convert a NIR graph (HDF5) into an fsnn model; "
+                    "docs/nir.md says what imports and how");
+  c.importNir->add_option("nir", f.input, "NIR file")->required();
+  c.importNir->add_option("-o,--output", f.output, "Model file to write")
+      ->required();
+  c.importNir->add_option("--T", f.nirImport.timeSteps,
+                          "Time steps (NIR graphs do not carry T; fsnn "
+                          "exports do)");
+  c.importNir
+      ->add_option("--dt", f.nirImport.dt,
+                   "Euler step, in the units of the file's tau (default "
+                   "1e-4, as snnTorch writes)")
+      ->check(CLI::PositiveNumber);
+  c.importNir->add_option("--dtype", f.nirDtype, "Parameter precision")
+      ->check(CLI::IsMember({"float32", "float64"}));
+  c.importNir->add_option("--name", f.nirImport.graphName,
+                          "Graph name of the model (default nir)");
+  c.importNir->add_flag("--ignore-fsnn-metadata", f.ignoreEmbedded,
+                        "Import the graph even when it carries the fsnn "
+                        "model it was exported from");
+
+  c.exportNir = app.add_subcommand(
+      "export-nir", "Write an fsnn model as a NIR graph (HDF5), as it runs "
+                    "at inference");
+  c.exportNir->add_option("model", f.input, "Model file")->required();
+  c.exportNir->add_option("-o,--output", f.output, "NIR file to write")
+      ->required();
+  c.exportNir
+      ->add_option("--dt", f.nirExport.dt,
+                   "Euler step that tau and r are written for (default 1e-4)")
+      ->check(CLI::PositiveNumber);
+  c.exportNir->add_flag("--no-fsnn-metadata", f.noEmbed,
+                        "Do not embed the fsnn model (which lets fsnn import "
+                        "it back exactly)");
   return c;
+}
+
+void printNotes(const std::vector<std::string> &notes) {
+  for (const std::string &note : notes)
+    std::cerr << "fsnn-model: note: " << note << "\n";
+}
+
+int importNir(Flags &f) {
+  f.nirImport.dtype =
+      f.nirDtype == "float64" ? TensorProto::FLOAT64 : TensorProto::FLOAT32;
+  f.nirImport.useEmbeddedModel = !f.ignoreEmbedded;
+  ModelProto model;
+  std::vector<std::string> notes;
+  Status status = fsnn::nir::importNirFile(f.input, f.nirImport, model, notes);
+  printNotes(notes);
+  if (status)
+    return fail(status.message());
+  ModelInfo info;
+  if (Status s = validateModel(model, info))
+    return fail(s.message());
+  if (Status s = saveModel(model, f.output))
+    return fail(s.message());
+  std::cout << "wrote " << f.output << ": " << info.parameterCount
+            << " parameters, " << info.neuronCount << " neurons\n";
+  return 0;
+}
+
+int exportNir(Flags &f, const ModelProto &model, const ModelInfo &info) {
+  f.nirExport.embedModel = !f.noEmbed;
+  fsnn::nir::Item root;
+  std::vector<std::string> notes;
+  Status status = fsnn::nir::exportNir(model, info, f.nirExport, root, notes);
+  printNotes(notes);
+  if (status)
+    return fail(f.input + ": " + status.message());
+  if (Status s = fsnn::nir::writeNirFile(root, f.output))
+    return fail(s.message());
+  std::cout << "wrote " << f.output << "\n";
+  return 0;
 }
 
 int create(const Flags &f, const Commands &c) {
@@ -129,6 +209,8 @@ int run(int argc, char **argv) {
   }
   if (c.create->parsed())
     return create(f, c);
+  if (c.importNir->parsed())
+    return importNir(f);
 
   ModelProto model;
   ModelInfo info;
@@ -150,6 +232,8 @@ int run(int argc, char **argv) {
   } else if (c.exportWeights->parsed()) {
     if (Status status = exportWeights(model, f.directory))
       return fail(status.message());
+  } else if (c.exportNir->parsed()) {
+    return exportNir(f, model, info);
   } else if (c.validate->parsed()) {
     std::cout << f.input << ": ok (" << info.parameterCount << " parameters, "
               << info.neuronCount << " neurons)\n";
