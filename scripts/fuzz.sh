@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang-22 (ASan + UBSan) into build-fuzz/
 # and runs each for a bounded time (default 60 s each; FSNN_FUZZ_TARGETS
-# picks some of model, runtime, compile, npy). Fails on any crash or sanitizer
+# picks some of model, runtime, compile, npy, nir). Fails on any crash or sanitizer
 # report. Prints each target's execution count.
 #   model:   parse + validate + import + export, seeded with the zoo and the
 #            hand-written test models;
@@ -11,12 +11,15 @@
 #   compile: validated models through import and the CPU lowering
 #            pipeline, seeded with the small hand-written models;
 #   npy:     NumPy's .npy format as fsnn-run reads it, seeded with arrays
-#            of each element type.
+#            of each element type;
+#   nir:     NIR files as fsnn-model import-nir reads them (HDF5 in a child
+#            process) and the child's output fed to the importer, seeded
+#            with small NIR graphs of every kind the tests write.
 # Usage: scripts/fuzz.sh [seconds per target]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
-targets="${FSNN_FUZZ_TARGETS:-model runtime compile npy}"
+targets="${FSNN_FUZZ_TARGETS:-model runtime compile npy nir}"
 build="${FSNN_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 tools="${FSNN_BUILD_DIR:-$root/build}/bin"
 
@@ -70,6 +73,42 @@ for name, descr, shape, item in (("f4", "<f4", (2, 3), 4), ("f8", "<f8", (4,), 8
     with open(f"{sys.argv[1]}/{name}.npy", "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)))
         f.write(header.encode() + bytes(range(count * item)))
+PY
+}
+seed_nir() {
+  mkdir -p "$work/nir" "$work/nir-files"
+  /usr/bin/python3 "$root/test/tools/fsnn-model/Inputs/nir_fixtures.py" \
+    "$work/nir-files" --small
+  cp "$work/nir-files"/*.nir "$work/nir/"
+  # The same graphs in the child's wire form ('T' + the tree), as
+  # runtime/nir/NirFile.cpp encodes them.
+  /usr/bin/python3 - "$work/nir-files" "$work/nir" <<'PY'
+import glob, os, struct, sys
+import h5py, numpy as np
+def u64(v): return struct.pack("<Q", v & (2**64 - 1))
+def item(name, obj):
+    if isinstance(obj, (h5py.Group, h5py.File)):
+        out = bytes([0, 0]) + u64(len(name)) + name + u64(0)
+        keys = sorted(obj.keys())
+        out += u64(len(keys))
+        for k in keys:
+            out += item(k.encode(), obj[k])
+        return out
+    value = obj[()]
+    arr = np.asarray(value)
+    dims = b"".join(u64(d) for d in arr.shape)
+    head = lambda kind, f32: bytes([kind, f32]) + u64(len(name)) + name + u64(arr.ndim) + dims
+    if arr.dtype.kind == "f":
+        return head(1, int(arr.dtype.itemsize == 4)) + arr.astype("<f8").tobytes()
+    if arr.dtype.kind in "iu":
+        return head(2, 0) + arr.astype("<i8").tobytes()
+    strings = [s if isinstance(s, bytes) else str(s).encode() for s in arr.ravel()]
+    return head(3, 0) + b"".join(u64(len(s)) + s for s in strings)
+for path in glob.glob(os.path.join(sys.argv[1], "*.nir")):
+    with h5py.File(path, "r") as f:
+        tree = item(b"/", f)
+    with open(os.path.join(sys.argv[2], os.path.basename(path) + ".tree"), "wb") as out:
+        out.write(b"T" + tree)
 PY
 }
 

@@ -51,8 +51,7 @@ Status importNir(const Item &root, const ImportOptions &options,
 
 /// readNirFile, then importNir; messages name the file.
 Status importNirFile(const std::string &path, const ImportOptions &options,
-                     model::ModelProto &model,
-                     std::vector<std::string> &notes);
+                     model::ModelProto &model, std::vector<std::string> &notes);
 
 /// Converts a validated fsnn model into a NIR tree, in inference mode (batch
 /// norm folded with the running statistics, dropout removed, spectral

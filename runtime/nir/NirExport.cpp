@@ -147,8 +147,7 @@ private:
   /// Writes a map's (or the readout's) nodes after the NIR node `from`,
   /// starting at value `input`; returns the last NIR node.
   Status chain(const std::vector<const NodeProto *> &ops,
-               const std::string &input, std::string from,
-               std::string &last) {
+               const std::string &input, std::string from, std::string &last) {
     std::string current = input;
     std::optional<PendingWeighted> pending;
     for (const NodeProto *op : ops) {
@@ -227,12 +226,11 @@ private:
         edge(from, name);
         from = name;
       } else {
-        return Status::error(type + " '" + op->name() +
-                             "' has no NIR equivalent (NIR has no " +
-                             (type == "ConvTranspose2d"
-                                  ? std::string("transposed convolution")
-                                  : "node for it") +
-                             "); this model cannot be exported");
+        return Status::error(
+            type + " '" + op->name() + "' has no NIR equivalent (NIR has no " +
+            (type == "ConvTranspose2d" ? std::string("transposed convolution")
+                                       : "node for it") +
+            "); this model cannot be exported");
       }
       current = op->outputs(0);
     }
@@ -328,9 +326,10 @@ Status Exporter::run(Item &root) {
     std::string last;
     if (Status s = chain(mapOps(map), map.inputs(0).name(), from, last))
       return s;
-    std::string name = uniqueName(map.name() + "." + (neuron == "lif" && leak < 1 ? "lif" : "if"));
-    addNode(neurons(name, info.allValues.at(map.outputs(0).name()).shape,
-                    *snn));
+    std::string name = uniqueName(map.name() + "." +
+                                  (neuron == "lif" && leak < 1 ? "lif" : "if"));
+    addNode(
+        neurons(name, info.allValues.at(map.outputs(0).name()).shape, *snn));
     edge(last, name);
     neuronNames.push_back(name);
     from = name;
@@ -368,8 +367,7 @@ Status Exporter::run(Item &root) {
                          "nor that rate");
   Item out = tree::group("output");
   out.children.push_back(tree::text("type", "Output"));
-  out.children.push_back(
-      tree::integers("shape", info.values.at(output).shape));
+  out.children.push_back(tree::integers("shape", info.values.at(output).shape));
   addNode(std::move(out));
   edge(last, "output");
   for (int i = 1; i < graph.outputs_size(); ++i)
@@ -405,13 +403,13 @@ Status Exporter::run(Item &root) {
   graphNode.children.push_back(std::move(edgeItem));
   Item metadata = tree::group("metadata");
   metadata.children.push_back(tree::text("producer", "fsnn"));
+  metadata.children.push_back(tree::floats("fsnn_dt", {}, {options.dt}, false));
   metadata.children.push_back(
-      tree::floats("fsnn_dt", {}, {options.dt}, false));
-  metadata.children.push_back(tree::integers(
-      "fsnn_time_steps",
-      {findAttribute(*snn, "time_steps") ? findAttribute(*snn, "time_steps")->i()
-                                         : 0},
-      true));
+      tree::integers("fsnn_time_steps",
+                     {findAttribute(*snn, "time_steps")
+                          ? findAttribute(*snn, "time_steps")->i()
+                          : 0},
+                     true));
   if (options.embedModel) {
     std::string bytes;
     if (Status s = serializeModel(model, Format::Binary, bytes))

@@ -42,6 +42,52 @@ int64_t Item::elementCount() const {
   return count;
 }
 
+std::string printableName(std::string_view name) {
+  std::string out;
+  auto escape = [&](unsigned char c) {
+    static const char *hex = "0123456789abcdef";
+    out += "\\x";
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  };
+  for (size_t i = 0; i < name.size();) {
+    unsigned char c = name[i];
+    if (c < 0x20 || c == 0x7f) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out.push_back(char(c));
+      ++i;
+      continue;
+    }
+    size_t length = c >= 0xf0 && c < 0xf5   ? 4
+                    : c >= 0xe0 && c < 0xf0 ? 3
+                    : c >= 0xc2 && c < 0xe0 ? 2
+                                            : 0;
+    bool valid = length > 0 && i + length <= name.size();
+    for (size_t k = 1; valid && k < length; ++k)
+      valid = (static_cast<unsigned char>(name[i + k]) & 0xc0) == 0x80;
+    if (valid && length == 3) {
+      unsigned char c1 = name[i + 1];
+      valid = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (valid && length == 4) {
+      unsigned char c1 = name[i + 1];
+      valid = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (!valid) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    out.append(name.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
 namespace {
 
 /// Closes an HDF5 handle with the function that owns its kind.
@@ -63,7 +109,8 @@ private:
 };
 
 std::string joinPath(const std::string &parent, const std::string &name) {
-  return parent == "/" ? "/" + name : parent + "/" + name;
+  std::string shown = printableName(name);
+  return parent == "/" ? "/" + shown : parent + "/" + shown;
 }
 
 /// What the reader has spent of the file's budget.
@@ -119,8 +166,8 @@ Status readStrings(hid_t dataset, hid_t fileType, int64_t count,
   if (!memType.valid())
     return Status::error(path + ": unreadable string type");
   std::vector<char> buffer(size_t(count) * size);
-  if (H5Dread(dataset, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-              buffer.data()) < 0)
+  if (H5Dread(dataset, memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) <
+      0)
     return Status::error(path + ": the strings cannot be read");
   for (int64_t i = 0; i < count; ++i) {
     const char *p = buffer.data() + i * size;
@@ -210,9 +257,8 @@ Status readGroup(hid_t group, const std::string &path, int depth,
                          " groups and datasets in the file");
   budget.items += int64_t(info.nlinks);
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    ssize_t length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME,
-                                        H5_ITER_INC, i, nullptr, 0,
-                                        H5P_DEFAULT);
+    ssize_t length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC,
+                                        i, nullptr, 0, H5P_DEFAULT);
     if (length <= 0 || size_t(length) > kMaxNameBytes)
       return Status::error(path + ": entry " + std::to_string(i) +
                            " has a name of " + std::to_string(length) +
@@ -245,9 +291,9 @@ Status readGroup(hid_t group, const std::string &path, int depth,
     else if (type == H5I_DATASET)
       status = readDataset(object, childPath, budget, child);
     else
-      status = Status::error(childPath +
-                             ": neither a group nor a dataset (a named "
-                             "datatype?)");
+      status =
+          Status::error(childPath + ": neither a group nor a dataset (a named "
+                                    "datatype?)");
     if (status)
       return status;
     item.children.push_back(std::move(child));
@@ -420,6 +466,27 @@ Status checkInputFile(const std::string &path) {
   return {};
 }
 
+/// Whether the file holds HDF5's signature where the library looks for it
+/// (offset 0, 512, 1024, 2048, ...), checked before any child is started.
+bool hasHdf5Signature(const std::string &path) {
+  static const char signature[8] = {'\x89', 'H',  'D',    'F',
+                                    '\r',   '\n', '\x1a', '\n'};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool found = false;
+  for (off_t offset = 0; !found && offset < (off_t(1) << 40);
+       offset = offset ? offset * 2 : 512) {
+    char bytes[8];
+    ssize_t n = ::pread(fd, bytes, 8, offset);
+    if (n != 8)
+      break;
+    found = std::memcmp(bytes, signature, 8) == 0;
+  }
+  ::close(fd);
+  return found;
+}
+
 bool writeAll(int fd, const std::string &bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
@@ -450,8 +517,8 @@ constexpr size_t kMaxWireBytes = size_t(6) << 30;
   setrlimit(RLIMIT_CORE, &core);
   Item root;
   Status status = readNirFileInProcess(path, root);
-  bool written = writeAll(fd, status ? "E" + status.message()
-                                     : "T" + encodeTree(root));
+  bool written =
+      writeAll(fd, status ? "E" + status.message() : "T" + encodeTree(root));
   _exit(written ? 0 : 3);
 }
 
@@ -500,6 +567,9 @@ Status decodeTree(std::string_view bytes, Item &root) {
 Status readNirFile(const std::string &path, Item &root) {
   if (Status status = checkInputFile(path))
     return status;
+  if (!hasHdf5Signature(path))
+    return Status::error("NIR file '" + path +
+                         "' is not an HDF5 file (no HDF5 signature)");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return Status::error(std::string("cannot start the NIR reader: ") +
@@ -559,13 +629,13 @@ Status readNirFile(const std::string &path, Item &root) {
   if (tooLarge)
     return Status::error(what + "holds more data than a NIR file may");
   if (WIFSIGNALED(wstatus))
-    return Status::error(
-        what + "the HDF5 library failed on this file (" +
-        (WTERMSIG(wstatus) == SIGXCPU ? std::string("out of CPU time")
-         : WTERMSIG(wstatus) == SIGKILL
-             ? std::string("killed, out of memory?")
-             : "signal " + std::to_string(WTERMSIG(wstatus))) +
-        "); the file is damaged or hostile");
+    return Status::error(what + "the HDF5 library failed on this file (" +
+                         (WTERMSIG(wstatus) == SIGXCPU
+                              ? std::string("out of CPU time")
+                          : WTERMSIG(wstatus) == SIGKILL
+                              ? std::string("killed, out of memory?")
+                              : "signal " + std::to_string(WTERMSIG(wstatus))) +
+                         "); the file is damaged or hostile");
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || bytes.empty())
     return Status::error(what + "the HDF5 reader stopped without an answer "
                                 "(out of memory?)");
@@ -583,8 +653,8 @@ namespace {
 Status writeItem(hid_t parent, const Item &item, const std::string &path) {
   std::string where = joinPath(path, item.name);
   if (item.isGroup()) {
-    Handle group(H5Gcreate2(parent, item.name.c_str(), H5P_DEFAULT,
-                            H5P_DEFAULT, H5P_DEFAULT),
+    Handle group(H5Gcreate2(parent, item.name.c_str(), H5P_DEFAULT, H5P_DEFAULT,
+                            H5P_DEFAULT),
                  H5Gclose);
     if (!group.valid())
       return Status::error("cannot create group " + where);
@@ -594,9 +664,9 @@ Status writeItem(hid_t parent, const Item &item, const std::string &path) {
     return {};
   }
   std::vector<hsize_t> dims(item.dims.begin(), item.dims.end());
-  Handle space(dims.empty() ? H5Screate(H5S_SCALAR)
-                            : H5Screate_simple(int(dims.size()), dims.data(),
-                                               nullptr),
+  Handle space(dims.empty()
+                   ? H5Screate(H5S_SCALAR)
+                   : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
                H5Sclose);
   hid_t fileType = -1, memType = -1;
   Handle stringType(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -645,9 +715,9 @@ Status writeNirFile(const Item &root, const std::string &path) {
     return Status::error("cannot set up the HDF5 writer");
   std::string image;
   {
-    Handle file(H5Fcreate("fsnn-nir-export.h5", H5F_ACC_TRUNC, H5P_DEFAULT,
-                          access),
-                H5Fclose);
+    Handle file(
+        H5Fcreate("fsnn-nir-export.h5", H5F_ACC_TRUNC, H5P_DEFAULT, access),
+        H5Fclose);
     if (!file.valid())
       return Status::error("cannot create an HDF5 file in memory");
     for (const Item &child : root.children)

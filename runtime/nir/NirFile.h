@@ -35,13 +35,13 @@ struct Item {
   enum class Kind { Group, Float, Integer, String };
   std::string name;
   Kind kind = Kind::Group;
-  std::vector<int64_t> dims;          // Datasets; none for a scalar.
-  bool float32 = false;               // Float: stored as 32-bit.
-  bool bytes = false;                 // Integer: stored as uint8 (writer).
-  std::vector<double> floats;         // Float.
-  std::vector<int64_t> integers;      // Integer.
-  std::vector<std::string> strings;   // String.
-  std::vector<Item> children;         // Group, in name order.
+  std::vector<int64_t> dims;        // Datasets; none for a scalar.
+  bool float32 = false;             // Float: stored as 32-bit.
+  bool bytes = false;               // Integer: stored as uint8 (writer).
+  std::vector<double> floats;       // Float.
+  std::vector<int64_t> integers;    // Integer.
+  std::vector<std::string> strings; // String.
+  std::vector<Item> children;       // Group, in name order.
 
   bool isGroup() const { return kind == Kind::Group; }
   /// The child named `child`, or null.
@@ -49,6 +49,10 @@ struct Item {
   /// Elements of a dataset (1 for a scalar).
   int64_t elementCount() const;
 };
+
+/// `name` for messages and model names: valid UTF-8 is kept, control
+/// characters and bytes that are not UTF-8 become "\xNN".
+std::string printableName(std::string_view name);
 
 /// Reads `path` into `root` (the file's root group) in a child process.
 /// Soft and external links, attributes-only objects and datasets of other

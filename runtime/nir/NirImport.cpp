@@ -25,7 +25,9 @@ using namespace model;
 
 namespace {
 
-std::string quoted(const std::string &name) { return "'" + name + "'"; }
+std::string quoted(const std::string &name) {
+  return "'" + printableName(name) + "'";
+}
 
 std::string formatNumber(double value) {
   std::ostringstream os;
@@ -69,16 +71,14 @@ Status addEdges(const Item &graph, const std::string &prefix,
   if (!edges)
     return Status::error(where + ": no 'edges'");
   bool empty = edges->elementCount() == 0;
-  if (!empty &&
-      (edges->kind != Item::Kind::String || edges->dims.size() != 2 ||
-       edges->dims[1] != 2))
+  if (!empty && (edges->kind != Item::Kind::String || edges->dims.size() != 2 ||
+                 edges->dims[1] != 2))
     return Status::error(where + ": 'edges' must be an [E, 2] array of node "
                                  "names");
-  auto resolve = [&](const std::string &name, bool source,
-                     int &out) -> Status {
+  auto resolve = [&](const std::string &name, bool source, int &out) -> Status {
     std::string full = prefix + name;
-    auto sub = source ? g.subgraphOutput.find(full)
-                      : g.subgraphInput.find(full);
+    auto sub =
+        source ? g.subgraphOutput.find(full) : g.subgraphInput.find(full);
     if (sub != (source ? g.subgraphOutput.end() : g.subgraphInput.end()))
       full = sub->second;
     auto it = g.index.find(full);
@@ -96,9 +96,8 @@ Status addEdges(const Item &graph, const std::string &prefix,
       return s;
     FlatNode &a = g.nodes[from];
     if (std::find(a.succs.begin(), a.succs.end(), to) != a.succs.end())
-      return Status::error(where + ": the edge " +
-                           quoted(edges->strings[e]) + " -> " +
-                           quoted(edges->strings[e + 1]) +
+      return Status::error(where + ": the edge " + quoted(edges->strings[e]) +
+                           " -> " + quoted(edges->strings[e + 1]) +
                            " is listed twice");
     a.succs.push_back(to);
     g.nodes[to].preds.push_back(from);
@@ -108,9 +107,9 @@ Status addEdges(const Item &graph, const std::string &prefix,
 
 Status flatten(const Item &graph, const std::string &prefix, int depth,
                FlatGraph &g) {
-  std::string where = prefix.empty()
-                          ? std::string("the graph")
-                          : "graph " + quoted(prefix.substr(0, prefix.size() - 1));
+  std::string where =
+      prefix.empty() ? std::string("the graph")
+                     : "graph " + quoted(prefix.substr(0, prefix.size() - 1));
   if (depth > 8)
     return Status::error(where + ": graphs nested more than 8 deep");
   const Item *nodes = graph.find("nodes");
@@ -147,8 +146,7 @@ Status flatten(const Item &graph, const std::string &prefix, int depth,
   }
   if (depth > 0) {
     std::string self = prefix.substr(0, prefix.size() - 1);
-    if (input.empty() || input == "\x01" || output.empty() ||
-        output == "\x01")
+    if (input.empty() || input == "\x01" || output.empty() || output == "\x01")
       return Status::error(where +
                            ": a nested graph needs exactly one Input and one "
                            "Output node");
@@ -286,21 +284,20 @@ public:
   Status run(const Item &graph, int64_t timeSteps, ModelProto &model);
 
 private:
-  Status convertChain(const std::vector<int> &chain,
-                      std::vector<int64_t> shape, std::vector<Op> &ops);
+  Status convertChain(const std::vector<int> &chain, std::vector<int64_t> shape,
+                      std::vector<Op> &ops);
   Status neuronParameters(Layer &layer, double &leak, bool &leakSet,
                           double &threshold, bool &thresholdSet);
   Status walk(int from, int start, std::vector<int> &chain, int &end);
-  Status applyScale(Layer &layer, std::vector<Op> &ops,
-                    const std::string &what, bool withConstant = true);
+  Status applyScale(Layer &layer, std::vector<Op> &ops, const std::string &what,
+                    bool withConstant = true);
 
   const ImportOptions &options;
   std::vector<std::string> &notes;
   FlatGraph g;
 };
 
-Status Importer::walk(int from, int start, std::vector<int> &chain,
-                      int &end) {
+Status Importer::walk(int from, int start, std::vector<int> &chain, int &end) {
   int x = start;
   while (isMapOp(g.nodes[x].type)) {
     const FlatNode &node = g.nodes[x];
@@ -309,10 +306,9 @@ Status Importer::walk(int from, int start, std::vector<int> &chain,
                            ") has " + std::to_string(node.preds.size()) +
                            " inputs; fsnn maps are chains, one input per op");
     if (node.succs.size() != 1)
-      return Status::error(
-          "node " + quoted(node.name) + " (" + node.type + ") has " +
-          std::to_string(node.succs.size()) +
-          " outputs; fsnn maps are chains, one output per op");
+      return Status::error("node " + quoted(node.name) + " (" + node.type +
+                           ") has " + std::to_string(node.succs.size()) +
+                           " outputs; fsnn maps are chains, one output per op");
     if (chain.size() > g.nodes.size())
       return Status::error("node " + quoted(node.name) +
                            " is on a cycle without spiking neurons");
@@ -321,12 +317,11 @@ Status Importer::walk(int from, int start, std::vector<int> &chain,
   }
   const FlatNode &node = g.nodes[x];
   if (!isNeuron(node.type) && node.type != "Output")
-    return Status::error("node " + quoted(node.name) + " (" + node.type +
-                         "): " +
-                         (node.type == "Input"
-                              ? std::string("an Input fed by node " +
-                                            quoted(g.nodes[from].name))
-                              : refusalReason(node.type)));
+    return Status::error(
+        "node " + quoted(node.name) + " (" + node.type + "): " +
+        (node.type == "Input"
+             ? std::string("an Input fed by node " + quoted(g.nodes[from].name))
+             : refusalReason(node.type)));
   end = x;
   return {};
 }
@@ -349,20 +344,17 @@ Status Importer::convertChain(const std::vector<int> &chain,
         return Status::error(where + ": the weight must be [out, in], not " +
                              formatShape(op.weightDims));
       if (shape.size() != 1 || shape[0] != op.weightDims[1])
-        return Status::error(where + ": its weight " +
-                             formatShape(op.weightDims) +
-                             " does not take the incoming " +
-                             formatShape(shape) +
-                             (shape.size() > 1 ? " (add a Flatten before it)"
-                                               : ""));
+        return Status::error(
+            where + ": its weight " + formatShape(op.weightDims) +
+            " does not take the incoming " + formatShape(shape) +
+            (shape.size() > 1 ? " (add a Flatten before it)" : ""));
       if (node.type == "Affine") {
         std::vector<int64_t> biasDims;
         if (Status s = numbers(item, "bias", where, op.bias, &biasDims))
           return s;
         if (int64_t(op.bias.size()) != op.weightDims[0])
           return Status::error(where + ": the bias has " +
-                               std::to_string(op.bias.size()) +
-                               " values for " +
+                               std::to_string(op.bias.size()) + " values for " +
                                std::to_string(op.weightDims[0]) + " outputs");
         op.hasBias = true;
       }
@@ -372,15 +364,15 @@ Status Importer::convertChain(const std::vector<int> &chain,
       if (Status s = numbers(item, "weight", where, op.weight, &op.weightDims))
         return s;
       if (op.weightDims.size() != 4)
-        return Status::error(where + ": the weight must be [O, C, kh, kw], "
-                                     "not " +
+        return Status::error(where +
+                             ": the weight must be [O, C, kh, kw], "
+                             "not " +
                              formatShape(op.weightDims));
       std::vector<int64_t> groups, dilation;
       if (Status s = intList(item, "groups", where, 1, groups, false))
         return s;
       if (!groups.empty() && groups[0] != 1)
-        return Status::error(where + ": groups = " +
-                             std::to_string(groups[0]) +
+        return Status::error(where + ": groups = " + std::to_string(groups[0]) +
                              "; fsnn's convolutions are dense (groups 1)");
       if (Status s = intList(item, "dilation", where, 2, dilation, false))
         return s;
@@ -394,9 +386,8 @@ Status Importer::convertChain(const std::vector<int> &chain,
         op.strides = {1, 1};
       const Item *padding = item.find("padding");
       if (padding && padding->kind == Item::Kind::String) {
-        const std::string &mode = padding->strings.empty()
-                                      ? std::string()
-                                      : padding->strings[0];
+        const std::string &mode =
+            padding->strings.empty() ? std::string() : padding->strings[0];
         if (mode == "valid")
           op.pads = {0, 0};
         else if (mode == "same" && op.strides == std::vector<int64_t>{1, 1} &&
@@ -407,8 +398,8 @@ Status Importer::convertChain(const std::vector<int> &chain,
                                "' (fsnn pads symmetrically: 'valid', "
                                "'same' with stride 1 and odd kernels, or "
                                "numbers)");
-      } else if (Status s = intList(item, "padding", where, 2, op.pads,
-                                    false)) {
+      } else if (Status s =
+                     intList(item, "padding", where, 2, op.pads, false)) {
         return s;
       }
       if (op.pads.empty())
@@ -420,29 +411,26 @@ Status Importer::convertChain(const std::vector<int> &chain,
         if (v < 0)
           return Status::error(where + ": padding must be >= 0");
       if (shape.size() != 3 || shape[0] != op.weightDims[1])
-        return Status::error(where + ": its weight " +
-                             formatShape(op.weightDims) +
-                             " does not take the incoming " +
-                             formatShape(shape));
+        return Status::error(
+            where + ": its weight " + formatShape(op.weightDims) +
+            " does not take the incoming " + formatShape(shape));
       std::vector<int64_t> biasDims;
-      if (Status s =
-              numbers(item, "bias", where, op.bias, &biasDims, false))
+      if (Status s = numbers(item, "bias", where, op.bias, &biasDims, false))
         return s;
       if (!op.bias.empty() && int64_t(op.bias.size()) != op.weightDims[0])
         return Status::error(where + ": the bias has " +
                              std::to_string(op.bias.size()) + " values for " +
                              std::to_string(op.weightDims[0]) + " channels");
       op.hasBias = !op.bias.empty();
-      int64_t h = (shape[1] + 2 * op.pads[0] - op.weightDims[2]) /
-                      op.strides[0] +
-                  1;
-      int64_t w = (shape[2] + 2 * op.pads[1] - op.weightDims[3]) /
-                      op.strides[1] +
-                  1;
+      int64_t h =
+          (shape[1] + 2 * op.pads[0] - op.weightDims[2]) / op.strides[0] + 1;
+      int64_t w =
+          (shape[2] + 2 * op.pads[1] - op.weightDims[3]) / op.strides[1] + 1;
       if (shape[1] + 2 * op.pads[0] < op.weightDims[2] ||
           shape[2] + 2 * op.pads[1] < op.weightDims[3])
-        return Status::error(where + ": the kernel is larger than the padded "
-                                     "input " +
+        return Status::error(where +
+                             ": the kernel is larger than the padded "
+                             "input " +
                              formatShape(shape));
       op.type = "Conv2d";
       shape = {op.weightDims[0], h, w};
@@ -516,8 +504,7 @@ Status Importer::convertChain(const std::vector<int> &chain,
 
 /// Per-neuron arrays of a layer: a single value is broadcast.
 Status neuronArray(const FlatNode &node, const std::string &key, int64_t n,
-                   std::vector<double> &out, bool required,
-                   double fallback) {
+                   std::vector<double> &out, bool required, double fallback) {
   std::string where = node.type + " " + quoted(node.name);
   std::vector<double> values;
   if (Status s = numbers(*node.item, key, where, values, nullptr, required))
@@ -529,10 +516,9 @@ Status neuronArray(const FlatNode &node, const std::string &key, int64_t n,
   if (values.size() == 1)
     values.assign(n, values[0]);
   if (int64_t(values.size()) != n)
-    return Status::error(where + ": '" + key + "' has " +
-                         std::to_string(values.size()) +
-                         " values for a layer of " + std::to_string(n) +
-                         " neurons");
+    return Status::error(
+        where + ": '" + key + "' has " + std::to_string(values.size()) +
+        " values for a layer of " + std::to_string(n) + " neurons");
   out = std::move(values);
   return {};
 }
@@ -552,8 +538,8 @@ Status Importer::neuronParameters(Layer &layer, double &leak, bool &leakSet,
     return s;
   bool leaky = node.type != "IF";
   if (leaky) {
-    if (Status s = neuronArray(node, node.type == "LIF" ? "tau" : "tau_mem",
-                               n, tau, true, 1))
+    if (Status s = neuronArray(node, node.type == "LIF" ? "tau" : "tau_mem", n,
+                               tau, true, 1))
       return s;
     if (Status s = neuronArray(node, "v_leak", n, vLeak, true, 0))
       return s;
@@ -566,8 +552,8 @@ Status Importer::neuronParameters(Layer &layer, double &leak, bool &leakSet,
     for (double t : tauSyn)
       if (std::abs(t - dt) > 1e-6 * dt)
         return Status::error(
-            where + ": tau_syn = " + formatNumber(t) + " with dt = " +
-            formatNumber(dt) +
+            where + ": tau_syn = " + formatNumber(t) +
+            " with dt = " + formatNumber(dt) +
             "; a synaptic current that decays over several steps has no "
             "fsnn form (only tau_syn = dt, where the synapse passes the "
             "input on at once, reduces to LIF)");
@@ -578,8 +564,8 @@ Status Importer::neuronParameters(Layer &layer, double &leak, bool &leakSet,
                            "; fsnn resets to zero or by subtraction, not to "
                            "another potential");
     if (!(vThreshold[i] > 0))
-      return Status::error(where + ": v_threshold = " +
-                           formatNumber(vThreshold[i]) +
+      return Status::error(where +
+                           ": v_threshold = " + formatNumber(vThreshold[i]) +
                            "; fsnn's threshold must be > 0");
     double lambda = 1.0;
     if (leaky) {
@@ -645,9 +631,10 @@ Status Importer::applyScale(Layer &layer, std::vector<Op> &ops,
   int64_t outs = last->weightDims[0];
   int64_t perOut = n / outs;
   if (!lastIsFinal && !(uniform && noConstant))
-    return Status::error(what + ": the neurons' input scale or v_leak varies "
-                                "per neuron, and the map's last op is not "
-                                "weighted (" +
+    return Status::error(what +
+                         ": the neurons' input scale or v_leak varies "
+                         "per neuron, and the map's last op is not "
+                         "weighted (" +
                          ops.back().type + ")");
   // Per output row (Linear) or channel (Conv2d).
   std::vector<double> rowScale(outs), rowConstant(outs);
@@ -684,7 +671,7 @@ class Names {
 public:
   std::string operator()(const std::string &wanted) {
     std::string name;
-    for (unsigned char c : wanted)
+    for (unsigned char c : printableName(wanted))
       name.push_back(c <= ' ' || c == 0x7f ? '_' : char(c));
     if (name.size() > 200)
       name.resize(200);
@@ -778,8 +765,7 @@ double strictThreshold(double theta, TensorProto::DataType dtype) {
   return double(t);
 }
 
-Status Importer::run(const Item &graph, int64_t timeSteps,
-                     ModelProto &model) {
+Status Importer::run(const Item &graph, int64_t timeSteps, ModelProto &model) {
   if (Status s = flatten(graph, "", 0, g))
     return s;
   bypassInner(g);
@@ -812,8 +798,8 @@ Status Importer::run(const Item &graph, int64_t timeSteps,
   {
     std::vector<double> shape;
     const FlatNode &in = g.nodes[input];
-    if (Status s = numbers(*in.item, "shape", "Input " + quoted(in.name),
-                           shape))
+    if (Status s =
+            numbers(*in.item, "shape", "Input " + quoted(in.name), shape))
       return s;
     for (double d : shape) {
       if (d != std::floor(d) || d < 1 || d > double(kMaxDimension))
@@ -889,8 +875,7 @@ Status Importer::run(const Item &graph, int64_t timeSteps,
           return Status::error(quoted(node.name) +
                                " feeds back to the first layer twice");
         if (chain.empty())
-          return Status::error("the recurrent edge from " +
-                               quoted(node.name) +
+          return Status::error("the recurrent edge from " + quoted(node.name) +
                                " has no weighted op (Affine, Linear, Conv2d)");
         hasFeedback = true;
         feedbackChain = chain;
@@ -963,11 +948,10 @@ Status Importer::run(const Item &graph, int64_t timeSteps,
             convertChain(feedbackChain, layers.back().shape, feedbackOps))
       return s;
     if (feedbackOps.back().outShape != layers.front().shape)
-      return Status::error("the recurrent edge into " +
-                           quoted(layers.front().neurons->name) + " yields " +
-                           formatShape(feedbackOps.back().outShape) +
-                           ", the layer has " +
-                           formatShape(layers.front().shape));
+      return Status::error(
+          "the recurrent edge into " + quoted(layers.front().neurons->name) +
+          " yields " + formatShape(feedbackOps.back().outShape) +
+          ", the layer has " + formatShape(layers.front().shape));
   }
   for (const Op &op : feedbackOps)
     if (op.type == "AvgPool2d" || op.type == "Flatten")
@@ -1018,10 +1002,10 @@ Status Importer::run(const Item &graph, int64_t timeSteps,
       return s;
   if (hasFeedback) {
     Layer &first = layers.front();
-    if (Status s = applyScale(first, feedbackOps,
-                              "the recurrent edge into " +
-                                  quoted(first.neurons->name),
-                              /*withConstant=*/false))
+    if (Status s =
+            applyScale(first, feedbackOps,
+                       "the recurrent edge into " + quoted(first.neurons->name),
+                       /*withConstant=*/false))
       return s;
   }
 
@@ -1066,11 +1050,9 @@ Status Importer::run(const Item &graph, int64_t timeSteps,
     map->set_name(mapName);
     std::string in = w.names(mapName + ".in");
     Writer::valueInfo(map->add_inputs(), in,
-                      l == 0 ? inputShape : layers[l - 1].shape,
-                      options.dtype);
+                      l == 0 ? inputShape : layers[l - 1].shape, options.dtype);
     std::string out = w.ops(*map, layers[l].map, in);
-    Writer::valueInfo(map->add_outputs(), out, layers[l].shape,
-                      options.dtype);
+    Writer::valueInfo(map->add_outputs(), out, layers[l].shape, options.dtype);
   }
   {
     GraphProto *map = feedbackAttr->mutable_graphs()->add_values();
@@ -1183,8 +1165,8 @@ bool embeddedModel(const Item &graph, const ImportOptions &options,
   }
   ModelProto candidate;
   ModelInfo info;
-  if (Status s = parseValidModel(bytes, "the embedded fsnn model", candidate,
-                                 info)) {
+  if (Status s =
+          parseValidModel(bytes, "the embedded fsnn model", candidate, info)) {
     notes.push_back(s.message() + "; importing the graph");
     return false;
   }
@@ -1241,8 +1223,7 @@ Status importNir(const Item &root, const ImportOptions &options,
   if (Status s = typeOf(*graph, "the root node", type))
     return s;
   if (type != "NIRGraph")
-    return Status::error("the root node is a " + type +
-                         ", not a NIRGraph");
+    return Status::error("the root node is a " + type + ", not a NIRGraph");
   if (options.useEmbeddedModel && embeddedModel(*graph, options, model, notes))
     return {};
   int64_t timeSteps = options.timeSteps;

@@ -2,8 +2,9 @@
 """NIR files written by the NIR specification with h5py (not by fsnn), and
 what NIR's semantics make of them, for fsnn-model import-nir's tests.
 
-  nir_fixtures.py OUTDIR
+  nir_fixtures.py OUTDIR [--small]
 
+(--small: 16 inputs and 8 neurons instead of 784 and 400, for fuzz seeds)
 writes into OUTDIR:
   f400.nir       Input[784] -> Affine -> LIF, a recurrent Linear back to the
                  LIF, -> Affine readout -> Output (known weights; T 5)
@@ -108,21 +109,22 @@ def conv2d(x, w, b, pad):
 
 def main():
     out = sys.argv[1]
+    small = sys.argv[2:] == ["--small"]
+    inputs, n = (16, 8) if small else (784, 400)
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(7)
-    x = rng.uniform(0, 1, size=(64, 784))
+    x = rng.uniform(0, 1, size=(64, inputs))
     np.save(os.path.join(out, "x.npy"), x)
 
     # --- f400: known weights, LIF with tau = dt / (1 - 0.9), r = tau / dt.
-    n = 400
-    w_in = f32(rng.normal(0, 1.5 / np.sqrt(784), (n, 784)))
+    w_in = f32(rng.normal(0, 1.5 / np.sqrt(inputs), (n, inputs)))
     b_in = f32(rng.normal(0, 0.1, n))
     w_rec = f32(rng.normal(0, 0.5 / np.sqrt(n), (n, n)))
     w_out = f32(rng.normal(0, 1 / np.sqrt(n), (10, n)))
     b_out = f32(rng.normal(0, 0.1, 10))
     tau = DT / (1 - 0.9)
     nodes = {
-        "input": {"type": "Input", "shape": np.array([784])},
+        "input": {"type": "Input", "shape": np.array([inputs])},
         "fc": {"type": "Affine", "weight": w_in, "bias": b_in},
         "lif": lif(n, tau, tau / DT, 1.0),
         "rec": {"type": "Linear", "weight": w_rec},
@@ -156,7 +158,7 @@ def main():
     v_leak = f32(rng.uniform(-0.2, 0.2, n))
     b_rec = f32(rng.normal(0, 0.05, n))
     rleaky = {
-        "input": {"type": "Input", "shape": np.array([784])},
+        "input": {"type": "Input", "shape": np.array([inputs])},
         "fc": {"type": "Affine", "weight": w_in, "bias": b_in},
         "rlif": {"type": "NIRGraph",
                  "nodes": {
@@ -248,14 +250,12 @@ def main():
     variant("mixed-leak", lambda g: g["lif"].update(
         tau=f32(np.linspace(tau, 2 * tau, n))))
     variant("two-inputs", lambda g: g.update(input2={
-        "type": "Input", "shape": np.array([784])}),
+        "type": "Input", "shape": np.array([inputs])}),
         edges + [("input2", "fc")])
     variant("partial-flatten", lambda g: g.update(flat={
         "type": "Flatten", "start_dim": 1, "end_dim": -1,
-        "input_type": np.array([784])}),
+        "input_type": np.array([inputs])}),
         [("input", "flat"), ("flat", "fc")] + edges[1:])
-    variant("not-a-graph", lambda g: g.update(
-        input={"type": "Input", "shape": np.array([784])}))
     # A recurrent edge that skips back from a second layer to itself.
     two = dict(nodes)
     two["fc2"] = {"type": "Affine", "weight": f32(np.eye(n)),
@@ -274,6 +274,8 @@ def main():
            ("out", "output")])
     with h5py.File(os.path.join(out, "refuse-no-graph.nir"), "w") as f:
         f.create_dataset("version", data="1.0.0", dtype=h5py.string_dtype())
+    with h5py.File(os.path.join(out, "refuse-not-a-graph.nir"), "w") as f:
+        write_node(f.create_group("node"), nodes["lif"])
 
 
 if __name__ == "__main__":
