@@ -14,6 +14,9 @@ writes into OUTDIR:
   conv.nir       Input[2,8,8] -> SumPool2d 2 -> Conv2d -> IF[4,4,4], a
                  recurrent Conv2d, -> Flatten -> Affine readout
   cuba.nir       F400-style with a CubaLIF whose tau_syn is dt (reduces)
+  snntorch.nir   snnTorch's export of Sequential(Flatten, Linear, Leaky,
+                 Linear, Leaky(output=True)): feed-forward, scalar neuron
+                 parameters, the output the last layer's spikes (its rate)
   x.npy, x_conv.npy                  the inputs (float64)
   <name>.expected.npy               the logits NIR's semantics give (float64)
   refuse-<case>.nir                 one graph per construct fsnn refuses
@@ -222,6 +225,46 @@ def main():
                       (None, ones / DT, 0 * ones, ones), T,
                       lambda a: a.reshape(32, 64) @ d(wo).T + d(bo))
     np.save(os.path.join(out, "conv.expected.npy"), logits)
+
+    # --- snntorch: two feed-forward Leaky layers, parameters as snnTorch
+    # writes them (0-d tau, r, v_leak; a [1] threshold), no readout op.
+    xs = rng.uniform(0, 1, size=(64, 1, 4, 4))
+    np.save(os.path.join(out, "x_snntorch.npy"), xs)
+    w1 = f32(rng.normal(0, 0.8, (12, 16)))
+    b1 = f32(rng.normal(0, 0.1, 12))
+    w2 = f32(rng.normal(0, 0.8, (10, 12)))
+    b2 = f32(rng.normal(0, 0.1, 10))
+    beta = 0.8
+    tau_s = np.float32(DT / (1 - beta))
+    leaky = {"type": "LIF", "tau": tau_s, "r": np.float32(tau_s / DT),
+             "v_leak": np.float32(0.0), "v_threshold": f32([1.0])}
+    write(os.path.join(out, "snntorch.nir"), {
+        "input": {"type": "Input", "shape": np.array([1, 4, 4])},
+        "0": {"type": "Flatten", "start_dim": 0, "end_dim": -1,
+              "input_type": np.array([1, 4, 4])},
+        "1": {"type": "Affine", "weight": w1, "bias": b1},
+        "2": leaky,
+        "3": {"type": "Affine", "weight": w2, "bias": b2},
+        "4": dict(leaky),
+        "output": {"type": "Output", "shape": np.array([10])},
+    }, [("input", "0"), ("0", "1"), ("1", "2"), ("2", "3"), ("3", "4"),
+        ("4", "output")])
+    lam = 1 - DT / float(tau_s)
+    scale = DT * float(np.float32(tau_s / DT)) / float(tau_s)
+    i1 = xs.reshape(64, 16) @ d(w1).T + d(b1)
+    v1 = np.zeros((64, 12))
+    v2 = np.zeros((64, 10))
+    weighted = np.zeros((64, 10))
+    for _ in range(T):
+        v1 = lam * v1 + scale * i1
+        s1 = (v1 > 1.0).astype(np.float64)
+        v1 = np.where(s1 > 0, 0.0, v1)
+        v2 = lam * v2 + scale * (s1 @ d(w2).T + d(b2))
+        s2 = (v2 > 1.0).astype(np.float64)
+        v2 = np.where(s2 > 0, 0.0, v2)
+        weighted = lam * weighted + s2
+    np.save(os.path.join(out, "snntorch.expected.npy"),
+            weighted / sum(lam ** k for k in range(T)))
 
     # --- What fsnn refuses, one construct per file (docs/nir.md).
     def variant(name, change, new_edges=None):
