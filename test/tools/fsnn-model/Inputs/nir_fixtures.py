@@ -13,6 +13,7 @@ writes into OUTDIR:
                  per-neuron thresholds, r != tau/dt and v_leak != 0
   conv.nir       Input[2,8,8] -> SumPool2d 2 -> Conv2d -> IF[4,4,4], a
                  recurrent Conv2d, -> Flatten -> Affine readout
+  conv-avg.nir   the same with AvgPool2d
   cuba.nir       F400-style with a CubaLIF whose tau_syn is dt (reduces)
   snntorch.nir   snnTorch's export of Sequential(Flatten, Linear, Leaky,
                  Linear, Leaky(output=True)): feed-forward, scalar neuron
@@ -225,6 +226,17 @@ def main():
                       (None, ones / DT, 0 * ones, ones), T,
                       lambda a: a.reshape(32, 64) @ d(wo).T + d(bo))
     np.save(os.path.join(out, "conv.expected.npy"), logits)
+    # The same with AvgPool2d.
+    conv["pool"] = dict(conv["pool"], type="AvgPool2d")
+    write(os.path.join(out, "conv-avg.nir"), conv,
+          [("input", "pool"), ("pool", "conv"), ("conv", "if"),
+           ("if", "rec"), ("rec", "if"), ("if", "flat"), ("flat", "out"),
+           ("out", "output")])
+    current = conv2d(pooled / 4, d(wc), d(bc), 1)
+    logits = simulate(current, lambda s: conv2d(s, d(wr), None, 1),
+                      (None, ones / DT, 0 * ones, ones), T,
+                      lambda a: a.reshape(32, 64) @ d(wo).T + d(bo))
+    np.save(os.path.join(out, "conv-avg.expected.npy"), logits)
 
     # --- snntorch: two feed-forward Leaky layers, parameters as snnTorch
     # writes them (0-d tau, r, v_leak; a [1] threshold), no readout op.
