@@ -353,6 +353,28 @@ int64_t product(const std::vector<int64_t> &shape) {
   return n;
 }
 
+TensorProto *addInitializer(GraphProto &graph, const std::string &name,
+                            const std::vector<int64_t> &dims,
+                            TensorProto::DataType dtype,
+                            const std::vector<double> &values) {
+  TensorProto *tensor = graph.add_initializers();
+  tensor->set_name(name);
+  for (int64_t d : dims)
+    tensor->add_dims(d);
+  tensor->set_dtype(dtype);
+  setTensorValues(*tensor, values);
+  return tensor;
+}
+
+void setValueInfo(ValueInfoProto &info, const std::string &name,
+                  const std::vector<int64_t> &shape,
+                  TensorProto::DataType dtype) {
+  info.set_name(name);
+  for (int64_t d : shape)
+    info.add_shape(d);
+  info.set_dtype(dtype);
+}
+
 const NodeProto *findFeedbackNode(const ModelProto &model) {
   for (const NodeProto &node : model.graph().nodes())
     if (node.op_type() == "SpikingFeedback")

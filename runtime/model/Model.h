@@ -96,6 +96,17 @@ std::vector<double> tensorValues(const TensorProto &tensor);
 /// (float32 or float64); the dims are the caller's to keep consistent.
 void setTensorValues(TensorProto &tensor, const std::vector<double> &values);
 
+/// Appends an initializer `name` of `dims` and `dtype` holding `values`.
+TensorProto *addInitializer(GraphProto &graph, const std::string &name,
+                            const std::vector<int64_t> &dims,
+                            TensorProto::DataType dtype,
+                            const std::vector<double> &values);
+
+/// Fills a graph input or output: name, per-sample shape, dtype.
+void setValueInfo(ValueInfoProto &info, const std::string &name,
+                  const std::vector<int64_t> &shape,
+                  TensorProto::DataType dtype);
+
 /// A hash of the model's structure: everything but the initializers' values
 /// and the training state. A compiled library records it; a model file with
 /// other weights (a checkpoint of the same model) has the same hash.

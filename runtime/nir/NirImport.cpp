@@ -693,12 +693,7 @@ public:
 
   void initializer(const std::string &name, const std::vector<int64_t> &dims,
                    const std::vector<double> &values) {
-    TensorProto *t = model.mutable_graph()->add_initializers();
-    t->set_name(name);
-    for (int64_t d : dims)
-      t->add_dims(d);
-    t->set_dtype(dtype);
-    setTensorValues(*t, values);
+    addInitializer(*model.mutable_graph(), name, dims, dtype, values);
   }
 
   /// Writes `ops` into `graph` from value `input`; returns the last value.
@@ -743,10 +738,7 @@ public:
   static void valueInfo(ValueInfoProto *info, const std::string &name,
                         const std::vector<int64_t> &shape,
                         TensorProto::DataType dtype) {
-    info->set_name(name);
-    for (int64_t d : shape)
-      info->add_shape(d);
-    info->set_dtype(dtype);
+    setValueInfo(*info, name, shape, dtype);
   }
 
   ModelProto &model;

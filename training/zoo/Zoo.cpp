@@ -111,21 +111,13 @@ public:
 
   void initializer(const std::string &name, const std::vector<int64_t> &dims,
                    const Values &values) {
-    TensorProto *tensor = graph().add_initializers();
-    tensor->set_name(name);
-    for (int64_t d : dims)
-      tensor->add_dims(d);
-    tensor->set_dtype(options.dtype);
-    setTensorValues(*tensor, values);
+    addInitializer(graph(), name, dims, options.dtype, values);
   }
 
   static void valueInfo(ValueInfoProto *info, const std::string &name,
                         const std::vector<int64_t> &shape,
                         TensorProto::DataType dtype) {
-    info->set_name(name);
-    for (int64_t d : shape)
-      info->add_shape(d);
-    info->set_dtype(dtype);
+    setValueInfo(*info, name, shape, dtype);
   }
 
   static NodeProto *node(GraphProto &g, const std::string &op,
