@@ -35,6 +35,10 @@ struct ImportOptions {
   bool useEmbeddedModel = true;
   /// The graph's name in the fsnn model.
   std::string graphName = "nir";
+  /// "zero" (NIR's rule, exact) or "subtract": fsnn's rule, which IDE
+  /// training needs (its equilibrium map holds only for it), at the price
+  /// of dynamics other than the graph's.
+  std::string reset = "zero";
 };
 
 struct ExportOptions {

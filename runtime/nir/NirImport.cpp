@@ -1030,7 +1030,11 @@ Status Importer::run(const Item &graph, int64_t timeSteps, ModelProto &model) {
   attr("threshold")->set_f(strictThreshold(threshold, options.dtype));
   if (lif)
     attr("leak")->set_f(leak);
-  attr("reset")->set_s("zero");
+  attr("reset")->set_s(options.reset);
+  if (options.reset == "subtract")
+    notes.push_back("reset by subtraction, as asked: fsnn can train this "
+                    "model with IDE, but it no longer simulates the NIR "
+                    "graph's reset to zero");
   attr("input_kind")->set_s("static");
   attr("solver")->set_s("broyden");
   attr("solver_iterations")->set_i(30);
@@ -1206,6 +1210,8 @@ Status importNir(const Item &root, const ImportOptions &options,
                  ModelProto &model, std::vector<std::string> &notes) {
   if (!(options.dt > 0) || !std::isfinite(options.dt))
     return Status::error("--dt must be a positive number");
+  if (options.reset != "zero" && options.reset != "subtract")
+    return Status::error("--reset must be 'zero' or 'subtract'");
   if (options.timeSteps < 0 || options.timeSteps > kMaxTimeSteps)
     return Status::error("--T must be 1 to " + std::to_string(kMaxTimeSteps));
   const Item *graph = root.find("node");

@@ -118,6 +118,11 @@ Commands addCommands(CLI::App &app, Flags &f) {
       ->check(CLI::IsMember({"float32", "float64"}));
   c.importNir->add_option("--name", f.nirImport.graphName,
                           "Graph name of the model (default nir)");
+  c.importNir
+      ->add_option("--reset", f.nirImport.reset,
+                   "zero (NIR's rule, the default) or subtract (fsnn's, "
+                   "which IDE training needs; other dynamics)")
+      ->check(CLI::IsMember({"zero", "subtract"}));
   c.importNir->add_flag("--ignore-fsnn-metadata", f.ignoreEmbedded,
                         "Import the graph even when it carries the fsnn "
                         "model it was exported from");
