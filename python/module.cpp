@@ -11,6 +11,7 @@
 #include "runtime/bind/CompiledModel.h"
 #include "runtime/model/Model.h"
 #include "runtime/model/Validate.h"
+#include "runtime/nir/Nir.h"
 #include "runtime/reference/Evaluate.h"
 #include "runtime/reference/Executor.h"
 #include "training/data/Dataset.h"
@@ -46,6 +47,8 @@ void check(const fm::Status &status) {
 struct Model {
   fm::ModelProto proto;
   fm::ModelInfo info;
+  /// What import_nir had to say (docs/nir.md); empty otherwise.
+  std::vector<std::string> notes;
 
   void validate() { check(fm::validateModel(proto, info)); }
   std::vector<int64_t> inputShape() const {
@@ -486,10 +489,55 @@ PYBIND11_MODULE(_fsnn, m) {
           [](const Model &model, const std::string &path) {
             check(fm::saveModel(model.proto, path));
           },
-          "Write the model file (atomically)");
+          "Write the model file (atomically)")
+      .def_property_readonly(
+          "notes", [](const Model &model) { return model.notes; },
+          "import_nir's notes on how the NIR graph was mapped")
+      .def(
+          "export_nir",
+          [](const Model &model, const std::string &path, double dt,
+             bool embed) {
+            fsnn::nir::ExportOptions options;
+            options.dt = dt;
+            options.embedModel = embed;
+            fsnn::nir::Item root;
+            std::vector<std::string> notes;
+            check(fsnn::nir::exportNir(model.proto, model.info, options, root,
+                                       notes));
+            check(fsnn::nir::writeNirFile(root, path));
+            return notes;
+          },
+          py::arg("path"), py::arg("dt") = fsnn::nir::kDefaultDt,
+          py::arg("embed_model") = true,
+          "Write the model as a NIR graph (fsnn-model export-nir); returns "
+          "the notes on what NIR expresses differently");
 
   m.def("load_model", &loadModel, py::arg("path"),
         "Load and validate a model file");
+  m.def(
+      "import_nir",
+      [](const std::string &path, int64_t timeSteps, double dt,
+         const std::string &dtype, const std::string &reset, bool useMetadata) {
+        if (dtype != "float32" && dtype != "float64")
+          throw Error("dtype must be float32 or float64");
+        fsnn::nir::ImportOptions options;
+        options.timeSteps = timeSteps;
+        options.dt = dt;
+        options.dtype = dtype == "float64" ? fm::TensorProto::FLOAT64
+                                           : fm::TensorProto::FLOAT32;
+        options.reset = reset;
+        options.useEmbeddedModel = useMetadata;
+        Model model;
+        check(
+            fsnn::nir::importNirFile(path, options, model.proto, model.notes));
+        model.validate();
+        return model;
+      },
+      py::arg("path"), py::arg("time_steps") = 0,
+      py::arg("dt") = fsnn::nir::kDefaultDt, py::arg("dtype") = "float32",
+      py::arg("reset") = "zero", py::arg("use_fsnn_metadata") = true,
+      "Import a NIR graph (fsnn-model import-nir; docs/nir.md); the "
+      "model's notes say how it was mapped");
   m.def(
       "create_model",
       [](const std::string &arch, const std::string &neuron,

@@ -12,9 +12,9 @@ See docs/python.md.
 """
 
 from ._fsnn import (CompiledModel, Error, Model, Trainer, compile,
-                    create_model, epoch_order, load_dataset, load_model,
-                    run_reference, trace, train)
+                    create_model, epoch_order, import_nir, load_dataset,
+                    load_model, run_reference, trace, train)
 
 __all__ = ["CompiledModel", "Error", "Model", "Trainer", "compile",
-           "create_model", "epoch_order", "load_dataset", "load_model",
-           "run_reference", "trace", "train"]
+           "create_model", "epoch_order", "import_nir", "load_dataset",
+           "load_model", "run_reference", "trace", "train"]
