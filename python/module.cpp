@@ -528,9 +528,8 @@ PYBIND11_MODULE(_fsnn, m) {
         options.reset = reset;
         options.useEmbeddedModel = useMetadata;
         Model model;
-        check(
-            fsnn::nir::importNirFile(path, options, model.proto, model.notes));
-        model.validate();
+        check(fsnn::nir::importNirFile(path, options, model.proto, model.info,
+                                       model.notes));
         return model;
       },
       py::arg("path"), py::arg("time_steps") = 0,

@@ -48,14 +48,17 @@ struct ExportOptions {
   bool embedModel = true;
 };
 
-/// Converts a NIR file's tree into an fsnn model (validated). `notes` gets
-/// one line per approximation or choice the reader should know of.
+/// Converts a NIR file's tree into an fsnn model, validated: `info` is what
+/// the validator learnt of it. `notes` gets one line per approximation or
+/// choice the reader should know of.
 Status importNir(const Item &root, const ImportOptions &options,
-                 model::ModelProto &model, std::vector<std::string> &notes);
+                 model::ModelProto &model, model::ModelInfo &info,
+                 std::vector<std::string> &notes);
 
 /// readNirFile, then importNir; messages name the file.
 Status importNirFile(const std::string &path, const ImportOptions &options,
-                     model::ModelProto &model, std::vector<std::string> &notes);
+                     model::ModelProto &model, model::ModelInfo &info,
+                     std::vector<std::string> &notes);
 
 /// Converts a validated fsnn model into a NIR tree, in inference mode (batch
 /// norm folded with the running statistics, dropout removed, spectral

@@ -16,7 +16,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 
 namespace fsnn::nir {
 

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
-#include <functional>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -281,7 +280,8 @@ public:
   Importer(const ImportOptions &options, std::vector<std::string> &notes)
       : options(options), notes(notes) {}
 
-  Status run(const Item &graph, int64_t timeSteps, ModelProto &model);
+  Status run(const Item &graph, int64_t timeSteps, ModelProto &model,
+             ModelInfo &info);
 
 private:
   Status convertChain(const std::vector<int> &chain, std::vector<int64_t> shape,
@@ -608,7 +608,7 @@ Status Importer::neuronParameters(Layer &layer, double &leak, bool &leakSet,
 Status Importer::applyScale(Layer &layer, std::vector<Op> &ops,
                             const std::string &what, bool withConstant) {
   int64_t n = product(layer.shape);
-  bool unit = true, uniform = true, noConstant = true;
+  bool uniform = true, noConstant = true;
   double largest = 0;
   for (int64_t i = 0; i < n; ++i) {
     largest = std::max(largest, std::abs(layer.scale[i] - 1.0));
@@ -617,7 +617,7 @@ Status Importer::applyScale(Layer &layer, std::vector<Op> &ops,
   }
   // τ and r written in float32 (as most exporters do) make dt r/τ miss 1 by
   // a few ulps; that is 1.
-  unit = largest <= 1e-6;
+  bool unit = largest <= 1e-6;
   if (unit && noConstant)
     return {};
   Op *last = nullptr;
@@ -757,7 +757,8 @@ double strictThreshold(double theta, TensorProto::DataType dtype) {
   return double(t);
 }
 
-Status Importer::run(const Item &graph, int64_t timeSteps, ModelProto &model) {
+Status Importer::run(const Item &graph, int64_t timeSteps, ModelProto &model,
+                     ModelInfo &info) {
   if (Status s = flatten(graph, "", 0, g))
     return s;
   bypassInner(g);
@@ -1118,7 +1119,6 @@ Status Importer::run(const Item &graph, int64_t timeSteps, ModelProto &model) {
                   ": NIR fires when v > θ, fsnn when v >= V_th, so V_th is "
                   "the next representable value above θ");
 
-  ModelInfo info;
   if (Status s = validateModel(model, info))
     return Status::error("the imported model does not validate: " +
                          s.message());
@@ -1144,7 +1144,8 @@ bool sameTree(const Item &a, const Item &b, std::string &where) {
 /// The fsnn model an fsnn export embedded, if the graph is still the one it
 /// was exported as.
 bool embeddedModel(const Item &graph, const ImportOptions &options,
-                   ModelProto &model, std::vector<std::string> &notes) {
+                   ModelProto &model, ModelInfo &modelInfo,
+                   std::vector<std::string> &notes) {
   const Item *metadata = graph.find("metadata");
   const Item *blob = metadata ? metadata->find("fsnn_model") : nullptr;
   if (!blob || blob->kind != Item::Kind::Integer)
@@ -1168,7 +1169,6 @@ bool embeddedModel(const Item &graph, const ImportOptions &options,
   }
   ExportOptions exportOptions;
   exportOptions.embedModel = false;
-  std::vector<double> dt;
   if (const Item *item = metadata->find("fsnn_dt");
       item && item->kind == Item::Kind::Float && item->floats.size() == 1)
     exportOptions.dt = item->floats[0];
@@ -1196,18 +1196,24 @@ bool embeddedModel(const Item &graph, const ImportOptions &options,
     for (AttributeProto &a : *snn->mutable_attributes())
       if (a.name() == "time_steps")
         a.set_i(options.timeSteps);
+    if (Status s = validateModel(candidate, info)) {
+      notes.push_back(s.message() + "; importing the graph");
+      return false;
+    }
   }
   notes.push_back("the graph is an fsnn export and unchanged: imported the "
                   "embedded fsnn model itself (exact: batch norm, dropout, "
                   "spectral weight and reset rule as they were)");
   model = std::move(candidate);
+  modelInfo = std::move(info);
   return true;
 }
 
 } // namespace
 
 Status importNir(const Item &root, const ImportOptions &options,
-                 ModelProto &model, std::vector<std::string> &notes) {
+                 ModelProto &model, ModelInfo &info,
+                 std::vector<std::string> &notes) {
   if (!(options.dt > 0) || !std::isfinite(options.dt))
     return Status::error("--dt must be a positive number");
   if (options.reset != "zero" && options.reset != "subtract")
@@ -1222,7 +1228,8 @@ Status importNir(const Item &root, const ImportOptions &options,
     return s;
   if (type != "NIRGraph")
     return Status::error("the root node is a " + type + ", not a NIRGraph");
-  if (options.useEmbeddedModel && embeddedModel(*graph, options, model, notes))
+  if (options.useEmbeddedModel &&
+      embeddedModel(*graph, options, model, info, notes))
     return {};
   int64_t timeSteps = options.timeSteps;
   if (timeSteps == 0) {
@@ -1236,15 +1243,16 @@ Status importNir(const Item &root, const ImportOptions &options,
     return Status::error("a NIR graph does not say how many time steps to "
                          "simulate; give --T");
   Importer importer(options, notes);
-  return importer.run(*graph, timeSteps, model);
+  return importer.run(*graph, timeSteps, model, info);
 }
 
 Status importNirFile(const std::string &path, const ImportOptions &options,
-                     ModelProto &model, std::vector<std::string> &notes) {
+                     ModelProto &model, ModelInfo &info,
+                     std::vector<std::string> &notes) {
   Item root;
   if (Status s = readNirFile(path, root))
     return s;
-  if (Status s = importNir(root, options, model, notes))
+  if (Status s = importNir(root, options, model, info, notes))
     return Status::error("NIR file '" + path + "': " + s.message());
   return {};
 }

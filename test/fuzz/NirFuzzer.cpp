@@ -62,8 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fsnn::nir::ImportOptions options;
   options.timeSteps = 3;
   fsnn::model::ModelProto model;
+  fsnn::model::ModelInfo imported;
   std::vector<std::string> notes;
-  status = fsnn::nir::importNir(root, options, model, notes);
+  status = fsnn::nir::importNir(root, options, model, imported, notes);
   check(status, "importNir");
   if (!status.ok())
     return 0;

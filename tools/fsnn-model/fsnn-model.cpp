@@ -153,14 +153,13 @@ int importNir(Flags &f) {
       f.nirDtype == "float64" ? TensorProto::FLOAT64 : TensorProto::FLOAT32;
   f.nirImport.useEmbeddedModel = !f.ignoreEmbedded;
   ModelProto model;
+  ModelInfo info;
   std::vector<std::string> notes;
-  Status status = fsnn::nir::importNirFile(f.input, f.nirImport, model, notes);
+  Status status =
+      fsnn::nir::importNirFile(f.input, f.nirImport, model, info, notes);
   printNotes(notes);
   if (status)
     return fail(status.message());
-  ModelInfo info;
-  if (Status s = validateModel(model, info))
-    return fail(s.message());
   if (Status s = saveModel(model, f.output))
     return fail(s.message());
   std::cout << "wrote " << f.output << ": " << info.parameterCount
