@@ -242,42 +242,6 @@ evaluateSource(const fm::ModelProto &model, const SampleSource &source,
                const EvaluateOptions &options, const BatchForward &forward,
                EvaluateReport &report,
                const std::function<void(int64_t, int64_t)> &progress,
-               const char *inputPhrase, const char *unit);
-
-Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
-                int64_t pixelsPerImage, int64_t images,
-                const std::vector<int64_t> &labels,
-                const EvaluateOptions &options, const BatchForward &forward,
-                EvaluateReport &report,
-                const std::function<void(int64_t, int64_t)> &progress) {
-  if (!(options.std > 0))
-    return Status::error("the normalisation std must be > 0");
-  auto source = [&](int64_t first, int64_t batch, Matrix<float> &input) {
-    input = normalisedBatch(pixels, pixelsPerImage, first, batch, options);
-    return Status();
-  };
-  return evaluateSource(model, source, pixelsPerImage, images, labels, options,
-                        forward, report, progress, "the images have",
-                        " pixels");
-}
-
-Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,
-                       int64_t elements, int64_t images,
-                       const std::vector<int64_t> &labels,
-                       const EvaluateOptions &options,
-                       const BatchForward &forward, EvaluateReport &report,
-                       const std::function<void(int64_t, int64_t)> &progress) {
-  return evaluateSource(model, source, elements, images, labels, options,
-                        forward, report, progress, "the input has", "");
-}
-
-static Status
-evaluateSource(const fm::ModelProto &model, const SampleSource &source,
-               int64_t elements, int64_t images,
-               const std::vector<int64_t> &labels,
-               const EvaluateOptions &options, const BatchForward &forward,
-               EvaluateReport &report,
-               const std::function<void(int64_t, int64_t)> &progress,
                const char *inputPhrase, const char *unit) {
   report = EvaluateReport();
   if (options.batch < 1)
@@ -341,6 +305,33 @@ evaluateSource(const fm::ModelProto &model, const SampleSource &source,
         count / (double(total) * double(neurons[layer]) * double(steps));
   report.synapticOperationsPerImage /= double(total);
   return Status();
+}
+
+Status evaluate(const fm::ModelProto &model, const std::vector<uint8_t> &pixels,
+                int64_t pixelsPerImage, int64_t images,
+                const std::vector<int64_t> &labels,
+                const EvaluateOptions &options, const BatchForward &forward,
+                EvaluateReport &report,
+                const std::function<void(int64_t, int64_t)> &progress) {
+  if (!(options.std > 0))
+    return Status::error("the normalisation std must be > 0");
+  auto source = [&](int64_t first, int64_t batch, Matrix<float> &input) {
+    input = normalisedBatch(pixels, pixelsPerImage, first, batch, options);
+    return Status();
+  };
+  return evaluateSource(model, source, pixelsPerImage, images, labels, options,
+                        forward, report, progress, "the images have",
+                        " pixels");
+}
+
+Status evaluateSamples(const fm::ModelProto &model, const SampleSource &source,
+                       int64_t elements, int64_t images,
+                       const std::vector<int64_t> &labels,
+                       const EvaluateOptions &options,
+                       const BatchForward &forward, EvaluateReport &report,
+                       const std::function<void(int64_t, int64_t)> &progress) {
+  return evaluateSource(model, source, elements, images, labels, options,
+                        forward, report, progress, "the input has", "");
 }
 
 } // namespace fsnn::reference
